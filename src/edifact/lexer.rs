@@ -1,0 +1,796 @@
+//! The EDIFACT lexer: bytes in, segments out. It owns the syntax of ISO 9735 and nothing else.
+//!
+//! It reads the service string advice (UNA), honours the release character for every service
+//! character, splits elements, components and repetitions, drops line breaks wherever a sender
+//! wrapped a file, decodes the character set that UNB declares, and remembers the byte offset of
+//! every segment so that any row can be traced back to the raw input. It knows nothing of PNRs.
+//!
+//! Real feeds break the standard in many small ways. Each tolerated fault becomes a
+//! [`Diagnostic`]; the lexer never gives up on a file while any segment can still be read.
+
+use std::borrow::Cow;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::edifact::charset::Charset;
+
+/// Longest segment we accept. Real segments are a few hundred bytes; free-text history lines
+/// reach a few kilobytes. Anything longer is a file with no usable terminators, and reading it as
+/// one segment would hold unbounded memory in component vectors.
+pub const MAX_SEGMENT_BYTES: usize = 256 * 1024;
+
+/// The right single quotation mark (U+2019) in UTF-8, which some senders declare as terminator
+/// after copying a UNA out of a word processor.
+const CURLY_TERMINATOR: &[u8] = "\u{2019}".as_bytes();
+
+/// Segment tags after which a line break very likely means a lost terminator rather than a
+/// wrapped line. Only tags from the envelope and the PNRGOV/PAXLST grammars are listed: a wrapped
+/// free-text line almost never starts with one of these followed by an element separator.
+const KNOWN_TAGS: &[&[u8]] = &[
+    b"UNA", b"UNB", b"UNG", b"UNH", b"UNT", b"UNE", b"UNZ", b"MSG", b"ORG", b"TVL", b"EQN", b"SRC", b"RCI", b"SSR",
+    b"DAT", b"IFT", b"ADD", b"EBD", b"TIF", b"FTI", b"REF", b"FAR", b"TKT", b"MON", b"PTK", b"TXD", b"FOP", b"TRA",
+    b"RPI", b"APD", b"TRI", b"SSD", b"TBD", b"ABI", b"SAC", b"LTS", b"BGM", b"NAD", b"TDT", b"LOC", b"DTM", b"ATT",
+    b"NAT", b"RFF", b"DOC", b"CNT", b"COM", b"FTX", b"GEI", b"MEA", b"EMP", b"CTA",
+];
+
+/// How the segment terminator is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terminator {
+    /// A single ASCII byte, `'` by default.
+    Byte(u8),
+    /// U+2019 declared in the UNA. Such files mix it with the ASCII apostrophe, so both end a
+    /// segment.
+    Curly,
+}
+
+/// The six service characters of ISO 9735, as declared by UNA or defaulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceChars {
+    /// Separates components inside an element (`:`).
+    pub component: u8,
+    /// Separates data elements (`+`).
+    pub element: u8,
+    /// Decimal mark (`.`); informative only, values are kept as text.
+    pub decimal: u8,
+    /// Makes the next service character literal (`?`); `None` when the sender declared none.
+    pub release: Option<u8>,
+    /// Separates repetitions of one element (`*` in syntax 4); `None` when the UNA has a space
+    /// there, as syntax 3 and older reserve it.
+    pub repetition: Option<u8>,
+    /// Ends a segment (`'`).
+    pub terminator: Terminator,
+}
+
+impl Default for ServiceChars {
+    /// ISO 9735 defaults when no UNA is present: `:+.? '`.
+    fn default() -> Self {
+        ServiceChars {
+            component: b':',
+            element: b'+',
+            decimal: b'.',
+            release: Some(b'?'),
+            repetition: None,
+            terminator: Terminator::Byte(b'\''),
+        }
+    }
+}
+
+/// One element of a segment: its components, plus further repetitions when the sender used the
+/// repetition separator (rare, so kept out of the common path).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element<'a> {
+    /// Components of the first (usually only) occurrence.
+    pub components: Vec<Cow<'a, str>>,
+    /// Components of each further repetition.
+    pub repeats: Vec<Vec<Cow<'a, str>>>,
+}
+
+impl<'a> Element<'a> {
+    /// Component `c` (0-based) of the first occurrence, `None` when absent or empty.
+    pub fn get(&self, c: usize) -> Option<&str> {
+        self.components.get(c).map(|s| s.as_ref()).filter(|s| !s.is_empty())
+    }
+
+    /// Every occurrence of the element, first included.
+    pub fn occurrences(&self) -> impl Iterator<Item = &[Cow<'a, str>]> {
+        std::iter::once(self.components.as_slice()).chain(self.repeats.iter().map(|r| r.as_slice()))
+    }
+
+    /// Detaches the element from the input buffer.
+    pub fn into_owned(self) -> Element<'static> {
+        Element {
+            components: self.components.into_iter().map(|c| Cow::Owned(c.into_owned())).collect(),
+            repeats: self
+                .repeats
+                .into_iter()
+                .map(|r| r.into_iter().map(|c| Cow::Owned(c.into_owned())).collect())
+                .collect(),
+        }
+    }
+}
+
+/// A segment: its tag, its data elements and the byte offset of its first byte in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment<'a> {
+    /// Three-letter tag, e.g. `TIF`.
+    pub tag: Cow<'a, str>,
+    /// Byte offset of the tag in the raw input.
+    pub offset: usize,
+    /// Byte offset just past the terminator.
+    pub end: usize,
+    /// Caller's tag for the input the segment came from (e.g. a file index); 0 from the lexer.
+    /// Set by [`crate::edifact::interchange::read_messages`] so that a message reassembled from
+    /// parts in several files still knows where each segment came from.
+    pub origin: u32,
+    /// Data elements after the tag (element 0 is the first one after the tag).
+    pub elements: Vec<Element<'a>>,
+}
+
+impl<'a> Segment<'a> {
+    /// Component `c` of element `e`, both 0-based, `None` when absent or empty.
+    pub fn get(&self, e: usize, c: usize) -> Option<&str> {
+        self.elements.get(e).and_then(|el| el.get(c))
+    }
+
+    /// Element `e`, if present.
+    pub fn element(&self, e: usize) -> Option<&Element<'a>> {
+        self.elements.get(e)
+    }
+
+    /// Component `c` and all later components of element `e` joined by `sep`: free text that the
+    /// sender's own separators split (SSR free text often contains `:`).
+    pub fn text_from(&self, e: usize, c: usize, sep: char) -> Option<String> {
+        let el = self.elements.get(e)?;
+        let parts = el.components.get(c..)?;
+        let mut out = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push(sep);
+            }
+            out.push_str(p);
+        }
+        let trimmed = out.trim_end_matches(sep);
+        if trimmed.is_empty() { None } else { Some(trimmed.to_string()) }
+    }
+
+    /// Detaches the segment from the input buffer, e.g. to hold a message part until its other
+    /// parts arrive in another file.
+    pub fn into_owned(self) -> Segment<'static> {
+        Segment {
+            tag: Cow::Owned(self.tag.into_owned()),
+            offset: self.offset,
+            end: self.end,
+            origin: self.origin,
+            elements: self.elements.into_iter().map(Element::into_owned).collect(),
+        }
+    }
+}
+
+/// The lexer over one file's bytes. Iterate it to get segments; read [`Lexer::diagnostics`]
+/// afterwards.
+pub struct Lexer<'a> {
+    input: &'a [u8],
+    pos: usize,
+    chars: ServiceChars,
+    charset: Charset,
+    charset_declared: bool,
+    charset_fallback_reported: bool,
+    diagnostics: Vec<Diagnostic>,
+    done: bool,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer over `input`. A UNA at the start (after any whitespace) sets the service
+    /// characters; without one the ISO 9735 defaults apply.
+    pub fn new(input: &'a [u8]) -> Self {
+        let mut lexer = Lexer {
+            input,
+            pos: 0,
+            chars: ServiceChars::default(),
+            charset: Charset::Utf8,
+            charset_declared: false,
+            charset_fallback_reported: false,
+            diagnostics: Vec::new(),
+            done: false,
+        };
+        lexer.skip_whitespace();
+        lexer.read_una();
+        lexer
+    }
+
+    /// The service characters in force.
+    pub fn service_chars(&self) -> ServiceChars {
+        self.chars
+    }
+
+    /// The character set in force (from UNB, or UTF-8 before it).
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
+    /// Faults tolerated so far.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Takes the faults tolerated so far.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.diagnostics)
+    }
+
+    fn diag(&mut self, offset: usize, severity: Severity, code: &'static str, message: String) {
+        self.diagnostics.push(Diagnostic::new(offset, severity, code, message));
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(&b) = self.input.get(self.pos) {
+            if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0c) {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Reads `UNA` plus its service characters at the current position, if present.
+    ///
+    /// A well-formed UNA has exactly six characters. Senders also write five (one missing, as in
+    /// `UNA:+\*'`) or a multi-byte terminator (`’`). We take the characters between `UNA` and the
+    /// next `UNB` (trailing line breaks and spaces removed) and interpret what is there.
+    fn read_una(&mut self) {
+        let rest = &self.input[self.pos..];
+        if !rest.starts_with(b"UNA") {
+            return;
+        }
+        let una_offset = self.pos;
+        let after = &rest[3..];
+        // The UNA's content ends where UNB starts; look only a short way ahead.
+        let window = &after[..after.len().min(32)];
+        let unb_at = memchr::memmem::find(window, b"UNB");
+        let (raw, consumed) = match unb_at {
+            Some(i) => {
+                let mut raw = &window[..i];
+                while let Some((&last, head)) = raw.split_last() {
+                    // Trailing line breaks and spaces separate UNA from UNB, unless the space is
+                    // the sixth service character itself (`:-.? *` ends in `*`, so it is safe).
+                    if matches!(last, b'\r' | b'\n') || (last == b' ' && head.len() >= 6) {
+                        raw = head;
+                    } else {
+                        break;
+                    }
+                }
+                (raw, i)
+            }
+            None => {
+                let n = window.len().min(6);
+                (&window[..n], n)
+            }
+        };
+        let text = String::from_utf8_lossy(raw);
+        let chars: Vec<char> = text.chars().collect();
+        let byte = |c: char| if c.is_ascii() { Some(c as u8) } else { None };
+        let terminator_of = |c: char| match c {
+            '\u{2019}' => Some(Terminator::Curly),
+            c => byte(c).map(Terminator::Byte),
+        };
+        let mut sc = ServiceChars::default();
+        let ok = match chars.len() {
+            6 => {
+                sc.component = byte(chars[0]).unwrap_or(b':');
+                sc.element = byte(chars[1]).unwrap_or(b'+');
+                sc.decimal = byte(chars[2]).unwrap_or(b'.');
+                sc.release = byte(chars[3]).filter(|&b| b != b' ');
+                sc.repetition = byte(chars[4]).filter(|&b| b != b' ');
+                sc.terminator = terminator_of(chars[5]).unwrap_or(Terminator::Byte(b'\''));
+                true
+            }
+            5 => {
+                // One character is missing. A decimal mark is `.` or `,`; if the third character
+                // is neither, the decimal mark is the one that was left out.
+                sc.component = byte(chars[0]).unwrap_or(b':');
+                sc.element = byte(chars[1]).unwrap_or(b'+');
+                if matches!(chars[2], '.' | ',') {
+                    sc.decimal = chars[2] as u8;
+                    sc.release = byte(chars[3]).filter(|&b| b != b' ');
+                    sc.repetition = None;
+                } else {
+                    sc.release = byte(chars[2]).filter(|&b| b != b' ');
+                    sc.repetition = byte(chars[3]).filter(|&b| b != b' ');
+                }
+                sc.terminator = terminator_of(chars[4]).unwrap_or(Terminator::Byte(b'\''));
+                false
+            }
+            _ => false,
+        };
+        if !ok {
+            let msg = if chars.len() == 5 {
+                format!(
+                    "UNA has 5 service characters {:?} instead of 6; read as component {:?}, element {:?}, release {:?}, repetition {:?}",
+                    text,
+                    sc.component as char,
+                    sc.element as char,
+                    sc.release.map(|b| b as char),
+                    sc.repetition.map(|b| b as char)
+                )
+            } else {
+                format!("UNA has {} service characters {:?}; using the defaults", chars.len(), text)
+            };
+            self.diag(una_offset, Severity::Warning, "UNA_MALFORMED", msg);
+        }
+        if let Terminator::Byte(t) = sc.terminator
+            && (t == sc.element || t == sc.component)
+        {
+            self.diag(
+                una_offset,
+                Severity::Warning,
+                "UNA_MALFORMED",
+                "UNA declares the same character for terminator and separator; using the defaults".into(),
+            );
+            sc = ServiceChars::default();
+        }
+        self.chars = sc;
+        self.pos += 3 + consumed;
+    }
+
+    /// Length of the terminator at `i`, if one starts there.
+    #[inline]
+    fn terminator_at(&self, i: usize) -> Option<usize> {
+        let b = self.input[i];
+        match self.chars.terminator {
+            Terminator::Byte(t) => (b == t).then_some(1),
+            Terminator::Curly => {
+                if b == b'\'' {
+                    Some(1)
+                } else if self.input[i..].starts_with(CURLY_TERMINATOR) {
+                    Some(CURLY_TERMINATOR.len())
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Is the character starting at `i` a service character that the release character may
+    /// escape? Returns its length in bytes.
+    fn service_char_at(&self, i: usize) -> Option<usize> {
+        let b = *self.input.get(i)?;
+        let c = &self.chars;
+        if b == c.component || b == c.element || Some(b) == c.release || Some(b) == c.repetition {
+            return Some(1);
+        }
+        self.terminator_at(i)
+    }
+
+    /// After a line break inside a segment: does the next line start a new segment, meaning the
+    /// sender lost a terminator? True when it begins with a known tag followed by the element
+    /// separator or the terminator.
+    fn new_segment_starts_at(&self, i: usize) -> bool {
+        let rest = &self.input[i..];
+        if rest.len() < 4 {
+            return false;
+        }
+        let tag = &rest[..3];
+        let next = rest[3];
+        KNOWN_TAGS.contains(&tag) && (next == self.chars.element || self.terminator_at(i + 3).is_some())
+    }
+
+    fn decode(&mut self, bytes: Cow<'a, [u8]>, offset: usize) -> Cow<'a, str> {
+        let (text, fell_back) = self.charset.decode(bytes);
+        if fell_back && !self.charset_fallback_reported {
+            self.charset_fallback_reported = true;
+            let msg = match self.charset {
+                Charset::Utf8 => {
+                    "bytes are not valid UTF-8 for the declared character set; read as Latin-1".to_string()
+                }
+                Charset::Latin1 => "declared Latin-1 character set but the bytes are UTF-8; read as UTF-8".to_string(),
+            };
+            self.diag(offset, Severity::Warning, "CHARSET_FALLBACK", msg);
+        }
+        text
+    }
+
+    /// Reads the next segment, or `None` at the end of input.
+    fn next_segment(&mut self) -> Option<Segment<'a>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.skip_whitespace();
+            if self.pos >= self.input.len() {
+                self.done = true;
+                return None;
+            }
+            // A second interchange in the same file may bring its own UNA.
+            if self.input[self.pos..].starts_with(b"UNA") {
+                self.read_una();
+                continue;
+            }
+            match self.lex_segment() {
+                Ok(seg) => return Some(seg),
+                Err(()) => continue,
+            }
+        }
+    }
+
+    /// Lexes one segment starting at `self.pos`. On a segment too long to be real it reports,
+    /// skips to the next terminator and returns `Err`.
+    ///
+    /// The tag is lexed as the first component of element zero, like any other value, and split
+    /// off at the end: that keeps one code path for every separator.
+    fn lex_segment(&mut self) -> Result<Segment<'a>, ()> {
+        let start = self.pos;
+        let input = self.input;
+        let c = self.chars;
+        let mut elements: Vec<Element<'a>> = Vec::new();
+        let mut element = Element::default();
+        let mut in_repeat = false;
+        // The current component is input[comp_start..i] while `owned` is None; once a release
+        // character or line break forces a copy, bytes accumulate in `owned`.
+        let mut comp_start = start;
+        let mut owned: Option<Vec<u8>> = None;
+        let mut i = start;
+
+        macro_rules! finish_component {
+            () => {{
+                let bytes: Cow<'a, [u8]> = match owned.take() {
+                    Some(v) => Cow::Owned(v),
+                    None => Cow::Borrowed(&input[comp_start..i]),
+                };
+                let text = self.decode(bytes, start);
+                match (in_repeat, element.repeats.last_mut()) {
+                    (true, Some(r)) => r.push(text),
+                    _ => element.components.push(text),
+                }
+            }};
+        }
+
+        let end = loop {
+            if i >= input.len() {
+                // End of input without a terminator: what was read still counts.
+                finish_component!();
+                elements.push(std::mem::take(&mut element));
+                let t = elements[0].components.first().map(|t| t.to_string()).unwrap_or_default();
+                self.diag(
+                    start,
+                    Severity::Warning,
+                    "MISSING_TERMINATOR",
+                    format!("segment {t} at the end of the input has no terminator"),
+                );
+                self.pos = i;
+                break i;
+            }
+            if i - start > MAX_SEGMENT_BYTES {
+                let skip_to = self.find_next_terminator(i).unwrap_or(input.len());
+                self.diag(
+                    start,
+                    Severity::Error,
+                    "SEGMENT_TOO_LONG",
+                    format!(
+                        "no segment terminator within {MAX_SEGMENT_BYTES} bytes; skipped {} bytes to the next terminator",
+                        skip_to - start
+                    ),
+                );
+                self.pos = skip_to;
+                return Err(());
+            }
+            let b = input[i];
+            if Some(b) == c.release {
+                match self.service_char_at(i + 1) {
+                    Some(n) => {
+                        let buf = owned.get_or_insert_with(|| input[comp_start..i].to_vec());
+                        buf.extend_from_slice(&input[i + 1..i + 1 + n]);
+                        i += 1 + n;
+                    }
+                    None => {
+                        // Release before an ordinary character is a sender bug: keep it literally.
+                        if i + 1 < input.len() && !matches!(input[i + 1], b'\r' | b'\n') {
+                            self.diag(
+                                i,
+                                Severity::Info,
+                                "RELEASE_BEFORE_NON_SERVICE",
+                                format!(
+                                    "release character {:?} before ordinary character {:?}; kept literally",
+                                    b as char,
+                                    input[i + 1] as char
+                                ),
+                            );
+                        }
+                        if let Some(buf) = owned.as_mut() {
+                            buf.push(b);
+                        }
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            if b == b'\r' || b == b'\n' {
+                // A line break inside a segment is framing from a wrapped file, never data.
+                let mut j = i;
+                while j < input.len() && matches!(input[j], b'\r' | b'\n') {
+                    j += 1;
+                }
+                let in_unz = match elements.first() {
+                    Some(e) => e.components.first().is_some_and(|t| t == "UNZ"),
+                    None => owned.is_none() && &input[comp_start..i] == b"UNZ",
+                };
+                if j < input.len() && (in_unz || self.new_segment_starts_at(j)) {
+                    finish_component!();
+                    elements.push(std::mem::take(&mut element));
+                    let t = elements[0].components.first().map(|t| t.to_string()).unwrap_or_default();
+                    self.diag(
+                        start,
+                        Severity::Warning,
+                        "MISSING_TERMINATOR",
+                        format!("segment {t} ends at a line break without a terminator"),
+                    );
+                    self.pos = j;
+                    break i;
+                }
+                owned.get_or_insert_with(|| input[comp_start..i].to_vec());
+                i = j;
+                continue;
+            }
+            if b == c.element {
+                finish_component!();
+                elements.push(std::mem::take(&mut element));
+                in_repeat = false;
+                i += 1;
+                comp_start = i;
+                continue;
+            }
+            if b == c.component {
+                finish_component!();
+                i += 1;
+                comp_start = i;
+                continue;
+            }
+            if Some(b) == c.repetition {
+                finish_component!();
+                element.repeats.push(Vec::new());
+                in_repeat = true;
+                i += 1;
+                comp_start = i;
+                continue;
+            }
+            if let Some(n) = self.terminator_at(i) {
+                finish_component!();
+                elements.push(std::mem::take(&mut element));
+                self.pos = i + n;
+                break i + n;
+            }
+            if let Some(buf) = owned.as_mut() {
+                buf.push(b);
+            }
+            i += 1;
+        };
+        let mut head = elements.remove(0);
+        let tag = if head.components.is_empty() { Cow::Borrowed("") } else { head.components.remove(0) };
+        let seg = Segment { tag, offset: start, end, origin: 0, elements };
+        self.after_segment(&seg);
+        Ok(seg)
+    }
+
+    fn find_next_terminator(&self, from: usize) -> Option<usize> {
+        let t = match self.chars.terminator {
+            Terminator::Byte(t) => t,
+            Terminator::Curly => b'\'',
+        };
+        memchr::memchr(t, &self.input[from..]).map(|k| from + k + 1)
+    }
+
+    /// Envelope facts the lexer itself needs: the character set from UNB, and the end of the
+    /// interchange at UNZ, after which only another interchange may follow.
+    fn after_segment(&mut self, seg: &Segment<'a>) {
+        match seg.tag.as_ref() {
+            "UNB" => {
+                let declared = seg.get(0, 0).unwrap_or("");
+                match Charset::from_syntax_id(declared) {
+                    Some(cs) => {
+                        self.charset = cs;
+                        self.charset_declared = true;
+                    }
+                    None => {
+                        self.charset = Charset::Utf8;
+                        self.diag(
+                            seg.offset,
+                            Severity::Warning,
+                            "CHARSET_UNKNOWN",
+                            format!(
+                                "unknown syntax identifier {declared:?} in UNB; reading as UTF-8, Latin-1 where invalid"
+                            ),
+                        );
+                    }
+                }
+            }
+            "UNZ" => {
+                let mut j = self.pos;
+                while j < self.input.len() && self.input[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                let rest = &self.input[j..];
+                if !rest.is_empty() && !rest.starts_with(b"UNA") && !rest.starts_with(b"UNB") {
+                    let preview = String::from_utf8_lossy(&rest[..rest.len().min(60)]).replace(['\r', '\n'], " ");
+                    self.diag(
+                        j,
+                        Severity::Warning,
+                        "TEXT_AFTER_UNZ",
+                        format!("{} bytes after UNZ ignored: {:?}", rest.len(), preview.trim()),
+                    );
+                    self.done = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Segment<'a>;
+
+    fn next(&mut self) -> Option<Segment<'a>> {
+        self.next_segment()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders segments as `TAG | c,c | c,c ; c` (elements by `|`, components by `,`,
+    /// repetitions by `;`) so expectations show every token.
+    fn tokens(input: &[u8]) -> Vec<String> {
+        Lexer::new(input)
+            .map(|s| {
+                let mut out = s.tag.to_string();
+                for e in &s.elements {
+                    out.push_str(" | ");
+                    let occ: Vec<String> = e.occurrences().map(|o| o.join(",")).collect();
+                    out.push_str(&occ.join(" ; "));
+                }
+                out
+            })
+            .collect()
+    }
+
+    fn codes(input: &[u8]) -> Vec<&'static str> {
+        let mut l = Lexer::new(input);
+        for _ in l.by_ref() {}
+        l.diagnostics().iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn no_una_uses_iso_defaults() {
+        assert_eq!(tokens(b"UNH+1+PNRGOV:13:1:IA'MSG+:22'"), vec!["UNH | 1 | PNRGOV,13,1,IA", "MSG | ,22"]);
+    }
+
+    #[test]
+    fn una_declares_all_six_service_characters() {
+        // `-` separates elements, `*` ends segments, space means no repetition separator.
+        let input = b"UNA:-.? *UNB-IATA:1-DL*TIF-SERIO-REUBEN:A:1*";
+        assert_eq!(tokens(input), vec!["UNB | IATA,1 | DL", "TIF | SERIO | REUBEN,A,1"]);
+        let l = Lexer::new(input);
+        assert_eq!(l.service_chars().repetition, None);
+        assert_eq!(l.service_chars().terminator, Terminator::Byte(b'*'));
+    }
+
+    #[test]
+    fn five_character_una_is_understood_with_a_diagnostic() {
+        let input = b"UNA:+\\*'\nUNB+IATA:1+1A'LTS+0/O/SS/LK \\*1A/E\\*'";
+        assert_eq!(tokens(input), vec!["UNB | IATA,1 | 1A", "LTS | 0/O/SS/LK *1A/E*"]);
+        assert_eq!(codes(input), vec!["UNA_MALFORMED"]);
+        let sc = Lexer::new(input).service_chars();
+        assert_eq!((sc.release, sc.repetition), (Some(b'\\'), Some(b'*')));
+    }
+
+    #[test]
+    fn release_character_applies_to_every_service_character() {
+        let input = b"UNA:+.?*'FTX+A?+B?:C??D?'E?*F'";
+        assert_eq!(tokens(input), vec!["FTX | A+B:C?D'E*F"]);
+    }
+
+    #[test]
+    fn double_release_before_terminator_is_a_literal_release_then_a_real_terminator() {
+        assert_eq!(tokens(b"IFT+4:28+WHY??'TIF+A'"), vec!["IFT | 4,28 | WHY?", "TIF | A"]);
+    }
+
+    #[test]
+    fn release_before_an_ordinary_character_is_kept_literally() {
+        assert_eq!(tokens(b"IFT+A?B'"), vec!["IFT | A?B"]);
+        assert_eq!(codes(b"IFT+A?B'"), vec!["RELEASE_BEFORE_NON_SERVICE"]);
+    }
+
+    #[test]
+    fn repetition_separator_splits_occurrences() {
+        assert_eq!(tokens(b"UNA:+.?*'DAT+700:061210*710:071210'"), vec!["DAT | 700,061210 ; 710,071210"]);
+    }
+
+    #[test]
+    fn line_breaks_are_dropped_even_inside_a_wrapped_segment() {
+        let input =
+            b"SSR+DOCS:HK::DL:::::/P/GBR/123/GBR/12JUL64/M/23AUG19/SMITHJ\r\nR/JOHN'\nADD++702:45 HIGH\nSTREET:SLOUGH'";
+        assert_eq!(
+            tokens(input),
+            vec![
+                "SSR | DOCS,HK,,DL,,,,,/P/GBR/123/GBR/12JUL64/M/23AUG19/SMITHJR/JOHN",
+                "ADD |  | 702,45 HIGHSTREET,SLOUGH"
+            ]
+        );
+    }
+
+    #[test]
+    fn spaces_after_terminators_are_trimmed() {
+        assert_eq!(
+            tokens(b"TVL+121210:0915+LHR' APD+767'   \n  EQN+2'"),
+            vec!["TVL | 121210,0915 | LHR", "APD | 767", "EQN | 2"]
+        );
+    }
+
+    #[test]
+    fn curly_terminator_declared_in_una_ends_segments_and_so_does_the_ascii_one() {
+        let input = "UNA:+.\\*\u{2019} UNB+IATA:1+1A\u{2019}UNH+1+PNRGOV:11:1:IA'MSG+:22'".as_bytes();
+        assert_eq!(tokens(input), vec!["UNB | IATA,1 | 1A", "UNH | 1 | PNRGOV,11,1,IA", "MSG | ,22"]);
+    }
+
+    #[test]
+    fn curly_apostrophe_is_data_when_the_una_declares_the_ascii_terminator() {
+        assert_eq!(tokens("UNB+IATA:1'TIF+O\u{2019}BRIEN'".as_bytes()), vec!["UNB | IATA,1", "TIF | O\u{2019}BRIEN"]);
+    }
+
+    #[test]
+    fn latin1_charsets_decode_high_bytes() {
+        assert_eq!(tokens(b"UNB+UNOC:3+X'TIF+M\xdcLLER'"), vec!["UNB | UNOC,3 | X", "TIF | MÜLLER"]);
+    }
+
+    #[test]
+    fn utf8_charsets_decode_and_invalid_bytes_fall_back_with_a_diagnostic() {
+        assert_eq!(tokens("UNB+IATA:1+X'TIF+MÜLLER'".as_bytes()), vec!["UNB | IATA,1 | X", "TIF | MÜLLER"]);
+        let bad = b"UNB+UNOY:3+X'TIF+M\xdcLLER'";
+        assert_eq!(tokens(bad)[1], "TIF | MÜLLER");
+        assert_eq!(codes(bad), vec!["CHARSET_FALLBACK"]);
+    }
+
+    #[test]
+    fn unknown_syntax_identifier_is_a_diagnostic() {
+        assert_eq!(codes(b"UNB+ABCD:1+X'TIF+A'"), vec!["CHARSET_UNKNOWN"]);
+    }
+
+    #[test]
+    fn every_segment_keeps_its_byte_offset() {
+        let input = b"UNA:+.?*'\nUNB+IATA:1'\r\nUNH+1' MSG+:22'";
+        let offsets: Vec<(String, usize)> = Lexer::new(input).map(|s| (s.tag.to_string(), s.offset)).collect();
+        assert_eq!(offsets, vec![("UNB".into(), 10), ("UNH".into(), 23), ("MSG".into(), 30)]);
+    }
+
+    #[test]
+    fn a_line_break_before_a_known_tag_ends_a_segment_that_lost_its_terminator() {
+        let input = b"RCI+1A:35K2IO\nTIF+DORON+NINA MS::2'";
+        assert_eq!(tokens(input), vec!["RCI | 1A,35K2IO", "TIF | DORON | NINA MS,,2"]);
+        assert_eq!(codes(input), vec!["MISSING_TERMINATOR"]);
+    }
+
+    #[test]
+    fn text_after_unz_is_a_diagnostic_and_not_a_segment() {
+        let input = b"UNZ+1+00102181551362\n\nModify above message to create bad message.\n";
+        assert_eq!(tokens(input), vec!["UNZ | 1 | 00102181551362"]);
+        assert_eq!(codes(input), vec!["MISSING_TERMINATOR", "TEXT_AFTER_UNZ"]);
+    }
+
+    #[test]
+    fn a_second_interchange_after_unz_is_read() {
+        assert_eq!(tokens(b"UNZ+1+A'UNA:+.?*'UNB+IATA:1'"), vec!["UNZ | 1 | A", "UNB | IATA,1"]);
+    }
+
+    #[test]
+    fn missing_final_terminator_keeps_the_segment() {
+        assert_eq!(tokens(b"TIF+A+B"), vec!["TIF | A | B"]);
+        assert_eq!(codes(b"TIF+A+B"), vec!["MISSING_TERMINATOR"]);
+    }
+
+    #[test]
+    fn a_segment_with_no_terminator_for_megabytes_is_skipped_with_bounded_memory() {
+        let mut input = b"TIF+A'FTX+".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_SEGMENT_BYTES + 10));
+        input.extend(b"'TIF+B'");
+        assert_eq!(tokens(&input), vec!["TIF | A", "TIF | B"]);
+        assert_eq!(codes(&input), vec!["SEGMENT_TOO_LONG"]);
+    }
+}
