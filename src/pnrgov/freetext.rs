@@ -1,0 +1,444 @@
+//! Sub-parsers for the AIRIMP free text inside SSR and IFT segments, and for names.
+//!
+//! DOCS/DOCO/DOCA carry documents and addresses as `/`-separated positional fields; CTCE/CTCM
+//! and the `CTC*` lines of IFT 4:28 carry contacts in their own encoding (`//` for `@`, `..` for
+//! `_`, `-1NAME` name associations). Everything here returns raw strings: resolving two-digit
+//! years and time zones belongs to the mapping layer.
+
+/// Fields of an SSR DOCS (travel document) free text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Docs {
+    /// Document type: `P` passport, `I`/`A`/`C` identity cards, `IP` passport card, …
+    pub doc_type: Option<String>,
+    /// Issuing state (ISO 3166 alpha-3, sometimes alpha-2).
+    pub issuer: Option<String>,
+    /// Document number.
+    pub number: Option<String>,
+    /// Nationality.
+    pub nationality: Option<String>,
+    /// Date of birth as sent, `DDMMMYY`.
+    pub dob: Option<String>,
+    /// Gender: `M`, `F`, `U`, `MI`/`FI` for infants.
+    pub gender: Option<String>,
+    /// Expiry date as sent, `DDMMMYY`.
+    pub expiry: Option<String>,
+    /// Surname on the document.
+    pub surname: Option<String>,
+    /// First given name on the document.
+    pub given: Option<String>,
+    /// Second given name.
+    pub middle: Option<String>,
+}
+
+impl Docs {
+    /// True for `MI`/`FI`: the document belongs to an infant travelling on an adult's SSR.
+    pub fn is_infant(&self) -> bool {
+        matches!(self.gender.as_deref(), Some("MI" | "FI"))
+    }
+}
+
+fn fields(text: &str) -> Vec<Option<String>> {
+    let t = text.trim();
+    let t = t.strip_prefix('/').unwrap_or(t);
+    t.split('/')
+        .map(|f| {
+            let f = f.trim();
+            if f.is_empty() { None } else { Some(f.to_string()) }
+        })
+        .collect()
+}
+
+fn at(f: &[Option<String>], i: usize) -> Option<String> {
+    f.get(i).cloned().flatten()
+}
+
+/// Parses DOCS free text, e.g. `/P/GBR/123456789/GBR/12JUL64/M/23AUG19/SMITH/JOHN/ROBERT`.
+pub fn parse_docs(text: &str) -> Docs {
+    let f = fields(text);
+    Docs {
+        doc_type: at(&f, 0),
+        issuer: at(&f, 1),
+        number: at(&f, 2),
+        nationality: at(&f, 3),
+        dob: at(&f, 4),
+        gender: at(&f, 5),
+        expiry: at(&f, 6),
+        surname: at(&f, 7),
+        given: at(&f, 8),
+        middle: at(&f, 9),
+    }
+}
+
+/// Fields of an SSR DOCO (other document: visa, place of birth).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Doco {
+    /// Place of birth.
+    pub birth_place: Option<String>,
+    /// Document type, `V` for visa.
+    pub doc_type: Option<String>,
+    /// Document (visa) number.
+    pub number: Option<String>,
+    /// Place of issue.
+    pub issue_place: Option<String>,
+    /// Issue date as sent, `DDMMMYY`.
+    pub issue_date: Option<String>,
+    /// Country for which the document is valid.
+    pub valid_for: Option<String>,
+}
+
+/// Parses DOCO free text, e.g. `/HERE VA/V/8675309/OTHER PLACE/22DEC06/LI`.
+pub fn parse_doco(text: &str) -> Doco {
+    let f = fields(text);
+    Doco {
+        birth_place: at(&f, 0),
+        doc_type: at(&f, 1),
+        number: at(&f, 2),
+        issue_place: at(&f, 3),
+        issue_date: at(&f, 4),
+        valid_for: at(&f, 5),
+    }
+}
+
+/// Fields of an SSR DOCA (address).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Doca {
+    /// `R` residence or `D` destination.
+    pub kind: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Street.
+    pub street: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State or province.
+    pub state: Option<String>,
+    /// Postal code.
+    pub postcode: Option<String>,
+}
+
+/// Parses DOCA free text, e.g. `/D/AUS/13 SHORE AVENUE/BROADBEACH/QLD/4215`.
+pub fn parse_doca(text: &str) -> Doca {
+    let f = fields(text);
+    Doca {
+        kind: at(&f, 0),
+        country: at(&f, 1),
+        street: at(&f, 2),
+        city: at(&f, 3),
+        state: at(&f, 4),
+        postcode: at(&f, 5),
+    }
+}
+
+/// Removes a trailing AIRIMP name association `-1SURNAME/GIVEN`.
+fn strip_name_association(text: &str) -> &str {
+    if let Some(i) = text.rfind("-1") {
+        let rest = &text[i + 2..];
+        if !rest.is_empty() && rest.chars().all(|c| c.is_alphabetic() || c == '/' || c == ' ') {
+            return &text[..i];
+        }
+    }
+    text
+}
+
+/// Normalises an AIRIMP e-mail: `//` is `@`, `..` is `_`, lower case, association removed.
+/// Returns `None` when what is left has no `@`.
+pub fn normalise_email(text: &str) -> Option<String> {
+    let t = strip_name_association(text.trim().trim_start_matches('/')).trim();
+    let t = t.replace("//", "@").replace("..", "_").to_lowercase();
+    let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    if t.contains('@') && !t.starts_with('@') && !t.ends_with('@') { Some(t) } else { None }
+}
+
+/// Normalises a phone number: digits only, with a leading `+` kept, from the first run of digit
+/// groups in the text (`SEA 866 746-4647 CARLSON` gives `8667464647`). `None` when fewer than
+/// five digits are found.
+pub fn normalise_phone(text: &str) -> Option<String> {
+    let t = strip_name_association(text.trim().trim_start_matches('/'));
+    let bytes: Vec<char> = t.chars().collect();
+    let start = bytes.iter().position(|c| c.is_ascii_digit())?;
+    let mut out = String::new();
+    if start > 0 && bytes[start - 1] == '+' {
+        out.push('+');
+    }
+    let mut i = start;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_digit() {
+            out.push(c);
+        } else if matches!(c, ' ' | '-' | '.' | '(' | ')') {
+            // Separators inside a number; a letter ends it.
+            if !bytes.get(i + 1).is_some_and(|n| n.is_ascii_digit() || matches!(n, ' ' | '-' | '(' | ')')) {
+                break;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let digits = out.chars().filter(char::is_ascii_digit).count();
+    if digits >= 5 { Some(out) } else { None }
+}
+
+/// A contact read from free text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// `email`, `phone`, `mobile`, `home`, `business`, `agency`, `fax`, `address`.
+    pub kind: &'static str,
+    /// Normalised value (lower-case e-mail, digits-only phone, or address text).
+    pub value: String,
+    /// The CTC code it came with (`CTCE`, `CTCM`, …), when there was one.
+    pub code: String,
+}
+
+/// Kind of contact for a `CTC?` code.
+pub fn ctc_kind(code: &str) -> &'static str {
+    match code {
+        "CTCE" => "email",
+        "CTCM" => "mobile",
+        "CTCH" => "home",
+        "CTCB" => "business",
+        "CTCT" => "agency",
+        "CTCF" => "fax",
+        "CTCA" => "address",
+        _ => "phone",
+    }
+}
+
+/// Finds a `CTC*` contact in IFT free text such as `CTCE A..B//GMAIL.COM`, `AM CTCT BOG 571 600
+/// 5830 A` or `CTC 7732486972-U`.
+pub fn parse_ctc_line(text: &str) -> Option<Contact> {
+    let upper = text.to_ascii_uppercase();
+    let mut search = 0;
+    while let Some(rel) = upper[search..].find("CTC") {
+        let i = search + rel;
+        search = i + 3;
+        if i > 0 && upper.as_bytes()[i - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let after = &text[i + 3..];
+        let (code, rest) = match after.chars().next() {
+            Some(c) if c.is_ascii_alphabetic() => {
+                let next = after[1..].chars().next();
+                if next.is_some_and(|n| n.is_ascii_alphabetic()) {
+                    continue;
+                }
+                (format!("CTC{}", c.to_ascii_uppercase()), &after[1..])
+            }
+            _ => ("CTC".to_string(), after),
+        };
+        let kind = ctc_kind(&code);
+        let value = match kind {
+            "email" => normalise_email(rest),
+            "address" => Some(rest.trim().to_string()).filter(|s| !s.is_empty()),
+            _ => normalise_phone(rest),
+        }?;
+        return Some(Contact { kind, value, code });
+    }
+    None
+}
+
+/// Fields of an SSR FQTV (frequent flyer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fqtv {
+    /// Programme airline.
+    pub airline: Option<String>,
+    /// Membership number.
+    pub number: Option<String>,
+}
+
+/// Parses FQTV free text, e.g. `/DL1234567890-LASTNAME/FIRSTNAMEMI` or `SQ8794285757 S/KFES`.
+pub fn parse_fqtv(text: &str) -> Fqtv {
+    let t = text.trim().trim_start_matches('/').trim();
+    let token = t.split(['-', ' ', '/']).next().unwrap_or("");
+    if token.len() > 2 && token.is_char_boundary(2) {
+        Fqtv { airline: Some(token[..2].to_string()), number: Some(token[2..].to_string()) }
+    } else {
+        Fqtv::default()
+    }
+}
+
+/// Fields of an SSR TKNE (e-ticket number and coupon).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tkne {
+    /// 13-digit ticket number.
+    pub ticket_number: Option<String>,
+    /// Coupon number.
+    pub coupon: Option<String>,
+    /// True for `INF…`: the infant's ticket.
+    pub infant: bool,
+}
+
+/// Parses TKNE free text, e.g. `1393207166000C1` or `INF1392178947000C3`.
+pub fn parse_tkne(text: &str) -> Tkne {
+    let t = text.trim();
+    let (infant, t) = match t.strip_prefix("INF") {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let rest = &t[digits.len()..];
+    let coupon = rest.strip_prefix('C').map(|c| c.chars().take_while(|c| c.is_ascii_digit()).collect::<String>());
+    Tkne {
+        ticket_number: if digits.len() >= 10 { Some(digits) } else { None },
+        coupon: coupon.filter(|c| !c.is_empty()),
+        infant,
+    }
+}
+
+/// Fields of an SSR INFT (infant on lap).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inft {
+    /// Infant's surname.
+    pub surname: Option<String>,
+    /// Infant's given name.
+    pub given: Option<String>,
+    /// Date of birth as sent, `DDMMMYY`.
+    pub dob: Option<String>,
+}
+
+/// Parses INFT free text: `BELT/SOPHY 20SEP12` or `SURNAME/GIVEN/10AUG11`.
+pub fn parse_inft(text: &str) -> Inft {
+    let t = text.trim().trim_start_matches('/');
+    let mut parts = t.splitn(2, '/');
+    let surname = parts.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let rest = parts.next().unwrap_or("").trim();
+    let (given, dob) = match rest.rsplit_once(['/', ' ']) {
+        Some((g, d)) if looks_like_ddmmmyy(d) => (Some(g.trim().to_string()), Some(d.to_string())),
+        _ => (Some(rest.to_string()), None),
+    };
+    Inft { surname, given: given.filter(|g| !g.is_empty()), dob }
+}
+
+/// `12JUL64`-shaped: two digits, three letters, two digits.
+pub fn looks_like_ddmmmyy(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 7
+        && b[..2].iter().all(u8::is_ascii_digit)
+        && b[2..5].iter().all(u8::is_ascii_alphabetic)
+        && b[5..].iter().all(u8::is_ascii_digit)
+}
+
+/// Titles written after the given name with a space (`ISABELLE MRS`).
+const SPACED_TITLES: &[&str] = &[
+    "MR", "MRS", "MS", "MISS", "MSTR", "MSTER", "MASTER", "DR", "PROF", "REV", "CAPT", "SIR", "MX", "MME", "MLLE",
+    "CHD", "INF", "ADT",
+];
+
+/// Titles run together with the given name (`JOHNMR`). Shorter list: `DR` would eat the end of
+/// `ALEXANDR`.
+const GLUED_TITLES: &[&str] = &["MSTR", "MISS", "MRS", "MR", "MS"];
+
+/// Splits a PNR given name into the name and its title. `JOHNMR` gives (`JOHN`, `MR`),
+/// `ISABELLE MRS` gives (`ISABELLE`, `MRS`). A glued `MS` is kept as part of the name when
+/// `document_given` (from DOCS) spells the name with it: `WILLIAMS` stays whole if the passport
+/// says so.
+pub fn split_title(given: &str, document_given: Option<&str>) -> (String, Option<String>) {
+    let g = given.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some((head, last)) = g.rsplit_once(' ')
+        && SPACED_TITLES.contains(&last)
+        && !head.is_empty()
+    {
+        return (head.to_string(), Some(last.to_string()));
+    }
+    // `MS` is the one glued title that real given names end in (WILLIAMS, ADAMS). When the
+    // document spells the name the same way, the letters are the name's.
+    let document_keeps_ms = document_given.is_some_and(|doc| {
+        let doc: String = doc.split_whitespace().collect();
+        doc == g.replace(' ', "")
+    });
+    for t in GLUED_TITLES {
+        if *t == "MS" && document_keeps_ms {
+            continue;
+        }
+        if let Some(head) = g.strip_suffix(t)
+            && head.chars().count() >= 2
+            && !head.ends_with(' ')
+        {
+            return (head.to_string(), Some((*t).to_string()));
+        }
+    }
+    (g, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_fields_are_positional() {
+        let d = parse_docs("/P/GBR/123456789/GBR/12JUL64/M/23AUG19/SMITHJR/JONATHON/ROBERT");
+        assert_eq!(d.doc_type.as_deref(), Some("P"));
+        assert_eq!(d.number.as_deref(), Some("123456789"));
+        assert_eq!(d.nationality.as_deref(), Some("GBR"));
+        assert_eq!(d.dob.as_deref(), Some("12JUL64"));
+        assert_eq!(d.expiry.as_deref(), Some("23AUG19"));
+        assert_eq!(d.given.as_deref(), Some("JONATHON"));
+        assert_eq!(d.middle.as_deref(), Some("ROBERT"));
+    }
+
+    #[test]
+    fn apis_lite_docs_keeps_empty_positions() {
+        let d = parse_docs("/////05FEB53/F//DORON/NINA");
+        assert_eq!(d.doc_type, None);
+        assert_eq!(d.dob.as_deref(), Some("05FEB53"));
+        assert_eq!(d.gender.as_deref(), Some("F"));
+        assert_eq!(d.surname.as_deref(), Some("DORON"));
+    }
+
+    #[test]
+    fn emails_decode_airimp_escapes() {
+        assert_eq!(normalise_email("/MOLLY..LOBB//GMAIL.COM").as_deref(), Some("molly_lobb@gmail.com"));
+        assert_eq!(
+            normalise_email("USERNAME..//HOTMAIL.COM-1FIRSTNAMELASTNAME").as_deref(),
+            Some("username_@hotmail.com")
+        );
+        assert_eq!(normalise_email("NOT AN EMAIL"), None);
+    }
+
+    #[test]
+    fn phones_keep_digits_of_the_first_number() {
+        assert_eq!(normalise_phone("SEA 866 746-4647 CARLSON WAGONLIT TVL").as_deref(), Some("8667464647"));
+        assert_eq!(normalise_phone("/1800123456789-1LASTNAME/FIRSTNAME").as_deref(), Some("1800123456789"));
+        assert_eq!(normalise_phone("+44 20 7946 0000").as_deref(), Some("+442079460000"));
+        assert_eq!(normalise_phone("ABC"), None);
+    }
+
+    #[test]
+    fn ctc_lines_in_ift_become_contacts() {
+        let c = parse_ctc_line("CTCE REUBEN..SERIO//GMAIL.COM").unwrap();
+        assert_eq!((c.kind, c.value.as_str()), ("email", "reuben_serio@gmail.com"));
+        let c = parse_ctc_line("AM CTCT BOG 571 600 5830 A").unwrap();
+        assert_eq!((c.kind, c.value.as_str()), ("agency", "5716005830"));
+        let c = parse_ctc_line("CTC 7732486972-U").unwrap();
+        assert_eq!((c.kind, c.value.as_str()), ("phone", "7732486972"));
+        assert_eq!(parse_ctc_line("THIS PASSENGER IS A VIP"), None);
+    }
+
+    #[test]
+    fn titles_are_split_from_given_names() {
+        assert_eq!(split_title("JOHNMR", None), ("JOHN".into(), Some("MR".into())));
+        assert_eq!(split_title("ISABELLE MRS", None), ("ISABELLE".into(), Some("MRS".into())));
+        assert_eq!(split_title("KONG CHUN MRS", None), ("KONG CHUN".into(), Some("MRS".into())));
+        assert_eq!(split_title("ALEXANDR", None), ("ALEXANDR".into(), None));
+        assert_eq!(split_title("WILLIAMS", Some("WILLIAMS")), ("WILLIAMS".into(), None));
+        // Agents often glue the title in DOCS too: it is still a title.
+        assert_eq!(split_title("CHARLESMR", Some("CHARLESMR")), ("CHARLES".into(), Some("MR".into())));
+        assert_eq!(split_title("SOPHY", None), ("SOPHY".into(), None));
+    }
+
+    #[test]
+    fn tkne_and_inft_and_fqtv() {
+        let t = parse_tkne("INF1392178947000C3");
+        assert_eq!(
+            (t.ticket_number.as_deref(), t.coupon.as_deref(), t.infant),
+            (Some("1392178947000"), Some("3"), true)
+        );
+        let i = parse_inft("BELT/SOPHY 20SEP12");
+        assert_eq!(
+            (i.surname.as_deref(), i.given.as_deref(), i.dob.as_deref()),
+            (Some("BELT"), Some("SOPHY"), Some("20SEP12"))
+        );
+        let f = parse_fqtv("/DL1234567890-LASTNAME/FIRSTNAMEMI");
+        assert_eq!((f.airline.as_deref(), f.number.as_deref()), (Some("DL"), Some("1234567890")));
+    }
+}
