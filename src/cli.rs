@@ -1,0 +1,155 @@
+//! The command line: argument parsing and the report printed for an operator.
+//!
+//! `main.rs` stays thin: it parses, calls [`run_cli`], and exits with the code returned.
+//! Exit codes follow DESIGN.md: 0 success, 1 finished but some input was rejected, 2 could not
+//! be done.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::ingest::{self, IngestConfig, Ingested};
+use crate::landing::parquet_out;
+
+/// paxrisk: air-passenger risk targeting over PNRGOV and PAXLST files.
+#[derive(Debug, Parser)]
+#[command(name = "paxrisk", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest only: read PNRGOV files, write the landing tables as Parquet, print the counts.
+    ///
+    /// Every message and every PNR ends up loaded or in the `rejects` table; tolerated faults go to
+    /// `diagnostics`. Exit code 1 means some input was rejected (the rest was loaded).
+    Ingest {
+        /// Input files or folders (searched recursively; hidden files are skipped).
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
+        /// Folder to write the landing Parquet set into
+        /// (`<table>/dep_date=YYYY-MM-DD/part-<batch>.parquet`).
+        #[arg(long)]
+        landing: PathBuf,
+        /// Rule pack whose `reference/airports.csv` and `lists/sensitive_ssr.csv` are used.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn run_cli(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Ingest { input, landing, rules, threads } => match ingest_command(&input, &landing, &rules, threads) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("paxrisk ingest: error: {e:#}");
+                2
+            }
+        },
+    }
+}
+
+fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot set up {n} worker threads: {e}"))?;
+    }
+    Ok(())
+}
+
+fn ingest_command(
+    input: &[PathBuf],
+    landing: &std::path::Path,
+    rules: &std::path::Path,
+    threads: Option<usize>,
+) -> anyhow::Result<i32> {
+    set_threads(threads)?;
+    let cfg = IngestConfig::from_rule_pack(rules).map_err(|e| anyhow::anyhow!("rule pack {}: {e}", rules.display()))?;
+    let result = ingest::ingest_paths(input, &cfg)?;
+    let batch_id = batch_id(&result);
+    let metadata = vec![
+        ("paxrisk.tool_version".to_string(), crate::VERSION.to_string()),
+        ("paxrisk.ingest_batch".to_string(), batch_id.clone()),
+    ];
+    let written = parquet_out::write_landing(landing, &result.rows, &batch_id, &metadata)?;
+    let mut err = std::io::stderr().lock();
+    write_report(&mut err, &result)?;
+    writeln!(err, "landing: {} Parquet files under {}", written.len(), landing.display())?;
+    let t = result.totals();
+    Ok(if t.messages_rejected + t.pnrs_rejected + result.files.iter().filter(|f| f.file_rejected).count() as u64 > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// Identifies an ingest by its inputs: a hash of the sorted input SHA-256 digests.
+pub fn batch_id(result: &Ingested) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digests: Vec<&str> = result.files.iter().map(|f| f.sha256.as_str()).collect();
+    digests.sort_unstable();
+    let mut h = Sha256::new();
+    for d in digests {
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Prints the counts an operator checks after ingest: per file and in total, read / loaded /
+/// rejected for messages, PNRs and travellers; diagnostics by code; sensitive drops.
+pub fn write_report(w: &mut impl Write, result: &Ingested) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{:<40} {:>8} {:>22} {:>22} {:>22}",
+        "file", "format", "messages read/ok/rej", "PNRs read/ok/rej", "travellers read/ok/rej"
+    )?;
+    let line = |f: &ingest::FileReport| {
+        let name = if f.path.chars().count() > 40 {
+            let tail: String = f.path.chars().rev().take(39).collect::<Vec<_>>().into_iter().rev().collect();
+            format!("…{tail}")
+        } else {
+            f.path.clone()
+        };
+        format!(
+            "{:<40} {:>8} {:>22} {:>22} {:>22}{}",
+            name,
+            f.format,
+            format!("{}/{}/{}", f.messages_read, f.messages_loaded, f.messages_rejected),
+            format!("{}/{}/{}", f.pnrs_read, f.pnrs_loaded, f.pnrs_rejected),
+            format!("{}/{}/{}", f.travellers_read, f.travellers_loaded, f.travellers_rejected),
+            if f.file_rejected { "  FILE REJECTED" } else { "" }
+        )
+    };
+    for f in &result.files {
+        writeln!(w, "{}", line(f))?;
+    }
+    let t = result.totals();
+    writeln!(w, "{}", line(&ingest::FileReport { format: String::new(), ..t }))?;
+    if !result.rows.rejects.is_empty() {
+        writeln!(w, "rejects:")?;
+        for r in &result.rows.rejects {
+            writeln!(w, "  {}@{} {} {}: {}", r.source_file, r.source_offset, r.unit, r.code, r.message)?;
+        }
+    }
+    let by_code = result.diagnostics_by_code();
+    if !by_code.is_empty() {
+        writeln!(w, "diagnostics by code:")?;
+        for (code, n) in by_code {
+            writeln!(w, "  {n:>8}  {code}")?;
+        }
+    }
+    writeln!(w, "sensitive items dropped: {}", result.drops.total())?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! Stable keys: how `push_id`, `pnr_id` and `traveller_id` are derived.
+//!
+//! The keys are deterministic functions of what the airline sent, so that every push version of a
+//! PNR, every run, the generator's labels and an auditor's notes can join on them.
+//!
+//! * `pnr_id` = `P` + the first 16 hex digits of SHA-256 over
+//!   `"pnr" 0x1F carrier 0x1F record_locator 0x1F creation_date`, where carrier and locator are
+//!   the first RCI composite's company and locator, upper-cased and trimmed, and creation date is
+//!   `YYYY-MM-DD` from RCI c4. **Fallback:** when the feed leaves out the creation date, the
+//!   literal `nodate` is used instead. Record locators are recycled by reservation systems after
+//!   some months, so two different PNRs without a creation date that share carrier and locator
+//!   get the same id; the `pnr` table keeps `created_at_utc` NULL so that such rows can be found.
+//! * `traveller_id` = `T` + 16 hex of SHA-256 over
+//!   `"traveller" 0x1F pnr_id 0x1F surname 0x1F given_name 0x1F traveller_ref`, with surname and
+//!   given name upper-cased, whitespace collapsed, and the title removed from the given name
+//!   (`JOHNMR` and `JOHN MR` give the same id); a missing part is the empty string.
+//! * `push_id` = `M` + 16 hex of SHA-256 over the raw bytes of the message (UNH to UNT) and, for
+//!   a multi-part push, of each part in sequence. Resending the same message gives the same id.
+
+use sha2::{Digest, Sha256};
+
+const SEP: &[u8] = &[0x1f];
+
+fn short_hash(prefix: char, parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h.update(SEP);
+        }
+        h.update(p);
+    }
+    let digest = h.finalize();
+    let mut s = String::with_capacity(17);
+    s.push(prefix);
+    s.push_str(&hex::encode(&digest[..8]));
+    s
+}
+
+fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
+}
+
+/// The `pnr_id` for a carrier, record locator and creation date (`None` when not sent).
+pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::NaiveDate>) -> String {
+    let date = created.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "nodate".to_string());
+    short_hash('P', &[b"pnr", norm(carrier).as_bytes(), norm(record_locator).as_bytes(), date.as_bytes()])
+}
+
+/// The `traveller_id` for a traveller of `pnr_id`; `given_name` must already have its title
+/// removed (see `pnrgov::freetext::split_title`).
+pub fn traveller_id(pnr_id: &str, surname: &str, given_name: &str, traveller_ref: &str) -> String {
+    short_hash(
+        'T',
+        &[
+            b"traveller",
+            pnr_id.as_bytes(),
+            norm(surname).as_bytes(),
+            norm(given_name).as_bytes(),
+            traveller_ref.trim().as_bytes(),
+        ],
+    )
+}
+
+/// The `push_id` for the raw bytes of a message's parts, in order.
+pub fn push_id<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    format!("M{}", hex::encode(&h.finalize()[..8]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_ignore_case_and_spacing() {
+        let d = chrono::NaiveDate::from_ymd_opt(2013, 5, 20);
+        assert_eq!(pnr_id("1A", "2LS6KP", d), pnr_id(" 1a", "2ls6kp ", d));
+        assert_ne!(pnr_id("1A", "2LS6KP", d), pnr_id("1A", "2LS6KP", None));
+        let p = pnr_id("1A", "2LS6KP", d);
+        assert_eq!(traveller_id(&p, "PARK", "SEJOON", "1"), traveller_id(&p, "park", " SEJOON ", "1"));
+        assert_eq!(p.len(), 17);
+        assert!(p.starts_with('P'));
+    }
+}

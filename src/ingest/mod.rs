@@ -1,0 +1,505 @@
+//! The ingest stage: find input files, detect their format, parse them in parallel and map
+//! every message to landing-table rows, losing nothing.
+//!
+//! Files are parsed in parallel (rayon), and so are the messages of a large file. Results are
+//! collected in input order, so the rows are the same whatever the thread count. Every message
+//! ends up in `push` or `rejects`, and so does every PNR; [`FileReport`] carries the counts that
+//! prove it.
+
+pub mod ids;
+pub mod pnrgov_map;
+pub mod sensitive;
+pub mod times;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::edifact::interchange::{self, Message};
+use crate::landing::schema::{DiagnosticRow, RejectRow, Rows};
+use crate::reference::Airports;
+use pnrgov_map::{Counts, MapContext};
+use sensitive::{SensitiveCodes, SensitiveDrops};
+
+/// Input larger than this is refused as a whole: it cannot be a PNR push file, and reading it
+/// would hold that much memory.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Errors that stop ingest altogether (as opposed to bad input, which is rejected and reported).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// An input path given on the command line does not exist or cannot be listed.
+    #[error("input {path}: {source}")]
+    Input {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// The format of an input file, detected from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PNRGOV EDIFACT.
+    Pnrgov,
+    /// PAXLST EDIFACT.
+    Paxlst,
+    /// EDIFACT of another message type.
+    OtherEdifact,
+    /// Not recognised.
+    Unknown,
+}
+
+impl Format {
+    /// Name as shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pnrgov => "PNRGOV",
+            Format::Paxlst => "PAXLST",
+            Format::OtherEdifact => "EDIFACT",
+            Format::Unknown => "unknown",
+        }
+    }
+}
+
+/// What ingest found in one input file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileReport {
+    /// Path as given or found.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Detected format.
+    pub format: String,
+    /// Messages whose (first) part is in this file.
+    pub messages_read: u64,
+    /// Of those, loaded into `push`.
+    pub messages_loaded: u64,
+    /// Of those, rejected.
+    pub messages_rejected: u64,
+    /// PNR and traveller counts.
+    pub pnrs_read: u64,
+    /// PNRs loaded.
+    pub pnrs_loaded: u64,
+    /// PNRs rejected.
+    pub pnrs_rejected: u64,
+    /// Travellers read.
+    pub travellers_read: u64,
+    /// Travellers loaded.
+    pub travellers_loaded: u64,
+    /// Travellers rejected.
+    pub travellers_rejected: u64,
+    /// True when the whole file was rejected.
+    pub file_rejected: bool,
+}
+
+impl FileReport {
+    fn add_counts(&mut self, c: &Counts) {
+        self.pnrs_read += c.pnrs_read;
+        self.pnrs_loaded += c.pnrs_loaded;
+        self.pnrs_rejected += c.pnrs_rejected;
+        self.travellers_read += c.travellers_read;
+        self.travellers_loaded += c.travellers_loaded;
+        self.travellers_rejected += c.travellers_rejected;
+    }
+}
+
+/// Everything ingest produced.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// Landing rows of all inputs, in input order.
+    pub rows: Rows,
+    /// One report per input file, in input order.
+    pub files: Vec<FileReport>,
+    /// Sensitive items dropped, by code.
+    pub drops: SensitiveDrops,
+}
+
+impl Ingested {
+    /// Sum of the per-file reports.
+    pub fn totals(&self) -> FileReport {
+        let mut t = FileReport { path: "total".into(), ..Default::default() };
+        for f in &self.files {
+            t.size += f.size;
+            t.messages_read += f.messages_read;
+            t.messages_loaded += f.messages_loaded;
+            t.messages_rejected += f.messages_rejected;
+            t.pnrs_read += f.pnrs_read;
+            t.pnrs_loaded += f.pnrs_loaded;
+            t.pnrs_rejected += f.pnrs_rejected;
+            t.travellers_read += f.travellers_read;
+            t.travellers_loaded += f.travellers_loaded;
+            t.travellers_rejected += f.travellers_rejected;
+        }
+        t
+    }
+
+    /// Diagnostics counted by code, most frequent first.
+    pub fn diagnostics_by_code(&self) -> Vec<(String, u64)> {
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        for d in &self.rows.diagnostics {
+            *m.entry(d.code.clone()).or_default() += 1;
+        }
+        let mut v: Vec<_> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+}
+
+/// Reference data ingest needs.
+pub struct IngestConfig {
+    /// Airports with time zones.
+    pub airports: Airports,
+    /// Sensitive SSR codes.
+    pub sensitive: SensitiveCodes,
+}
+
+impl IngestConfig {
+    /// Loads `reference/airports.csv` and `lists/sensitive_ssr.csv` from a rule pack folder.
+    pub fn from_rule_pack(dir: &Path) -> anyhow::Result<IngestConfig> {
+        Ok(IngestConfig {
+            airports: Airports::load(&dir.join("reference").join("airports.csv"))?,
+            sensitive: SensitiveCodes::load(&dir.join("lists").join("sensitive_ssr.csv"))?,
+        })
+    }
+}
+
+/// Expands the input paths: files as given, folders searched recursively. Sorted, so that the
+/// order (and so every output) does not depend on the file system.
+pub fn find_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|source| IngestError::Input { path: p.clone(), source })?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| IngestError::Input { path: dir.into(), source })?;
+    for e in entries {
+        let e = e.map_err(|source| IngestError::Input { path: dir.into(), source })?;
+        let path = e.path();
+        let name = e.file_name();
+        // Hidden files (editor swap files, .DS_Store) are never airline pushes.
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ft = e.file_type().map_err(|source| IngestError::Input { path: path.clone(), source })?;
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if ft.is_file() || ft.is_symlink() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Detects the format from the first bytes: the message type named in the first UNH.
+pub fn detect_format(bytes: &[u8]) -> Format {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let pnrgov = memchr::memmem::find(head, b"PNRGOV");
+    let paxlst = memchr::memmem::find(head, b"PAXLST");
+    match (pnrgov, paxlst) {
+        (Some(a), Some(b)) => {
+            if a < b {
+                Format::Pnrgov
+            } else {
+                Format::Paxlst
+            }
+        }
+        (Some(_), None) => Format::Pnrgov,
+        (None, Some(_)) => Format::Paxlst,
+        (None, None) => {
+            let t = trim_start(head);
+            if t.starts_with(b"UNA") || t.starts_with(b"UNB") || t.starts_with(b"UNH") {
+                Format::OtherEdifact
+            } else {
+                Format::Unknown
+            }
+        }
+    }
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+/// The first bytes at `offset`, for a reject row: at most 120 bytes, control bytes as `.`.
+pub fn raw_prefix(bytes: &[u8], offset: usize) -> Option<String> {
+    let slice = bytes.get(offset..)?;
+    let slice = &slice[..slice.len().min(120)];
+    let text = String::from_utf8_lossy(slice);
+    Some(text.chars().map(|c| if c.is_control() { '.' } else { c }).collect())
+}
+
+fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    let control = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c)).count();
+    control * 10 > head.len()
+}
+
+/// Per-file outcome before cross-file reassembly.
+struct FileOutcome {
+    report: FileReport,
+    rows: Rows,
+    drops: SensitiveDrops,
+    pending: Vec<Message<'static>>,
+}
+
+fn reject_file(report: &mut FileReport, rows: &mut Rows, bytes: &[u8], code: &str, message: String) {
+    report.file_rejected = true;
+    rows.rejects.push(RejectRow {
+        source_file: report.path.clone(),
+        source_offset: 0,
+        unit: "file".into(),
+        code: code.into(),
+        message,
+        raw_prefix: raw_prefix(bytes, 0).filter(|s| !s.is_empty()),
+    });
+}
+
+/// Ingests the given paths (files, or folders searched recursively).
+pub fn ingest_paths(paths: &[PathBuf], cfg: &IngestConfig) -> Result<Ingested, IngestError> {
+    let files = find_inputs(paths)?;
+    Ok(ingest_files(&files, cfg))
+}
+
+/// Ingests exactly these files, in this order.
+pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let outcomes: Vec<FileOutcome> =
+        files.par_iter().enumerate().map(|(i, p)| ingest_one(p, i as u32, &names, cfg)).collect();
+
+    let mut result = Ingested::default();
+    let mut pending: Vec<Message<'static>> = Vec::new();
+    for o in outcomes {
+        result.rows.append(o.rows);
+        result.drops.merge(&o.drops);
+        result.files.push(o.report);
+        pending.extend(o.pending);
+    }
+    // Parts of multi-part pushes whose other parts were in other files.
+    if !pending.is_empty() {
+        let re = interchange::reassemble(pending);
+        let mut messages: Vec<Message<'static>> = re.complete;
+        let mut incomplete: BTreeMap<(String, String, String), Vec<Message<'static>>> = BTreeMap::new();
+        for m in re.pending {
+            let key = (
+                m.message_type.clone().unwrap_or_default(),
+                m.envelope.sender.clone().unwrap_or_default(),
+                m.common_access_ref.clone().unwrap_or_default(),
+            );
+            incomplete.entry(key).or_default().push(m);
+        }
+        // A transfer that never completed is still read, from the parts that arrived.
+        for (_, mut parts) in incomplete {
+            parts.sort_by_key(|m| (m.part.map(|p| p.seq).unwrap_or(0), m.origin, m.offset));
+            messages.push(interchange::join_parts(parts));
+        }
+        messages.sort_by_key(|m| (m.origin, m.offset));
+        for msg in messages {
+            let origin = msg.origin as usize;
+            let raw_of = |o: u32, off: usize| std::fs::read(&files[o as usize]).ok().and_then(|b| raw_prefix(&b, off));
+            let ctx = MapContext { files: &names, raw: &raw_of, airports: &cfg.airports, sensitive: &cfg.sensitive };
+            let push_id = push_id_from_files(&msg, files);
+            let (rows, counts, drops, loaded) = map_one(&msg, push_id, &ctx);
+            let report = &mut result.files[origin];
+            report.messages_read += 1;
+            if loaded {
+                report.messages_loaded += 1;
+            } else {
+                report.messages_rejected += 1;
+            }
+            report.add_counts(&counts);
+            result.drops.merge(&drops);
+            result.rows.append(rows);
+        }
+    }
+    result
+}
+
+fn push_id_from_files(msg: &Message<'_>, files: &[PathBuf]) -> String {
+    let mut cache: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+    let mut slices: Vec<Vec<u8>> = Vec::new();
+    for &(o, start, end) in &msg.spans {
+        let bytes = cache.entry(o).or_insert_with(|| std::fs::read(&files[o as usize]).unwrap_or_default());
+        slices.push(bytes.get(start..end).unwrap_or_default().to_vec());
+    }
+    ids::push_id(slices.iter().map(|s| s.as_slice()))
+}
+
+/// Maps one whole message; a message of a type we do not ingest is rejected as a unit.
+fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, Counts, SensitiveDrops, bool) {
+    let file = ctx.files.get(msg.origin as usize).cloned().unwrap_or_default();
+    let reject = |code: &str, message: String| {
+        let mut rows = Rows::default();
+        rows.rejects.push(RejectRow {
+            source_file: file.clone(),
+            source_offset: msg.offset as i64,
+            unit: "message".into(),
+            code: code.into(),
+            message,
+            raw_prefix: (ctx.raw)(msg.origin, msg.offset),
+        });
+        for d in &msg.diagnostics {
+            rows.diagnostics.push(DiagnosticRow {
+                source_file: file.clone(),
+                source_offset: d.offset as i64,
+                push_id: None,
+                severity: d.severity.as_str().into(),
+                code: d.code.into(),
+                message: d.message.clone(),
+            });
+        }
+        (rows, Counts::default(), SensitiveDrops::default(), false)
+    };
+    match msg.message_type.as_deref() {
+        Some("PNRGOV") => {}
+        Some("PAXLST") => {
+            return reject(
+                "UNSUPPORTED_MESSAGE_TYPE",
+                "PAXLST messages are not ingested by this version of paxrisk".into(),
+            );
+        }
+        other => {
+            return reject(
+                "UNSUPPORTED_MESSAGE_TYPE",
+                format!("message type {:?} is neither PNRGOV nor PAXLST", other.unwrap_or("")),
+            );
+        }
+    }
+    let recognisable = msg.body.iter().any(|s| matches!(s.tag.as_ref(), "MSG" | "TVL" | "SRC" | "EQN"));
+    if !recognisable {
+        return reject(
+            "MESSAGE_UNREADABLE",
+            format!("message has {} body segments and none of MSG, TVL, EQN or SRC; nothing to load", msg.body.len()),
+        );
+    }
+    let mapped = pnrgov_map::map_message(msg, push_id, ctx);
+    (mapped.rows, mapped.counts, mapped.drops, true)
+}
+
+fn ingest_one(path: &Path, origin: u32, names: &[String], cfg: &IngestConfig) -> FileOutcome {
+    let mut report = FileReport { path: names[origin as usize].clone(), ..Default::default() };
+    let mut rows = Rows::default();
+    let mut drops = SensitiveDrops::default();
+    let empty = |report: FileReport, rows: Rows| FileOutcome {
+        report,
+        rows,
+        drops: SensitiveDrops::default(),
+        pending: Vec::new(),
+    };
+
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    report.size = size;
+    if size > MAX_FILE_BYTES {
+        reject_file(
+            &mut report,
+            &mut rows,
+            &[],
+            "FILE_TOO_LARGE",
+            format!("{size} bytes is larger than the {MAX_FILE_BYTES}-byte limit"),
+        );
+        return empty(report, rows);
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            reject_file(&mut report, &mut rows, &[], "READ_ERROR", format!("cannot read file: {e}"));
+            return empty(report, rows);
+        }
+    };
+    report.size = bytes.len() as u64;
+    report.sha256 = hex::encode(Sha256::digest(&bytes));
+    let format = detect_format(&bytes);
+    report.format = format.as_str().into();
+    if trim_start(&bytes).is_empty() {
+        reject_file(&mut report, &mut rows, &bytes, "EMPTY_FILE", "file is empty or holds only whitespace".into());
+        return empty(report, rows);
+    }
+    if looks_binary(&bytes) {
+        reject_file(
+            &mut report,
+            &mut rows,
+            &bytes,
+            "BINARY_FILE",
+            "file holds binary data (NUL or control bytes), not EDIFACT text".into(),
+        );
+        return empty(report, rows);
+    }
+    if format == Format::Unknown {
+        reject_file(
+            &mut report,
+            &mut rows,
+            &bytes,
+            "UNKNOWN_FORMAT",
+            "no UNA/UNB/UNH at the start and no PNRGOV or PAXLST message type in the first 64 KiB".into(),
+        );
+        return empty(report, rows);
+    }
+
+    let parsed = interchange::read_messages(&bytes, origin);
+    let file_diags: Vec<DiagnosticRow> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| DiagnosticRow {
+            source_file: report.path.clone(),
+            source_offset: d.offset as i64,
+            push_id: None,
+            severity: d.severity.as_str().into(),
+            code: d.code.into(),
+            message: d.message.clone(),
+        })
+        .collect();
+    if parsed.messages.is_empty() {
+        let why = match parsed.diagnostics.iter().find(|d| d.code == "SEGMENT_TOO_LONG") {
+            Some(d) => format!("no message could be read: {}", d.message),
+            None => format!("no UNH message header found in {} segments", parsed.segments),
+        };
+        reject_file(&mut report, &mut rows, &bytes, "NO_MESSAGES", why);
+        rows.diagnostics.extend(file_diags);
+        return empty(report, rows);
+    }
+    rows.diagnostics.extend(file_diags);
+
+    let re = interchange::reassemble(parsed.messages);
+    let raw_of = |o: u32, off: usize| if o == origin { raw_prefix(&bytes, off) } else { None };
+    let ctx = MapContext { files: names, raw: &raw_of, airports: &cfg.airports, sensitive: &cfg.sensitive };
+    let mapped: Vec<(Rows, Counts, SensitiveDrops, bool)> = re
+        .complete
+        .par_iter()
+        .map(|m| {
+            let push_id = ids::push_id(m.spans.iter().map(|&(_, s, e)| bytes.get(s..e).unwrap_or_default()));
+            map_one(m, push_id, &ctx)
+        })
+        .collect();
+    for (r, c, d, loaded) in mapped {
+        report.messages_read += 1;
+        if loaded {
+            report.messages_loaded += 1;
+        } else {
+            report.messages_rejected += 1;
+        }
+        report.add_counts(&c);
+        drops.merge(&d);
+        rows.append(r);
+    }
+    let pending = re.pending.into_iter().map(Message::into_owned).collect();
+    FileOutcome { report, rows, drops, pending }
+}

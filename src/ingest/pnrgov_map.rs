@@ -1,0 +1,1535 @@
+//! Mapping a parsed PNRGOV message to landing-table rows.
+//!
+//! This is where segments get their meaning: names lose their titles, SSR free text becomes
+//! document and contact columns, local flight times get their UTC twin, card numbers are masked,
+//! and sensitive SSRs are dropped. A PNR that cannot be keyed (no record locator) is rejected on
+//! its own; its neighbours load as usual.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::diag::{Diagnostic, Severity};
+use crate::edifact::interchange::Message;
+use crate::edifact::lexer::Segment;
+use crate::ingest::ids;
+use crate::ingest::sensitive::{SensitiveCodes, SensitiveDrops};
+use crate::ingest::times::{self, LocalToUtc, YearKind};
+use crate::landing::schema::*;
+use crate::pnrgov::freetext::{self, Docs};
+use crate::pnrgov::grammar::{self, Pnr};
+use crate::reference::Airports;
+
+/// What the mapping needs besides the message.
+pub struct MapContext<'c> {
+    /// Input file names by segment origin.
+    pub files: &'c [String],
+    /// Raw bytes of the input files by origin, for the first bytes of rejected units.
+    pub raw: &'c (dyn Fn(u32, usize) -> Option<String> + Sync),
+    /// Airport reference table, for UTC conversion.
+    pub airports: &'c Airports,
+    /// Sensitive SSR codes to drop.
+    pub sensitive: &'c SensitiveCodes,
+}
+
+/// Counts for one message, for the manifest's invariants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// PNRs (SRC groups) read.
+    pub pnrs_read: u64,
+    /// PNRs loaded.
+    pub pnrs_loaded: u64,
+    /// PNRs rejected.
+    pub pnrs_rejected: u64,
+    /// Travellers (named TIFs of group 2) read.
+    pub travellers_read: u64,
+    /// Travellers loaded.
+    pub travellers_loaded: u64,
+    /// Travellers rejected (with their PNR).
+    pub travellers_rejected: u64,
+}
+
+impl Counts {
+    /// Adds `o` to these counts.
+    pub fn add(&mut self, o: &Counts) {
+        self.pnrs_read += o.pnrs_read;
+        self.pnrs_loaded += o.pnrs_loaded;
+        self.pnrs_rejected += o.pnrs_rejected;
+        self.travellers_read += o.travellers_read;
+        self.travellers_loaded += o.travellers_loaded;
+        self.travellers_rejected += o.travellers_rejected;
+    }
+}
+
+/// Rows, counts and sensitive-data drops of one message.
+#[derive(Debug, Default)]
+pub struct Mapped {
+    /// The rows.
+    pub rows: Rows,
+    /// PNR and traveller counts.
+    pub counts: Counts,
+    /// Sensitive items dropped.
+    pub drops: SensitiveDrops,
+}
+
+/// Renders a segment's elements back as text (`+` between elements, `:` between components),
+/// for history items and free text that has no column of its own.
+pub fn render(seg: &Segment<'_>) -> String {
+    let mut out = String::new();
+    for (i, e) in seg.elements.iter().enumerate() {
+        if i > 0 {
+            out.push('+');
+        }
+        for (j, occ) in e.occurrences().enumerate() {
+            if j > 0 {
+                out.push('*');
+            }
+            let comps: Vec<&str> = occ.iter().map(|c| c.as_ref()).collect();
+            out.push_str(comps.join(":").trim_end_matches(':'));
+        }
+    }
+    out.trim_end_matches('+').to_string()
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn parse_amount(s: Option<&str>) -> Option<f64> {
+    s?.trim().replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn parse_int(s: Option<&str>) -> Option<i64> {
+    s?.trim().parse::<i64>().ok()
+}
+
+fn same_flight_number(a: &str, b: &str) -> bool {
+    a.trim_start_matches('0') == b.trim_start_matches('0')
+}
+
+/// Mapping state for one message.
+struct Mapper<'c, 'm> {
+    ctx: &'c MapContext<'c>,
+    msg: &'m Message<'m>,
+    push_id: String,
+    dep_date: Option<NaiveDate>,
+    /// Date that two-digit birth years must not pass.
+    reference_date: Option<NaiveDate>,
+    flight: Option<(String, String)>,
+    /// Departure and arrival airport of the pushed flight.
+    route: (Option<String>, Option<String>),
+    out: Mapped,
+}
+
+/// Local date and time of a TVL composite and its UTC conversion, with a diagnostic for an
+/// unknown airport.
+struct Times {
+    dep_local: Option<NaiveDateTime>,
+    dep_utc: Option<DateTime<Utc>>,
+    arr_local: Option<NaiveDateTime>,
+    arr_utc: Option<DateTime<Utc>>,
+}
+
+impl<'c, 'm> Mapper<'c, 'm> {
+    fn file(&self, seg: &Segment<'_>) -> String {
+        self.ctx.files.get(seg.origin as usize).cloned().unwrap_or_default()
+    }
+
+    fn diag(&mut self, seg: &Segment<'_>, severity: Severity, code: &'static str, message: String) {
+        let row = DiagnosticRow {
+            source_file: self.file(seg),
+            source_offset: seg.offset as i64,
+            push_id: Some(self.push_id.clone()),
+            severity: severity.as_str().to_string(),
+            code: code.to_string(),
+            message,
+        };
+        self.out.rows.diagnostics.push(row);
+    }
+
+    fn push_diag(&mut self, origin: u32, d: &Diagnostic) {
+        self.out.rows.diagnostics.push(DiagnosticRow {
+            source_file: self.ctx.files.get(origin as usize).cloned().unwrap_or_default(),
+            source_offset: d.offset as i64,
+            push_id: Some(self.push_id.clone()),
+            severity: d.severity.as_str().to_string(),
+            code: d.code.to_string(),
+            message: d.message.clone(),
+        });
+    }
+
+    fn local_to_utc(
+        &mut self,
+        seg: &Segment<'_>,
+        airport: Option<&str>,
+        local: Option<NaiveDateTime>,
+    ) -> Option<DateTime<Utc>> {
+        let (airport, local) = (airport?, local?);
+        match times::local_to_utc(self.ctx.airports, airport, local) {
+            LocalToUtc::Ok(t) => Some(t),
+            LocalToUtc::Gap(t) => {
+                self.diag(
+                    seg,
+                    Severity::Info,
+                    "LOCAL_TIME_IN_DST_GAP",
+                    format!("{local} does not exist at {airport} (clocks went forward); read as one hour later"),
+                );
+                Some(t)
+            }
+            LocalToUtc::UnknownAirport => {
+                self.diag(
+                    seg,
+                    Severity::Warning,
+                    "UNKNOWN_AIRPORT",
+                    format!("airport {airport:?} is not in the reference table; local time kept, UTC left NULL"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Dates and times of a TVL: `DDMMYY:HHMM:DDMMYY:HHMM`, with the variants senders use
+    /// (arrival date left out, or the arrival time written in the arrival date's place).
+    fn tvl_times(&mut self, tvl: &Segment<'_>, dep_airport: Option<&str>, arr_airport: Option<&str>) -> Times {
+        let dep_date = tvl.get(0, 0).and_then(times::parse_ddmmyy);
+        let dep_time = tvl.get(0, 1).and_then(times::parse_hhmm);
+        let (arr_date, arr_time) = match (tvl.get(0, 2), tvl.get(0, 3)) {
+            (Some(c3), None) if c3.len() == 4 => (dep_date, times::parse_hhmm(c3)),
+            (c3, c4) => (c3.and_then(times::parse_ddmmyy).or(dep_date), c4.and_then(times::parse_hhmm)),
+        };
+        if tvl.get(0, 0).is_some() && dep_date.is_none() {
+            self.diag(
+                tvl,
+                Severity::Warning,
+                "BAD_DATE",
+                format!("TVL departure date {:?} is not DDMMYY", tvl.get(0, 0).unwrap_or("")),
+            );
+        }
+        let dep_local = dep_date.map(|d| d.and_time(dep_time.unwrap_or_default()));
+        let arr_local = arr_time.and_then(|t| arr_date.map(|d| d.and_time(t)));
+        // A time of day is needed for an instant; a date alone stays local.
+        let dep_utc = if dep_time.is_some() { self.local_to_utc(tvl, dep_airport, dep_local) } else { None };
+        let arr_utc = self.local_to_utc(tvl, arr_airport, arr_local);
+        Times { dep_local, dep_utc, arr_local, arr_utc }
+    }
+
+    /// Is a leg the pushed flight? Same departure date, and the pushed carrier and flight number
+    /// as marketing or operating flight. Code-share pairs in real feeds do not always say which
+    /// number is whose, so the same carrier on the same route and date also counts.
+    fn is_pushed_flight(
+        &self,
+        date: Option<NaiveDate>,
+        flights: [(&Option<String>, &Option<String>); 2],
+        dep: Option<&str>,
+        arr: Option<&str>,
+    ) -> bool {
+        let (Some((carrier, number)), Some(date)) = (&self.flight, date) else { return false };
+        if Some(date) != self.dep_date {
+            return false;
+        }
+        let carrier_matches = |c: &Option<String>| c.as_deref() == Some(carrier.as_str());
+        if flights
+            .iter()
+            .any(|(c, n)| carrier_matches(c) && n.as_deref().is_some_and(|n| same_flight_number(n, number)))
+        {
+            return true;
+        }
+        let (push_dep, push_arr) = &self.route;
+        flights.iter().any(|(c, _)| carrier_matches(c))
+            && dep.is_some()
+            && dep == push_dep.as_deref()
+            && arr == push_arr.as_deref()
+    }
+
+    fn map_header(&mut self, g: &grammar::PnrgovMessage<'_, '_>) {
+        let env = &self.msg.envelope;
+        let prepared = times::utc(
+            env.prepared_date.as_deref().and_then(times::parse_yymmdd),
+            env.prepared_time.as_deref().and_then(times::parse_hhmm),
+        );
+        let mut row = PushRow {
+            push_id: self.push_id.clone(),
+            format: "PNRGOV".into(),
+            version: self.msg.version.clone(),
+            sender: env.sender.clone(),
+            recipient: env.recipient.clone(),
+            interchange_ref: env.control_ref.clone(),
+            message_ref: self.msg.reference.clone(),
+            common_access_ref: self.msg.common_access_ref.clone(),
+            parts: self.msg.parts as i64,
+            prepared_at_utc: prepared,
+            push_type: g.msg.and_then(|m| parse_int(m.get(0, 1).or(m.get(0, 0)))),
+            originator: g.originator.map(|o| render(o)).filter(|s| !s.is_empty()),
+            pnr_count: g.pnrs.len() as i64,
+            declared_pnr_count: g.eqn.and_then(|e| parse_int(e.get(0, 0))),
+            source_file: self.ctx.files.get(self.msg.origin as usize).cloned().unwrap_or_default(),
+            source_offset: self.msg.offset as i64,
+            ..Default::default()
+        };
+        self.reference_date = prepared.map(|p| p.date_naive());
+        match g.flight {
+            Some(tvl) => {
+                let dep = owned(tvl.get(1, 0));
+                let arr = owned(tvl.get(2, 0));
+                let t = self.tvl_times(tvl, dep.as_deref(), arr.as_deref());
+                row.flight_carrier = owned(tvl.get(3, 0));
+                row.flight_number = owned(tvl.get(4, 0));
+                self.route = (dep.clone(), arr.clone());
+                row.dep_airport = dep;
+                row.arr_airport = arr;
+                row.dep_local = t.dep_local;
+                row.dep_utc = t.dep_utc;
+                row.arr_local = t.arr_local;
+                row.arr_utc = t.arr_utc;
+                row.dep_date = t.dep_local.map(|d| d.date());
+                self.dep_date = row.dep_date;
+                if let Some(d) = row.dep_date {
+                    self.reference_date = Some(d);
+                }
+                if let (Some(c), Some(n)) = (&row.flight_carrier, &row.flight_number) {
+                    self.flight = Some((c.clone(), n.clone()));
+                }
+            }
+            None => {
+                let off = self.msg.offset;
+                self.out.rows.diagnostics.push(DiagnosticRow {
+                    source_file: row.source_file.clone(),
+                    source_offset: off as i64,
+                    push_id: Some(self.push_id.clone()),
+                    severity: "warning".into(),
+                    code: "NO_PUSHED_FLIGHT".into(),
+                    message: "message has no level-0 TVL naming the pushed flight; flight columns left NULL".into(),
+                });
+            }
+        }
+        if let (Some(d), n) = (row.declared_pnr_count, row.pnr_count)
+            && d != n
+            && row.push_type != Some(141)
+        {
+            let off = g.eqn.map(|e| e.offset).unwrap_or(self.msg.offset);
+            self.out.rows.diagnostics.push(DiagnosticRow {
+                source_file: row.source_file.clone(),
+                source_offset: off as i64,
+                push_id: Some(self.push_id.clone()),
+                severity: "info".into(),
+                code: "EQN_COUNT_MISMATCH".into(),
+                message: format!("EQN declares {d} PNRs, the message has {n}"),
+            });
+        }
+        self.out.rows.push.push(row);
+    }
+
+    fn reject_pnr(&mut self, pnr: &Pnr<'_, '_>, code: &str, message: String, travellers: u64) {
+        let src = pnr.src;
+        self.out.rows.rejects.push(RejectRow {
+            source_file: self.file(src),
+            source_offset: src.offset as i64,
+            unit: "pnr".into(),
+            code: code.into(),
+            message,
+            raw_prefix: (self.ctx.raw)(src.origin, src.offset),
+        });
+        self.out.counts.pnrs_rejected += 1;
+        self.out.counts.travellers_rejected += travellers;
+    }
+
+    /// Is this SSR sensitive (by code or by a code in its free text)? Records the drop.
+    fn drop_sensitive_ssr(&mut self, ssr: &Segment<'_>) -> bool {
+        let code = ssr.get(0, 0).unwrap_or("");
+        if self.ctx.sensitive.is_sensitive_code(code) {
+            self.out.drops.record(&code.to_ascii_uppercase());
+            return true;
+        }
+        self.drop_sensitive_text(&render(ssr))
+    }
+
+    /// Does this free text mention a sensitive code? Records the drop.
+    fn drop_sensitive_text(&mut self, text: &str) -> bool {
+        if let Some(code) = self.ctx.sensitive.find_in_text(text) {
+            let code = code.to_string();
+            self.out.drops.record(&code);
+            return true;
+        }
+        false
+    }
+
+    fn map_pnr(&mut self, pnr: &Pnr<'_, '_>) {
+        let read_travellers = pnr.travellers.iter().filter(|t| !is_group(t.tif)).count() as u64;
+        self.out.counts.pnrs_read += 1;
+        self.out.counts.travellers_read += read_travellers;
+
+        // The first RCI composite with a locator identifies the PNR.
+        let mut locators: Vec<Locator> = Vec::new();
+        for rci in &pnr.rci {
+            for el in &rci.elements {
+                if let Some(loc) = el.get(1) {
+                    // Standard: c3 control type, c4 date, c5 time. Some senders leave out the
+                    // control type and its separator (`RCI+UA:06A9FD:110418:1220`).
+                    let shifted =
+                        el.get(3).is_some_and(|t| t.len() == 4) && el.get(2).and_then(times::parse_ddmmyy).is_some();
+                    let (date, time) = if shifted { (el.get(2), el.get(3)) } else { (el.get(3), el.get(4)) };
+                    locators.push((
+                        el.get(0).unwrap_or("").trim().to_string(),
+                        loc.trim().to_string(),
+                        date.and_then(times::parse_ddmmyy),
+                        time.and_then(times::parse_hhmm),
+                    ));
+                }
+            }
+        }
+        let Some((carrier, locator, created_date, created_time)) = locators.first().cloned() else {
+            let why = if pnr.rci.is_empty() { "PNR has no RCI segment" } else { "RCI carries no record locator" };
+            self.reject_pnr(
+                pnr,
+                "PNR_NO_LOCATOR",
+                format!("{why}: the PNR cannot be keyed, so it is not loaded; {read_travellers} traveller(s) rejected with it"),
+                read_travellers,
+            );
+            return;
+        };
+        if locators.first().is_some_and(|l| l.2.is_none()) {
+            self.diag(
+                pnr.src,
+                Severity::Info,
+                "PNR_NO_CREATION_DATE",
+                format!("RCI for {carrier}:{locator} has no creation date; pnr_id uses the 'nodate' fallback"),
+            );
+        }
+        let pnr_id = ids::pnr_id(&carrier, &locator, created_date);
+        let file = self.file(pnr.src);
+        let mut row = PnrRow {
+            pnr_id: pnr_id.clone(),
+            push_id: self.push_id.clone(),
+            carrier: Some(carrier).filter(|c| !c.is_empty()),
+            record_locator: Some(locator),
+            other_locators: join_nonempty(locators.iter().skip(1).map(|l| format!("{}:{}", l.0, l.1))),
+            created_at_utc: times::utc(created_date, created_time),
+            dep_date: self.dep_date,
+            source_file: file.clone(),
+            source_offset: pnr.src.offset as i64,
+            ..Default::default()
+        };
+        for dat in &pnr.dat {
+            for el in &dat.elements {
+                let at = times::utc(el.get(1).and_then(times::parse_ddmmyy), el.get(2).and_then(times::parse_hhmm));
+                match el.get(0) {
+                    Some("700") => row.last_txn_at_utc = row.last_txn_at_utc.or(at),
+                    Some("710") => row.ticketed_at_utc = row.ticketed_at_utc.or(at),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(org) = pnr.org {
+            row.booking_system = owned(org.get(0, 0));
+            row.booking_location = owned(org.get(0, 1));
+            row.agency_iata = owned(org.get(1, 0));
+            row.office_id = owned(org.get(1, 1));
+            row.city_of_sale = owned(org.get(2, 0));
+            row.agent_type = owned(org.get(4, 0));
+            row.booking_country = owned(org.get(5, 0));
+            row.booking_currency = owned(org.get(5, 1));
+        }
+        for split in &pnr.splits {
+            row.split_count = row.split_count.or(parse_int(split.eqn.get(0, 0)));
+            let locs: Vec<String> = split
+                .rci
+                .iter()
+                .flat_map(|r| r.elements.iter())
+                .filter_map(|e| e.get(1).map(|l| format!("{}:{}", e.get(0).unwrap_or(""), l)))
+                .collect();
+            row.split_locators = join_nonempty(locs.into_iter());
+        }
+
+        let travellers = self.map_travellers(pnr, &pnr_id);
+        row.party_size = travellers.iter().filter(|t| t.is_some()).count() as i64;
+        row.is_group = pnr.travellers.iter().any(|t| is_group(t.tif));
+        row.group_name = pnr.travellers.iter().find(|t| is_group(t.tif)).and_then(|t| owned(t.tif.get(0, 0)));
+        row.leg_count = pnr.legs.len() as i64;
+
+        self.map_pnr_level_items(pnr, &pnr_id, &travellers);
+        self.map_legs(pnr, &pnr_id, &travellers);
+        self.map_history(pnr, &pnr_id);
+        if pnr.travellers.is_empty() {
+            self.diag(
+                pnr.src,
+                Severity::Warning,
+                "PNR_NO_TRAVELLERS",
+                "PNR has no TIF segment; loaded without travellers".into(),
+            );
+        }
+        self.out.rows.pnr.push(row);
+        self.out.counts.pnrs_loaded += 1;
+        self.out.counts.travellers_loaded += read_travellers;
+    }
+
+    /// Builds the traveller rows. Returns, per group-2 TIF, the (traveller_id, surname, given
+    /// name, reference) of the traveller, or `None` for a group name.
+    fn map_travellers(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str) -> Vec<Option<TravellerKey>> {
+        // Stubs first: documents are matched to travellers by name and reference.
+        let stubs: Vec<Option<Stub>> = pnr
+            .travellers
+            .iter()
+            .map(|t| {
+                if is_group(t.tif) {
+                    return None;
+                }
+                Some(Stub {
+                    surname: owned(t.tif.get(0, 0)).unwrap_or_default(),
+                    given_raw: owned(t.tif.get(1, 0)).unwrap_or_default(),
+                    type_code: owned(t.tif.get(1, 1)),
+                    reference: owned(t.tif.get(1, 2)),
+                    with_infant: t.tif.get(1, 3).is_some(),
+                })
+            })
+            .collect();
+
+        // Every SSR that describes a person, with the traveller it was sent under (if any).
+        let mut person_ssrs: Vec<(&Segment<'_>, Option<usize>)> = Vec::new();
+        for s in &pnr.ssr {
+            person_ssrs.push((s, None));
+        }
+        for (i, t) in pnr.travellers.iter().enumerate() {
+            for s in &t.ssr {
+                person_ssrs.push((s, Some(i)));
+            }
+        }
+        for l in &pnr.legs {
+            for s in &l.ssr {
+                person_ssrs.push((s, None));
+            }
+        }
+        let mut docs: Vec<Option<Docs>> = vec![None; stubs.len()];
+        let mut doco: Vec<Option<freetext::Doco>> = vec![None; stubs.len()];
+        let mut doca_r: Vec<Option<freetext::Doca>> = vec![None; stubs.len()];
+        let mut doca_d: Vec<Option<freetext::Doca>> = vec![None; stubs.len()];
+        let mut fqtv: Vec<Option<freetext::Fqtv>> = vec![None; stubs.len()];
+        let mut inft_dob: Vec<Option<String>> = vec![None; stubs.len()];
+        for (ssr, under) in &person_ssrs {
+            let code = ssr.get(0, 0).unwrap_or("");
+            if !matches!(code, "DOCS" | "DOCO" | "DOCA" | "FQTV" | "INFT") {
+                continue;
+            }
+            let text = ssr.text_from(0, 8, ':').unwrap_or_default();
+            let ssr_ref = ssr.get(1, 2);
+            match code {
+                "DOCS" => {
+                    let d = freetext::parse_docs(&text);
+                    let who =
+                        match_person(&stubs, d.surname.as_deref(), d.given.as_deref(), ssr_ref, *under, d.is_infant());
+                    match who {
+                        Some(i) => merge_docs(&mut docs[i], d),
+                        None => self.diag(
+                            ssr,
+                            Severity::Warning,
+                            "DOCS_UNMATCHED",
+                            "SSR DOCS names no traveller of this PNR; not loaded".into(),
+                        ),
+                    }
+                }
+                "DOCO" => {
+                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, text.ends_with("/I"))
+                        && doco[i].is_none()
+                    {
+                        doco[i] = Some(freetext::parse_doco(&text));
+                    }
+                }
+                "DOCA" => {
+                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, text.ends_with("/I")) {
+                        let a = freetext::parse_doca(&text);
+                        let slot = if a.kind.as_deref() == Some("D") { &mut doca_d[i] } else { &mut doca_r[i] };
+                        if slot.is_none() {
+                            *slot = Some(a);
+                        }
+                    }
+                }
+                "FQTV" => {
+                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, false)
+                        && fqtv[i].is_none()
+                    {
+                        fqtv[i] = Some(freetext::parse_fqtv(&text));
+                    }
+                }
+                _ => {
+                    let inf = freetext::parse_inft(&text);
+                    if let Some(i) =
+                        match_person(&stubs, inf.surname.as_deref(), inf.given.as_deref(), None, None, true)
+                        && inft_dob[i].is_none()
+                    {
+                        inft_dob[i] = inf.dob;
+                    }
+                }
+            }
+        }
+
+        // Keys, then infant links.
+        let mut keys: Vec<Option<TravellerKey>> = Vec::with_capacity(stubs.len());
+        for (i, stub) in stubs.iter().enumerate() {
+            keys.push(stub.as_ref().map(|s| {
+                let doc_given = docs[i].as_ref().and_then(|d| d.given.as_deref());
+                let (given, title) = freetext::split_title(&s.given_raw, doc_given);
+                let reference = s.reference.clone().unwrap_or_default();
+                TravellerKey {
+                    id: ids::traveller_id(pnr_id, &s.surname, &given, &reference),
+                    surname: s.surname.clone(),
+                    given,
+                    title,
+                    reference: s.reference.clone(),
+                }
+            }));
+        }
+        for (i, t) in pnr.travellers.iter().enumerate() {
+            let (Some(stub), Some(key)) = (&stubs[i], &keys[i]) else { continue };
+            let kind = traveller_type(stub.type_code.as_deref());
+            let infant_of = if kind == "infant" {
+                find_infant_adult(&stubs, i).and_then(|a| keys[a].as_ref()).map(|k| k.id.clone())
+            } else {
+                None
+            };
+            let d = docs[i].clone().unwrap_or_default();
+            let o = doco[i].clone().unwrap_or_default();
+            let ff = fqtv[i].clone();
+            let fti = t.fti.first();
+            let dob = d
+                .dob
+                .as_deref()
+                .or(inft_dob[i].as_deref())
+                .and_then(|s| times::parse_ddmmmyy(s, YearKind::Birth, self.reference_date));
+            if d.dob.is_some() && dob.is_none() {
+                self.diag(
+                    t.tif,
+                    Severity::Warning,
+                    "BAD_DATE",
+                    format!("date of birth {:?} in DOCS is not DDMMMYY", d.dob.as_deref().unwrap_or("")),
+                );
+            }
+            let row = TravellerRow {
+                traveller_id: key.id.clone(),
+                pnr_id: pnr_id.to_string(),
+                push_id: self.push_id.clone(),
+                surname: Some(stub.surname.clone()).filter(|s| !s.is_empty()),
+                given_name: Some(key.given.clone()).filter(|s| !s.is_empty()),
+                title: key.title.clone(),
+                given_name_raw: Some(stub.given_raw.clone()).filter(|s| !s.is_empty()),
+                traveller_type: kind.to_string(),
+                traveller_type_code: stub.type_code.clone(),
+                traveller_ref: stub.reference.clone(),
+                infant_of,
+                with_infant: stub.with_infant,
+                doc_type: d.doc_type.clone(),
+                doc_number: d.number.clone(),
+                doc_issuer: d.issuer.clone(),
+                nationality: d.nationality.clone(),
+                date_of_birth: dob,
+                gender: d.gender.clone(),
+                doc_expiry: d.expiry.as_deref().and_then(|s| times::parse_ddmmmyy(s, YearKind::Recent, None)),
+                doc_surname: d.surname.clone(),
+                doc_given_name: match (&d.given, &d.middle) {
+                    (Some(g), Some(m)) => Some(format!("{g} {m}")),
+                    (g, _) => g.clone(),
+                },
+                birth_place: o.birth_place.clone(),
+                visa_type: o.doc_type.clone(),
+                visa_number: o.number.clone(),
+                visa_issue_place: o.issue_place.clone(),
+                visa_issue_date: o
+                    .issue_date
+                    .as_deref()
+                    .and_then(|s| times::parse_ddmmmyy(s, YearKind::Birth, self.reference_date)),
+                visa_valid_for: o.valid_for.clone(),
+                residence_country: doca_r[i].as_ref().and_then(|a| a.country.clone()),
+                residence_address: doca_r[i].as_ref().and_then(address_text),
+                destination_country: doca_d[i].as_ref().and_then(|a| a.country.clone()),
+                destination_address: doca_d[i].as_ref().and_then(address_text),
+                frequent_flyer_airline: fti
+                    .and_then(|f| owned(f.get(0, 0)))
+                    .or_else(|| ff.as_ref().and_then(|f| f.airline.clone())),
+                frequent_flyer_number: fti
+                    .and_then(|f| owned(f.get(0, 1)))
+                    .or_else(|| ff.as_ref().and_then(|f| f.number.clone())),
+                frequent_flyer_tier: fti
+                    .and_then(|f| f.element(0))
+                    .and_then(|e| e.components.iter().skip(2).rev().find(|c| !c.is_empty()).map(|c| c.to_string())),
+                unique_passenger_ref: t.reference.and_then(|r| owned(r.get(0, 1).or(r.get(0, 0)))),
+                fare_pax_type: t.far.and_then(|f| owned(f.get(0, 0))),
+                age: t.far.and_then(|f| parse_int(f.get(1, 0))),
+                dep_date: self.dep_date,
+                source_file: self.file(t.tif),
+                source_offset: t.tif.offset as i64,
+            };
+            self.out.rows.traveller.push(row);
+        }
+        // Tickets, payments, contacts and other SSRs of each traveller.
+        for (i, t) in pnr.travellers.iter().enumerate() {
+            let Some(key) = keys[i].clone() else { continue };
+            for tk in &t.tickets {
+                self.map_ticket(tk, pnr_id, &key.id);
+            }
+            for s in &t.ssr {
+                self.map_ssr(s, pnr_id, Some(&key.id), None, "traveller", &stubs, &keys);
+            }
+            for ift in &t.ift {
+                self.map_ift(ift, pnr_id, Some(&key.id), None, "traveller");
+            }
+            for tk in &t.tickets {
+                for ift in &tk.ift {
+                    self.map_ift(ift, pnr_id, Some(&key.id), None, "traveller");
+                }
+            }
+            for add in &t.add {
+                self.map_add(add, pnr_id, Some(&key.id));
+            }
+            for e in &t.ebd {
+                self.map_ebd(e, pnr_id, Some(&key.id));
+            }
+        }
+        keys
+    }
+
+    fn map_ticket(&mut self, tk: &grammar::Ticket<'_, '_>, pnr_id: &str, traveller_id: &str) {
+        let number = tk.tkt.and_then(|t| owned(t.get(0, 0)));
+        if let Some(tkt) = tk.tkt {
+            let mut row = TicketRow {
+                traveller_id: traveller_id.to_string(),
+                pnr_id: pnr_id.to_string(),
+                push_id: self.push_id.clone(),
+                ticket_number: number.clone(),
+                doc_type: owned(tkt.get(0, 1)),
+                booklets: parse_int(tkt.get(0, 2)),
+                dep_date: self.dep_date,
+                source_file: self.file(tkt),
+                source_offset: tkt.offset as i64,
+                ..Default::default()
+            };
+            if let Some(mon) = tk.mon {
+                for el in &mon.elements {
+                    let amount_text = el.get(1);
+                    let amount = parse_amount(amount_text);
+                    let hidden = amount_text.is_some() && amount.is_none();
+                    match el.get(0) {
+                        Some("B") => {
+                            row.base_fare = amount;
+                            row.base_currency = owned(el.get(2));
+                        }
+                        Some("T") => {
+                            row.total_fare = amount;
+                            row.total_currency = owned(el.get(2));
+                        }
+                        _ => {}
+                    }
+                    row.fare_not_disclosed |= hidden;
+                }
+            }
+            let taxes: Vec<f64> =
+                tk.txd.iter().flat_map(|t| t.elements.iter().filter_map(|e| parse_amount(e.get(0)))).collect();
+            row.tax_total = if taxes.is_empty() { None } else { Some(taxes.iter().sum()) };
+            if let Some(ptk) = tk.ptk {
+                row.pricing_indicator = owned(ptk.get(0, 0));
+                row.refundable = match ptk.get(0, 0) {
+                    Some("NR") => Some(false),
+                    _ => None,
+                };
+                row.validating_carrier = owned(ptk.get(3, 0));
+                row.city_of_sale = owned(ptk.get(5, 0));
+            }
+            for dat in &tk.dat {
+                for el in &dat.elements {
+                    if el.get(0) == Some("710") || el.get(0).is_some_and(|q| q.len() == 6) {
+                        let (d, t) =
+                            if el.get(0) == Some("710") { (el.get(1), el.get(2)) } else { (el.get(0), el.get(1)) };
+                        row.issued_at_utc = row
+                            .issued_at_utc
+                            .or(times::utc(d.and_then(times::parse_ddmmyy), t.and_then(times::parse_hhmm)));
+                    }
+                }
+            }
+            self.out.rows.ticket.push(row);
+        }
+        for p in &tk.payments {
+            self.map_payment(p, pnr_id, Some(traveller_id), number.clone());
+        }
+    }
+
+    fn map_payment(
+        &mut self,
+        p: &grammar::Payment<'_, '_>,
+        pnr_id: &str,
+        traveller_id: Option<&str>,
+        ticket: Option<String>,
+    ) {
+        let sponsor = p.ift.iter().find(|i| i.get(0, 1) == Some("43")).copied();
+        for el in &p.fop.elements {
+            let fop_type = el.get(0).map(str::to_string);
+            if fop_type.is_none() && el.get(2).is_none() && el.get(4).is_none() {
+                continue;
+            }
+            let digits: String = el.get(4).unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            let last4 = if digits.len() >= 4 && digits[digits.len() - 4..].chars().all(|c| c.is_ascii_digit()) {
+                Some(digits[digits.len() - 4..].to_string())
+            } else {
+                None
+            };
+            let masked = last4.as_ref().map(|l| format!("{}{}", "X".repeat(digits.len() - 4), l));
+            let vendor = owned(el.get(3));
+            let expiry = owned(el.get(5));
+            let card_key = match (&vendor, &last4) {
+                (Some(v), Some(l)) => Some(format!("{v}:{l}:{}", expiry.as_deref().unwrap_or(""))),
+                _ => None,
+            };
+            let seq = self.out.rows.payment.iter().filter(|r| r.pnr_id == pnr_id && r.push_id == self.push_id).count()
+                as i64
+                + 1;
+            let row = PaymentRow {
+                pnr_id: pnr_id.to_string(),
+                traveller_id: traveller_id.map(str::to_string),
+                push_id: self.push_id.clone(),
+                ticket_number: ticket.clone(),
+                seq,
+                is_cash: fop_type.as_deref() == Some("CA"),
+                fop_type,
+                previous: el.get(1) == Some("2"),
+                amount: parse_amount(el.get(2)),
+                card_vendor: vendor,
+                card_number_masked: masked,
+                card_last4: last4,
+                card_expiry: expiry,
+                card_key,
+                payer_name: sponsor.and_then(|s| owned(s.get(1, 0))),
+                payer_address: sponsor
+                    .and_then(|s| s.text_from(2, 0, ' '))
+                    .or_else(|| p.add.first().and_then(|a| a.text_from(1, 1, ' '))),
+                payer_phone: sponsor.and_then(|s| s.get(3, 0)).and_then(freetext::normalise_phone),
+                dep_date: self.dep_date,
+                source_file: self.file(p.fop),
+                source_offset: p.fop.offset as i64,
+            };
+            if let Some(phone) = row.payer_phone.clone() {
+                self.push_contact(pnr_id, traveller_id, "phone", phone, "IFT 4:43 sponsor", None, None, p.fop);
+            }
+            self.out.rows.payment.push(row);
+        }
+        for add in &p.add {
+            self.map_add(add, pnr_id, traveller_id);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_contact(
+        &mut self,
+        pnr_id: &str,
+        traveller_id: Option<&str>,
+        kind: &str,
+        value: String,
+        source: &str,
+        purpose: Option<String>,
+        country: Option<String>,
+        seg: &Segment<'_>,
+    ) {
+        self.out.rows.contact.push(ContactRow {
+            pnr_id: pnr_id.to_string(),
+            traveller_id: traveller_id.map(str::to_string),
+            push_id: self.push_id.clone(),
+            kind: kind.to_string(),
+            value,
+            source_segment: source.to_string(),
+            purpose,
+            country,
+            dep_date: self.dep_date,
+            source_file: self.file(seg),
+            source_offset: seg.offset as i64,
+        });
+    }
+
+    /// ADD: an address and, in its last component, often a phone or e-mail.
+    fn map_add(&mut self, add: &Segment<'_>, pnr_id: &str, traveller_id: Option<&str>) {
+        let text = render(add);
+        if self.drop_sensitive_text(&text) {
+            return;
+        }
+        for el in add.elements.iter().skip(1) {
+            let purpose = owned(el.get(0));
+            let country = owned(el.get(5));
+            let address: Vec<&str> = [1, 2, 3, 4, 6].iter().filter_map(|&c| el.get(c)).collect();
+            if !address.is_empty() {
+                self.push_contact(
+                    pnr_id,
+                    traveller_id,
+                    "address",
+                    address.join(", "),
+                    "ADD",
+                    purpose.clone(),
+                    country.clone(),
+                    add,
+                );
+            }
+            if let Some(extra) = el.get(7) {
+                if let Some(c) = freetext::parse_ctc_line(extra) {
+                    self.push_contact(
+                        pnr_id,
+                        traveller_id,
+                        c.kind,
+                        c.value,
+                        "ADD",
+                        purpose.clone(),
+                        country.clone(),
+                        add,
+                    );
+                } else if extra.contains("//") {
+                    if let Some(e) = freetext::normalise_email(extra.rsplit(' ').next().unwrap_or(extra)) {
+                        self.push_contact(
+                            pnr_id,
+                            traveller_id,
+                            "email",
+                            e,
+                            "ADD",
+                            purpose.clone(),
+                            country.clone(),
+                            add,
+                        );
+                    }
+                } else if let Some(p) = freetext::normalise_phone(extra) {
+                    let kind = match purpose.as_deref() {
+                        Some("M") => "mobile",
+                        Some("H") => "home",
+                        Some("E") => "email",
+                        _ => "phone",
+                    };
+                    self.push_contact(pnr_id, traveller_id, kind, p, "ADD", purpose.clone(), country.clone(), add);
+                }
+            }
+        }
+    }
+
+    fn map_ebd(&mut self, ebd: &Segment<'_>, pnr_id: &str, traveller_id: Option<&str>) {
+        self.out.rows.ssr.push(SsrRow {
+            pnr_id: pnr_id.to_string(),
+            traveller_id: traveller_id.map(str::to_string),
+            push_id: self.push_id.clone(),
+            level: if traveller_id.is_some() { "traveller".into() } else { "pnr".into() },
+            code: Some("EBD".into()),
+            quantity: parse_int(ebd.get(1, 0)),
+            free_text: Some(render(ebd)),
+            dep_date: self.dep_date,
+            source_file: self.file(ebd),
+            source_offset: ebd.offset as i64,
+            ..Default::default()
+        });
+    }
+
+    /// IFT: contacts (CTC*) go to `contact`; other free text (OSI, fare calculation) to `ssr`
+    /// with code OSI, FARECALC or IFT.
+    fn map_ift(
+        &mut self,
+        ift: &Segment<'_>,
+        pnr_id: &str,
+        traveller_id: Option<&str>,
+        leg_seq: Option<i64>,
+        level: &str,
+    ) {
+        let text = ift.text_from(1, 0, ' ').map(|t| {
+            // Free text continues over further elements.
+            let rest: Vec<String> = ift.elements.iter().skip(2).map(|e| e.components.join(":")).collect();
+            if rest.is_empty() { t } else { format!("{t} {}", rest.join(" ")) }
+        });
+        let Some(text) = text else { return };
+        if self.drop_sensitive_text(&text) {
+            return;
+        }
+        if let Some(c) = freetext::parse_ctc_line(&text) {
+            let source = format!("IFT {}", c.code);
+            self.push_contact(pnr_id, traveller_id, c.kind, c.value, &source, None, None, ift);
+            return;
+        }
+        let code = match (ift.get(0, 0), ift.get(0, 1)) {
+            (Some("4"), Some("28")) | (Some("3"), _) => "OSI",
+            (Some("4"), Some("15")) => "FARECALC",
+            (Some("4"), Some("43")) => "SPONSOR",
+            _ => "IFT",
+        };
+        self.out.rows.ssr.push(SsrRow {
+            pnr_id: pnr_id.to_string(),
+            traveller_id: traveller_id.map(str::to_string),
+            push_id: self.push_id.clone(),
+            leg_seq,
+            level: level.to_string(),
+            code: Some(code.into()),
+            carrier: owned(ift.get(0, 3)),
+            free_text: Some(text),
+            dep_date: self.dep_date,
+            source_file: self.file(ift),
+            source_offset: ift.offset as i64,
+            ..Default::default()
+        });
+    }
+
+    /// One SSR. DOCS/DOCO/DOCA/FQTV/INFT already went into traveller columns; contacts go to
+    /// `contact`; the rest to `ssr` (one row per traveller reference for SEAT-like SSRs).
+    #[allow(clippy::too_many_arguments)]
+    fn map_ssr(
+        &mut self,
+        ssr: &Segment<'_>,
+        pnr_id: &str,
+        under: Option<&str>,
+        leg_seq: Option<i64>,
+        level: &str,
+        stubs: &[Option<Stub>],
+        keys: &[Option<TravellerKey>],
+    ) {
+        if self.drop_sensitive_ssr(ssr) {
+            return;
+        }
+        let code = ssr.get(0, 0).unwrap_or("").to_ascii_uppercase();
+        let text = ssr.text_from(0, 8, ':');
+        let by_ref = |r: Option<&str>| -> Option<String> {
+            let r = r?;
+            stubs
+                .iter()
+                .position(|s| s.as_ref().is_some_and(|s| s.reference.as_deref() == Some(r)))
+                .and_then(|i| keys[i].as_ref().map(|k| k.id.clone()))
+        };
+        match code.as_str() {
+            "DOCS" | "DOCO" | "DOCA" | "FQTV" | "INFT" => return,
+            c if c.starts_with("CTC") => {
+                let traveller = by_ref(ssr.get(1, 2)).or(under.map(str::to_string));
+                let kind = freetext::ctc_kind(c);
+                let value = match kind {
+                    "email" => text.as_deref().and_then(freetext::normalise_email),
+                    "address" => text.clone(),
+                    _ => text.as_deref().and_then(freetext::normalise_phone),
+                };
+                match value {
+                    Some(v) => {
+                        let source = format!("SSR {c}");
+                        self.push_contact(pnr_id, traveller.as_deref(), kind, v, &source, None, None, ssr);
+                    }
+                    None => self.diag(
+                        ssr,
+                        Severity::Info,
+                        "CONTACT_UNREADABLE",
+                        format!("SSR {c} free text holds no usable contact"),
+                    ),
+                }
+                return;
+            }
+            _ => {}
+        }
+        let base = SsrRow {
+            pnr_id: pnr_id.to_string(),
+            traveller_id: under.map(str::to_string),
+            push_id: self.push_id.clone(),
+            leg_seq,
+            level: level.to_string(),
+            code: Some(code.clone()).filter(|c| !c.is_empty()),
+            status: owned(ssr.get(0, 1)),
+            quantity: parse_int(ssr.get(0, 2)),
+            carrier: owned(ssr.get(0, 3)),
+            board_airport: owned(ssr.get(0, 6)),
+            off_airport: owned(ssr.get(0, 7)),
+            free_text: text,
+            seat: None,
+            dep_date: self.dep_date,
+            source_file: self.file(ssr),
+            source_offset: ssr.offset as i64,
+        };
+        let targets: Vec<&crate::edifact::lexer::Element<'_>> = ssr.elements.iter().skip(1).collect();
+        if targets.is_empty() {
+            self.out.rows.ssr.push(base);
+            return;
+        }
+        for t in targets {
+            let mut row = base.clone();
+            row.seat = owned(t.get(0)).filter(|s| s != "XXX");
+            if let Some(id) = by_ref(t.get(2)) {
+                row.traveller_id = Some(id);
+            }
+            self.out.rows.ssr.push(row);
+        }
+    }
+
+    fn map_pnr_level_items(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str, keys: &[Option<TravellerKey>]) {
+        let stubs = stubs_of(pnr);
+        for s in &pnr.ssr {
+            self.map_ssr(s, pnr_id, None, None, "pnr", &stubs, keys);
+        }
+        for ift in &pnr.ift {
+            self.map_ift(ift, pnr_id, None, None, "pnr");
+        }
+        for add in &pnr.add {
+            self.map_add(add, pnr_id, None);
+        }
+        for e in &pnr.ebd {
+            self.map_ebd(e, pnr_id, None);
+        }
+        for p in &pnr.payments {
+            self.map_payment(p, pnr_id, None, None);
+        }
+        for n in &pnr.non_air {
+            for tvl in &n.tvl {
+                self.out.rows.ssr.push(SsrRow {
+                    pnr_id: pnr_id.to_string(),
+                    push_id: self.push_id.clone(),
+                    level: "pnr".into(),
+                    code: Some(format!("NONAIR:{}", n.msg.get(0, 0).unwrap_or(""))),
+                    free_text: Some(render(tvl)),
+                    dep_date: self.dep_date,
+                    source_file: self.file(tvl),
+                    source_offset: tvl.offset as i64,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    fn map_legs(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str, keys: &[Option<TravellerKey>]) {
+        let stubs = stubs_of(pnr);
+        for (i, leg) in pnr.legs.iter().enumerate() {
+            let seq = i as i64 + 1;
+            let tvl = leg.tvl;
+            let dep = owned(tvl.get(1, 0));
+            let arr = owned(tvl.get(2, 0));
+            let t = self.tvl_times(tvl, dep.as_deref(), arr.as_deref());
+            let marketing_carrier = owned(tvl.get(3, 0));
+            let marketing_flight = owned(tvl.get(4, 0));
+            let operating_carrier = leg
+                .tra
+                .and_then(|t| owned(t.get(0, 0)))
+                .or_else(|| owned(tvl.get(3, 1)))
+                .or_else(|| marketing_carrier.clone());
+            let operating_flight = leg
+                .tra
+                .and_then(|t| owned(t.get(1, 0)))
+                .or_else(|| leg.operating_tvl.and_then(|o| owned(o.get(4, 0))))
+                .or_else(|| marketing_flight.clone());
+            let rendered = render(tvl).to_ascii_uppercase();
+            let segment_type = if rendered.contains("ARNK") {
+                "arnk"
+            } else if marketing_flight.as_deref() == Some("OPEN") || t.dep_local.is_none() {
+                "open"
+            } else {
+                "air"
+            };
+            let is_pushed = self.is_pushed_flight(
+                t.dep_local.map(|d| d.date()),
+                [(&marketing_carrier, &marketing_flight), (&operating_carrier, &operating_flight)],
+                dep.as_deref(),
+                arr.as_deref(),
+            );
+            self.out.rows.leg.push(LegRow {
+                pnr_id: pnr_id.to_string(),
+                push_id: self.push_id.clone(),
+                seq,
+                segment_type: segment_type.into(),
+                marketing_carrier,
+                marketing_flight,
+                operating_carrier,
+                operating_flight,
+                booking_class: owned(tvl.get(4, 1)).or_else(|| leg.tra.and_then(|t| owned(t.get(1, 1)))),
+                dep_airport: dep,
+                arr_airport: arr,
+                dep_local: t.dep_local,
+                dep_utc: t.dep_utc,
+                arr_local: t.arr_local,
+                arr_utc: t.arr_utc,
+                status: leg.rpi.and_then(|r| owned(r.get(1, 0))),
+                seats: leg.rpi.and_then(|r| parse_int(r.get(0, 0))),
+                equipment: leg.apd.and_then(|a| owned(a.get(0, 0))),
+                leg_locator: leg
+                    .rci
+                    .first()
+                    .and_then(|r| r.element(0))
+                    .and_then(|e| e.get(1).map(|l| format!("{}:{}", e.get(0).unwrap_or(""), l))),
+                is_pushed_flight: is_pushed,
+                dep_date: self.dep_date,
+                source_file: self.file(tvl),
+                source_offset: tvl.offset as i64,
+            });
+            for s in &leg.ssr {
+                self.map_ssr(s, pnr_id, None, Some(seq), "leg", &stubs, keys);
+            }
+            for ift in &leg.ift {
+                self.map_ift(ift, pnr_id, None, Some(seq), "leg");
+            }
+            for g in &leg.checkins {
+                self.map_checkin_group(g, pnr_id, seq, &stubs, keys);
+            }
+        }
+    }
+
+    fn map_checkin_group(
+        &mut self,
+        g: &grammar::CheckinGroup<'_, '_>,
+        pnr_id: &str,
+        leg_seq: i64,
+        stubs: &[Option<Stub>],
+        keys: &[Option<TravellerKey>],
+    ) {
+        let (at, text) = match g.dat {
+            Some(d) => match d.get(0, 0) {
+                Some("3") => (None, d.text_from(0, 1, ':')),
+                _ => (
+                    times::utc(d.get(0, 1).and_then(times::parse_ddmmyy), d.get(0, 2).and_then(times::parse_hhmm)),
+                    None,
+                ),
+            },
+            None => (None, None),
+        };
+        let agent = g.org.map(render).filter(|s| !s.is_empty());
+        for r in &g.records {
+            let Some(first) = r.tri.or(r.tif).or(r.ssd).or(r.tbd.first().copied()) else { continue };
+            let reference = r.tri.and_then(|t| owned(t.get(1, 3))).or_else(|| r.tif.and_then(|t| owned(t.get(1, 2))));
+            let surname = r.tif.and_then(|t| owned(t.get(0, 0)));
+            let given = r.tif.and_then(|t| owned(t.get(1, 0)));
+            let who = match_checkin(stubs, keys, reference.as_deref(), surname.as_deref(), given.as_deref());
+            if who.is_none() {
+                self.diag(first, Severity::Warning, "CHECKIN_UNMATCHED", "check-in record matches no traveller of the PNR by reference or name; loaded with traveller_id NULL".into());
+            }
+            let mut row = CheckinRow {
+                traveller_id: who,
+                pnr_id: pnr_id.to_string(),
+                push_id: self.push_id.clone(),
+                leg_seq,
+                checked_in_at_utc: at,
+                checkin_text: text.clone(),
+                agent: agent.clone(),
+                boarding_sequence: r.tri.and_then(|t| owned(t.get(1, 0))),
+                traveller_ref: reference,
+                surname,
+                seat: r.ssd.and_then(|s| owned(s.get(0, 0))).filter(|s| s != "XXX"),
+                cabin: r.ssd.and_then(|s| owned(s.get(4, 0))),
+                dep_date: self.dep_date,
+                source_file: self.file(first),
+                source_offset: first.offset as i64,
+                ..Default::default()
+            };
+            let mut tags = Vec::new();
+            let mut dests = BTreeSet::new();
+            let mut tag_count = 0i64;
+            for tbd in &r.tbd {
+                for e in [1usize, 2] {
+                    if let Some(n) = parse_int(tbd.get(e, 0)) {
+                        row.bag_count = Some(row.bag_count.unwrap_or(0) + n);
+                    }
+                    if let Some(w) = parse_amount(tbd.get(e, 1)) {
+                        row.bag_weight = Some(row.bag_weight.unwrap_or(0.0) + w);
+                        row.bag_weight_unit = match tbd.get(e, 2) {
+                            Some("700" | "K" | "KG") => Some("kg".into()),
+                            Some("701" | "L" | "LB") => Some("lb".into()),
+                            _ => row.bag_weight_unit.take(),
+                        };
+                    }
+                }
+                if let Some(role) = owned(tbd.get(3, 0)) {
+                    row.pool_role = Some(role);
+                    row.pool_ref = owned(tbd.get(3, 1));
+                }
+                for el in tbd.elements.iter().skip(4) {
+                    let Some(number) = el.get(1) else { continue };
+                    let n = el
+                        .get(2)
+                        .and_then(|c| c.trim().parse::<i64>().ok())
+                        .filter(|&c| (1..1000).contains(&c))
+                        .unwrap_or(1);
+                    tag_count += n;
+                    let issuer = el.get(0).unwrap_or("");
+                    tags.push(if n > 1 { format!("{issuer}:{number}+{n}") } else { format!("{issuer}:{number}") });
+                    if let Some(d) = el.get(3) {
+                        dests.insert(d.to_string());
+                    }
+                }
+            }
+            row.bag_tags = join_nonempty(tags.into_iter());
+            row.tag_count = if tag_count > 0 { Some(tag_count) } else { None };
+            row.tag_destinations = join_nonempty(dests.into_iter());
+            self.out.rows.checkin.push(row);
+        }
+    }
+
+    fn map_history(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str) {
+        let mut seq = 0i64;
+        for h in &pnr.history {
+            let at = h.dat.and_then(|d| {
+                times::utc(d.get(0, 1).and_then(times::parse_ddmmyy), d.get(0, 2).and_then(times::parse_hhmm))
+            });
+            let by = h.abi.map(render).filter(|s| !s.is_empty());
+            for item in &h.items {
+                let text =
+                    item.segments.iter().map(|s| format!("{}+{}", s.tag, render(s))).collect::<Vec<_>>().join(" ");
+                let sensitive_ssr = item
+                    .segments
+                    .iter()
+                    .any(|s| s.tag == "SSR" && self.ctx.sensitive.is_sensitive_code(s.get(0, 0).unwrap_or("")));
+                if sensitive_ssr {
+                    let code = item
+                        .segments
+                        .iter()
+                        .find_map(|s| s.get(0, 0).filter(|c| self.ctx.sensitive.is_sensitive_code(c)))
+                        .unwrap_or("");
+                    let code = code.to_ascii_uppercase();
+                    self.out.drops.record(&code);
+                    continue;
+                }
+                if self.drop_sensitive_text(&text) {
+                    continue;
+                }
+                seq += 1;
+                let action_code = owned(item.sac.get(2, 0));
+                self.out.rows.history.push(HistoryRow {
+                    pnr_id: pnr_id.to_string(),
+                    push_id: self.push_id.clone(),
+                    seq,
+                    at_utc: at,
+                    action: action_code.as_deref().map(|a| {
+                        match a {
+                            "A" => "added",
+                            "X" => "cancelled",
+                            "C" | "U" => "changed",
+                            _ => "other",
+                        }
+                        .to_string()
+                    }),
+                    action_code,
+                    item_kind: item.segments.first().map(|s| s.tag.to_string()).unwrap_or_else(|| "SAC".into()),
+                    item: Some(text).filter(|t| !t.is_empty()),
+                    by: by.clone(),
+                    dep_date: self.dep_date,
+                    source_file: self.file(item.sac),
+                    source_offset: item.sac.offset as i64,
+                });
+            }
+        }
+        for lts in &pnr.lts {
+            let text = render(lts);
+            if self.drop_sensitive_text(&text) {
+                continue;
+            }
+            seq += 1;
+            self.out.rows.history.push(HistoryRow {
+                pnr_id: pnr_id.to_string(),
+                push_id: self.push_id.clone(),
+                seq,
+                item_kind: "LTS".into(),
+                item: Some(text),
+                dep_date: self.dep_date,
+                source_file: self.file(lts),
+                source_offset: lts.offset as i64,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// One RCI locator: company, locator, creation date and time.
+type Locator = (String, String, Option<NaiveDate>, Option<chrono::NaiveTime>);
+
+/// What identifies a traveller before the id is computed.
+#[derive(Debug, Clone)]
+struct Stub {
+    surname: String,
+    given_raw: String,
+    type_code: Option<String>,
+    reference: Option<String>,
+    with_infant: bool,
+}
+
+/// A traveller's id and the name parts it was derived from.
+#[derive(Debug, Clone)]
+struct TravellerKey {
+    id: String,
+    surname: String,
+    given: String,
+    #[allow(dead_code)]
+    title: Option<String>,
+    reference: Option<String>,
+}
+
+fn stubs_of(pnr: &Pnr<'_, '_>) -> Vec<Option<Stub>> {
+    pnr.travellers
+        .iter()
+        .map(|t| {
+            (!is_group(t.tif)).then(|| Stub {
+                surname: owned(t.tif.get(0, 0)).unwrap_or_default(),
+                given_raw: owned(t.tif.get(1, 0)).unwrap_or_default(),
+                type_code: owned(t.tif.get(1, 1)),
+                reference: owned(t.tif.get(1, 2)),
+                with_infant: t.tif.get(1, 3).is_some(),
+            })
+        })
+        .collect()
+}
+
+fn is_group(tif: &Segment<'_>) -> bool {
+    tif.get(1, 1) == Some("G") || tif.get(0, 1) == Some("G")
+}
+
+fn traveller_type(code: Option<&str>) -> &'static str {
+    match code.map(|c| c.trim().to_ascii_uppercase()).as_deref() {
+        Some("A" | "ADT" | "M" | "F") => "adult",
+        Some("C" | "CHD" | "CNN") => "child",
+        Some("IN" | "INF" | "I") => "infant",
+        _ => "unknown",
+    }
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_uppercase()
+}
+
+/// Finds the traveller an SSR describes: an infant's document goes to an infant; then a name
+/// match; then the traveller reference; then the traveller the SSR was sent under; then the only
+/// traveller.
+fn match_person(
+    stubs: &[Option<Stub>],
+    surname: Option<&str>,
+    given: Option<&str>,
+    reference: Option<&str>,
+    under: Option<usize>,
+    infant: bool,
+) -> Option<usize> {
+    let live: Vec<usize> = stubs.iter().enumerate().filter(|(_, s)| s.is_some()).map(|(i, _)| i).collect();
+    let is_infant = |i: usize| stubs[i].as_ref().is_some_and(|s| traveller_type(s.type_code.as_deref()) == "infant");
+    let name_ok = |i: usize| -> bool {
+        let Some(s) = &stubs[i] else { return false };
+        let Some(sn) = surname else { return false };
+        if squash(&s.surname) != squash(sn) {
+            return false;
+        }
+        match given {
+            Some(g) => {
+                let g = squash(g);
+                let raw = squash(&s.given_raw);
+                !g.is_empty() && (raw.starts_with(&g) || g.starts_with(&raw))
+            }
+            None => true,
+        }
+    };
+    let candidates: Vec<usize> = live.iter().copied().filter(|&i| is_infant(i) == infant).collect();
+    let pool = if candidates.is_empty() { live.clone() } else { candidates };
+    if let Some(i) = pool.iter().copied().find(|&i| name_ok(i)) {
+        return Some(i);
+    }
+    if infant {
+        // The infant's SSR is sent under its adult's reference.
+        if let Some(r) = reference
+            && let Some(adult) =
+                live.iter().copied().find(|&i| stubs[i].as_ref().and_then(|s| s.reference.as_deref()) == Some(r))
+            && let Some(inf) =
+                live.iter().copied().find(|&i| is_infant(i) && find_infant_adult(stubs, i) == Some(adult))
+        {
+            return Some(inf);
+        }
+        if let Some(u) = under
+            && let Some(inf) = live.iter().copied().find(|&i| is_infant(i) && find_infant_adult(stubs, i) == Some(u))
+        {
+            return Some(inf);
+        }
+    }
+    if let Some(r) = reference
+        && let Some(i) =
+            live.iter().copied().find(|&i| stubs[i].as_ref().and_then(|s| s.reference.as_deref()) == Some(r))
+    {
+        return Some(i);
+    }
+    if let Some(u) = under {
+        return Some(u);
+    }
+    if live.len() == 1 { Some(live[0]) } else { None }
+}
+
+/// The adult an infant travels with: the adult whose reference is the infant's without a trailing
+/// `I`; else the nearest adult before it that declares an infant; else the nearest adult before it.
+fn find_infant_adult(stubs: &[Option<Stub>], infant: usize) -> Option<usize> {
+    let inf_ref = stubs[infant].as_ref()?.reference.as_deref();
+    let adults: Vec<usize> = stubs
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| *i != infant && s.as_ref().is_some_and(|s| traveller_type(s.type_code.as_deref()) != "infant"))
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(r) = inf_ref.and_then(|r| r.strip_suffix('I'))
+        && let Some(&a) = adults.iter().find(|&&a| stubs[a].as_ref().and_then(|s| s.reference.as_deref()) == Some(r))
+    {
+        return Some(a);
+    }
+    let before: Vec<usize> = adults.iter().copied().filter(|&a| a < infant).collect();
+    before
+        .iter()
+        .rev()
+        .copied()
+        .find(|&a| stubs[a].as_ref().is_some_and(|s| s.with_infant))
+        .or_else(|| before.last().copied())
+        .or_else(|| adults.iter().copied().find(|&a| stubs[a].as_ref().is_some_and(|s| s.with_infant)))
+}
+
+fn match_checkin(
+    stubs: &[Option<Stub>],
+    keys: &[Option<TravellerKey>],
+    reference: Option<&str>,
+    surname: Option<&str>,
+    given: Option<&str>,
+) -> Option<String> {
+    if let Some(r) = reference
+        && let Some(k) = keys.iter().flatten().find(|k| k.reference.as_deref() == Some(r))
+    {
+        return Some(k.id.clone());
+    }
+    let sn = squash(surname?);
+    let by_surname: Vec<&TravellerKey> = keys.iter().flatten().filter(|k| squash(&k.surname) == sn).collect();
+    if let Some(g) = given {
+        let (g, _) = freetext::split_title(g, None);
+        if let Some(k) = by_surname.iter().find(|k| squash(&k.given) == squash(&g)) {
+            return Some(k.id.clone());
+        }
+    }
+    let _ = stubs;
+    if by_surname.len() == 1 { Some(by_surname[0].id.clone()) } else { None }
+}
+
+/// Fills the fields of `slot` that are still empty from `d`: a traveller's DOCS is often sent
+/// once per leg, sometimes with fields left out in one copy.
+fn merge_docs(slot: &mut Option<Docs>, d: Docs) {
+    match slot {
+        None => *slot = Some(d),
+        Some(s) => {
+            macro_rules! fill {
+                ($($f:ident),*) => { $( if s.$f.is_none() { s.$f = d.$f; } )* };
+            }
+            fill!(doc_type, issuer, number, nationality, dob, gender, expiry, surname, given, middle);
+        }
+    }
+}
+
+fn address_text(a: &freetext::Doca) -> Option<String> {
+    let parts: Vec<&str> = [&a.street, &a.city, &a.state, &a.postcode].iter().filter_map(|p| p.as_deref()).collect();
+    if parts.is_empty() { None } else { Some(parts.join(", ")) }
+}
+
+fn join_nonempty(items: impl Iterator<Item = String>) -> Option<String> {
+    let v: Vec<String> = items.filter(|s| !s.is_empty()).collect();
+    if v.is_empty() { None } else { Some(v.join(";")) }
+}
+
+/// Maps one PNRGOV message. `push_id` is computed by the caller from the raw bytes.
+pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> Mapped {
+    let g = grammar::parse(&msg.body);
+    let mut m = Mapper {
+        ctx,
+        msg,
+        push_id,
+        dep_date: None,
+        reference_date: None,
+        flight: None,
+        route: (None, None),
+        out: Mapped::default(),
+    };
+    for d in &msg.diagnostics {
+        m.push_diag(msg.origin, d);
+    }
+    for d in &g.diagnostics {
+        let origin = msg.body.iter().find(|s| s.offset == d.offset).map(|s| s.origin).unwrap_or(msg.origin);
+        m.push_diag(origin, d);
+    }
+    m.map_header(&g);
+    for pnr in &g.pnrs {
+        m.map_pnr(pnr);
+    }
+    m.out
+}

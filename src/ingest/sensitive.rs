@@ -1,0 +1,138 @@
+//! The sensitive-data filter: SSR codes that reveal religion, health or ethnic origin.
+//!
+//! EU Directive 2016/681 Art. 13(4) forbids processing such data. The codes are data in the rule
+//! pack (`rules/lists/sensitive_ssr.csv`), so a unit can extend the list without a release. An
+//! SSR with such a code is dropped at ingest, and so is any free-text item (OSI, history line,
+//! SSR free text) that mentions one of the codes as a word. Only counts per code are kept.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Errors reading the code list.
+#[derive(Debug, thiserror::Error)]
+pub enum SensitiveListError {
+    /// Could not read the file.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Malformed content.
+    #[error("{path}:{line}: {message}")]
+    Row {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The set of sensitive SSR codes.
+#[derive(Debug, Clone, Default)]
+pub struct SensitiveCodes {
+    codes: HashSet<String>,
+}
+
+impl SensitiveCodes {
+    /// Reads the list (a CSV with a `code` column).
+    pub fn load(path: &Path) -> Result<Self, SensitiveListError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| SensitiveListError::Io { path: path.into(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the CSV text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SensitiveListError> {
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let err = |line, message: String| SensitiveListError::Row { path: path.into(), line, message };
+        let headers = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
+        let code_i =
+            headers.iter().position(|h| h == "code").ok_or_else(|| err(1, "missing column \"code\"".into()))?;
+        let mut codes = HashSet::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| err(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let code = rec.get(code_i).unwrap_or("").trim().to_ascii_uppercase();
+            if code.len() != 4 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(err(line, format!("SSR code {code:?} is not four letters")));
+            }
+            codes.insert(code);
+        }
+        Ok(SensitiveCodes { codes })
+    }
+
+    /// A list from codes, for tests and embedding.
+    pub fn from_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> Self {
+        SensitiveCodes { codes: codes.into_iter().map(|c| c.to_ascii_uppercase()).collect() }
+    }
+
+    /// Is `code` (an SSR code) sensitive?
+    pub fn is_sensitive_code(&self, code: &str) -> bool {
+        code.len() == 4 && self.codes.contains(&code.to_ascii_uppercase())
+    }
+
+    /// The first sensitive code that appears in `text` as a word, or glued to the front of an
+    /// AIRIMP history token (`SSR MOMLSQHK1`). Returns the code.
+    pub fn find_in_text(&self, text: &str) -> Option<&str> {
+        for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if word.len() < 4 {
+                continue;
+            }
+            let upper = word.to_ascii_uppercase();
+            // A whole word, or a code followed by carrier+status as in history lines.
+            let head = &upper[..4];
+            if (upper.len() == 4 || upper.len() >= 8)
+                && let Some(c) = self.codes.get(head)
+                && (upper.len() == 4 || upper[4..].bytes().any(|b| b.is_ascii_digit()))
+            {
+                return Some(c.as_str());
+            }
+        }
+        None
+    }
+}
+
+/// Counts of dropped items per code. Never holds content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SensitiveDrops {
+    /// Drops per sensitive code.
+    pub by_code: BTreeMap<String, u64>,
+}
+
+impl SensitiveDrops {
+    /// Records one drop.
+    pub fn record(&mut self, code: &str) {
+        *self.by_code.entry(code.to_string()).or_default() += 1;
+    }
+
+    /// Total number of drops.
+    pub fn total(&self) -> u64 {
+        self.by_code.values().sum()
+    }
+
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &SensitiveDrops) {
+        for (k, v) in &other.by_code {
+            *self.by_code.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_found_as_words_and_in_history_tokens() {
+        let s = SensitiveCodes::from_codes(["MOML", "WCHR"]);
+        assert_eq!(s.find_in_text("PAX REQUESTS WCHR AT ARRIVAL"), Some("WCHR"));
+        assert_eq!(s.find_in_text("0/O/SR/SSR MOMLSQHK1 SQ 602"), Some("MOML"));
+        assert_eq!(s.find_in_text("MOMLAND IS A PLACE"), None);
+        assert_eq!(s.find_in_text("NOTHING HERE"), None);
+        assert!(s.is_sensitive_code("moml"));
+    }
+}

@@ -1,0 +1,4 @@
+//! The landing tables: their schemas, and writing them as a partitioned Parquet set.
+
+pub mod parquet_out;
+pub mod schema;

@@ -1,0 +1,139 @@
+//! Writes the landing tables as Parquet in the layout of DESIGN.md:
+//! `DIR/<table>/dep_date=YYYY-MM-DD/part-<batch>.parquet`, with `rejects` and `diagnostics`
+//! unpartitioned in `DIR/<table>/part-<batch>.parquet`.
+//!
+//! The partition column is not repeated inside the files (the Hive convention, which DataFusion's
+//! listing tables expect). Rows with no departure date go to `dep_date=unknown`. `<batch>` is a
+//! hash of the input files' SHA-256 digests, so ingesting the same inputs again replaces the same
+//! files instead of adding duplicates.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, Date32Array, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::Schema;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use crate::landing::schema::Rows;
+
+/// Errors writing Parquet.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Parquet or Arrow error.
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        source: parquet::errors::ParquetError,
+    },
+    /// Arrow error while splitting partitions.
+    #[error("{table}: {source}")]
+    Arrow {
+        /// Table.
+        table: String,
+        /// Cause.
+        source: arrow::error::ArrowError,
+    },
+}
+
+/// Writer properties shared by every Parquet file paxrisk writes: zstd, bounded row groups and
+/// the given key-value metadata.
+pub fn writer_properties(metadata: &[(String, String)]) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(256 * 1024))
+        .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect()))
+        .build()
+}
+
+/// Writes one batch to `path` (creating parent folders).
+pub fn write_batch(path: &Path, batch: &RecordBatch, metadata: &[(String, String)]) -> Result<(), WriteError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| WriteError::Io { path: parent.into(), source })?;
+    }
+    let file = File::create(path).map_err(|source| WriteError::Io { path: path.into(), source })?;
+    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(metadata)))
+        .map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    w.write(batch).map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    w.close().map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    Ok(())
+}
+
+/// Splits `batch` by its `dep_date` column: (partition value, rows without the column).
+fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, WriteError> {
+    let schema = batch.schema();
+    let Ok(idx) = schema.index_of("dep_date") else {
+        return Ok(vec![(String::new(), batch.clone())]);
+    };
+    let dates = batch.column(idx).as_any().downcast_ref::<Date32Array>();
+    let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for row in 0..batch.num_rows() {
+        let key = match dates {
+            Some(d) if d.is_valid(row) => {
+                d.value_as_date(row).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "unknown".into())
+            }
+            _ => "unknown".into(),
+        };
+        groups.entry(key).or_default().push(row as u32);
+    }
+    let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != idx).collect();
+    let projected = batch.project(&keep).map_err(|source| WriteError::Arrow { table: table.into(), source })?;
+    let mut out = Vec::new();
+    for (key, rows) in groups {
+        let taken = take_record_batch(&projected, &UInt32Array::from(rows))
+            .map_err(|source| WriteError::Arrow { table: table.into(), source })?;
+        out.push((key, taken));
+    }
+    Ok(out)
+}
+
+/// Writes every landing table under `dir`. Returns the files written.
+pub fn write_landing(
+    dir: &Path,
+    rows: &Rows,
+    batch_id: &str,
+    metadata: &[(String, String)],
+) -> Result<Vec<PathBuf>, WriteError> {
+    let mut written = Vec::new();
+    for (table, batch) in rows.to_batches() {
+        let file_name = format!("part-{batch_id}.parquet");
+        if matches!(table, "rejects" | "diagnostics") {
+            let path = dir.join(table).join(&file_name);
+            write_batch(&path, &batch, metadata)?;
+            written.push(path);
+            continue;
+        }
+        if batch.num_rows() == 0 {
+            // An empty table still gets a file, so readers see its schema.
+            let keep: Vec<usize> =
+                (0..batch.num_columns()).filter(|&i| batch.schema().field(i).name() != "dep_date").collect();
+            let empty = batch.project(&keep).map_err(|source| WriteError::Arrow { table: table.into(), source })?;
+            let path = dir.join(table).join("dep_date=unknown").join(&file_name);
+            write_batch(&path, &RecordBatch::new_empty(Arc::new(Schema::clone(&empty.schema()))), metadata)?;
+            written.push(path);
+            continue;
+        }
+        for (key, part) in partitions(table, &batch)? {
+            let path = dir.join(table).join(format!("dep_date={key}")).join(&file_name);
+            write_batch(&path, &part, metadata)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,593 @@
+//! Typed rows of the landing tables and their Arrow schemas, with a description of every column.
+//!
+//! Each table is declared once with [`landing_table!`]: the Rust row struct, the Arrow schema
+//! (descriptions go into the field metadata under `description`, so that auditors' tools show
+//! them) and the conversion of a slice of rows into a `RecordBatch` are generated from the same
+//! declaration and cannot drift apart.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+/// A Rust type that can be a landing column.
+pub trait Column: Sized {
+    /// Arrow type of the column.
+    fn data_type() -> DataType;
+    /// Whether NULL is allowed.
+    fn nullable() -> bool {
+        true
+    }
+    /// Builds the column from the values of all rows.
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef
+    where
+        Self: 'a;
+}
+
+impl Column for String {
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = StringBuilder::with_capacity(values.len(), values.len() * 8);
+        values.for_each(|v| b.append_value(v));
+        Arc::new(b.finish())
+    }
+}
+
+impl Column for Option<String> {
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = StringBuilder::with_capacity(values.len(), values.len() * 8);
+        values.for_each(|v| b.append_option(v.as_deref()));
+        Arc::new(b.finish())
+    }
+}
+
+impl Column for i64 {
+    fn data_type() -> DataType {
+        DataType::Int64
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Int64Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_value(*v));
+        Arc::new(b.finish())
+    }
+}
+
+impl Column for Option<i64> {
+    fn data_type() -> DataType {
+        DataType::Int64
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Int64Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(*v));
+        Arc::new(b.finish())
+    }
+}
+
+impl Column for Option<f64> {
+    fn data_type() -> DataType {
+        DataType::Float64
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Float64Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(*v));
+        Arc::new(b.finish())
+    }
+}
+
+impl Column for bool {
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = BooleanBuilder::with_capacity(values.len());
+        values.for_each(|v| b.append_value(*v));
+        Arc::new(b.finish())
+    }
+}
+
+impl Column for Option<bool> {
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = BooleanBuilder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(*v));
+        Arc::new(b.finish())
+    }
+}
+
+const UNIX_EPOCH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("1970-01-01 is a valid date"),
+};
+
+impl Column for Option<NaiveDate> {
+    fn data_type() -> DataType {
+        DataType::Date32
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Date32Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(v.map(|d| (d - UNIX_EPOCH_DATE).num_days() as i32)));
+        Arc::new(b.finish())
+    }
+}
+
+/// UTC instants are stored as `Timestamp(µs, "UTC")`.
+impl Column for Option<DateTime<Utc>> {
+    fn data_type() -> DataType {
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = TimestampMicrosecondBuilder::with_capacity(values.len()).with_timezone("UTC");
+        values.for_each(|v| b.append_option(v.map(|t| t.timestamp_micros())));
+        Arc::new(b.finish())
+    }
+}
+
+/// Airport-local wall-clock times are stored as `Timestamp(µs)` with no zone, so that they can
+/// never be compared with UTC columns by accident.
+impl Column for Option<NaiveDateTime> {
+    fn data_type() -> DataType {
+        DataType::Timestamp(TimeUnit::Microsecond, None)
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = TimestampMicrosecondBuilder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(v.map(|t| t.and_utc().timestamp_micros())));
+        Arc::new(b.finish())
+    }
+}
+
+/// A field with its description in the metadata.
+pub fn described_field(name: &str, data_type: DataType, nullable: bool, description: &str) -> Field {
+    Field::new(name, data_type, nullable)
+        .with_metadata(HashMap::from([("description".to_string(), description.to_string())]))
+}
+
+/// Declares a landing table: row struct, schema with descriptions, and batch conversion.
+macro_rules! landing_table {
+    (
+        $(#[$meta:meta])*
+        $row:ident, $table:literal, $table_doc:literal {
+            $( $field:ident : $ty:ty => $desc:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct $row {
+            $( #[doc = $desc] pub $field: $ty, )*
+        }
+
+        impl $row {
+            /// Name of the landing table.
+            pub const TABLE: &'static str = $table;
+            /// What one row of the table is.
+            pub const DESCRIPTION: &'static str = $table_doc;
+
+            /// Arrow schema, with a description of each column in its metadata.
+            pub fn schema() -> arrow::datatypes::SchemaRef {
+                std::sync::Arc::new(arrow::datatypes::Schema::new_with_metadata(
+                    vec![ $( $crate::landing::schema::described_field(
+                        stringify!($field),
+                        <$ty as $crate::landing::schema::Column>::data_type(),
+                        <$ty as $crate::landing::schema::Column>::nullable(),
+                        $desc,
+                    ), )* ],
+                    std::collections::HashMap::from([("description".to_string(), $table_doc.to_string())]),
+                ))
+            }
+
+            /// Converts rows into one record batch.
+            pub fn to_batch(rows: &[Self]) -> arrow::record_batch::RecordBatch {
+                let columns: Vec<arrow::array::ArrayRef> = vec![
+                    $( <$ty as $crate::landing::schema::Column>::build(rows.iter().map(|r| &r.$field)), )*
+                ];
+                // The schema and the columns come from the same declaration, so they always agree.
+                match arrow::record_batch::RecordBatch::try_new(Self::schema(), columns) {
+                    Ok(b) => b,
+                    Err(e) => unreachable!("landing table {} is inconsistent: {e}", $table),
+                }
+            }
+        }
+    };
+}
+
+landing_table! {
+    /// A row of `push`.
+    PushRow, "push", "One PNRGOV or PAXLST message (UNH..UNT), after multi-part reassembly." {
+        push_id: String => "Stable id of the push: 'M' + 16 hex digits of SHA-256 over the raw bytes of its part(s). The same message sent twice has the same id.",
+        format: String => "Message format: PNRGOV or PAXLST.",
+        version: Option<String> => "Message version and release from UNH, e.g. 13.1.",
+        sender: Option<String> => "Interchange sender (UNB).",
+        recipient: Option<String> => "Interchange recipient (UNB).",
+        interchange_ref: Option<String> => "Interchange control reference (UNB).",
+        message_ref: Option<String> => "Message reference number (UNH element 1).",
+        common_access_ref: Option<String> => "Common access reference (UNH element 3); senders put the flight here.",
+        parts: i64 => "Number of message parts this push was reassembled from (1 for a single message).",
+        prepared_at_utc: Option<DateTime<Utc>> => "Interchange preparation time from UNB, taken as UTC.",
+        push_type: Option<i64> => "MSG code: 22 full push, 141 update (changed PNRs only).",
+        originator: Option<String> => "Sending system and location from the level-0 ORG, e.g. 1A:MUC.",
+        flight_carrier: Option<String> => "Operating carrier of the pushed flight (level-0 TVL).",
+        flight_number: Option<String> => "Flight number of the pushed flight.",
+        dep_airport: Option<String> => "Departure airport (IATA) of the pushed flight.",
+        arr_airport: Option<String> => "Arrival airport (IATA) of the pushed flight.",
+        dep_local: Option<NaiveDateTime> => "Scheduled departure, local time at the departure airport.",
+        dep_utc: Option<DateTime<Utc>> => "Scheduled departure in UTC; NULL when the airport's time zone is unknown.",
+        arr_local: Option<NaiveDateTime> => "Scheduled arrival, local time at the arrival airport.",
+        arr_utc: Option<DateTime<Utc>> => "Scheduled arrival in UTC; NULL when unknown.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight; the landing Parquet partition key.",
+        declared_pnr_count: Option<i64> => "Number of PNRs the sender declared for the push (level-0 EQN).",
+        pnr_count: i64 => "Number of PNRs (SRC groups) actually in the message.",
+        source_file: String => "Input file the message came from (its first part).",
+        source_offset: i64 => "Byte offset of UNH in source_file.",
+    }
+}
+
+landing_table! {
+    /// A row of `pnr`.
+    PnrRow, "pnr", "One PNR in one push. A PNR pushed several times has one row per push." {
+        pnr_id: String => "Stable PNR id: 'P' + 16 hex digits of SHA-256 over carrier, record locator and creation date (see ids.rs).",
+        push_id: String => "The push this version of the PNR came in.",
+        carrier: Option<String> => "Company of the first RCI locator (CRS or airline).",
+        record_locator: Option<String> => "Record locator of the first RCI composite.",
+        other_locators: Option<String> => "Further locators as 'COMPANY:LOCATOR' joined by ';'.",
+        created_at_utc: Option<DateTime<Utc>> => "PNR creation date and time from RCI (UTC per the IG).",
+        last_txn_at_utc: Option<DateTime<Utc>> => "Last PNR transaction (DAT 700), UTC.",
+        ticketed_at_utc: Option<DateTime<Utc>> => "Ticket issue (DAT 710 at PNR level), UTC.",
+        booking_system: Option<String> => "Booking originator system or airline (ORG e1.c1).",
+        booking_location: Option<String> => "Booking originator location (ORG e1.c2).",
+        agency_iata: Option<String> => "Travel agent IATA/ARC number (ORG e2.c1).",
+        office_id: Option<String> => "In-house or pseudo-city code of the booking office (ORG e2.c2).",
+        agent_type: Option<String> => "Originator type (ORG e5): A airline agent, T travel agent, E and others per the IG.",
+        booking_country: Option<String> => "Country of booking (ORG e6.c1).",
+        booking_currency: Option<String> => "Currency of booking (ORG e6.c2).",
+        city_of_sale: Option<String> => "Agent location city (ORG e3).",
+        party_size: i64 => "Number of travellers (named TIFs, infants included, group names excluded).",
+        is_group: bool => "A group name (TIF type G) is present.",
+        group_name: Option<String> => "The group name, if any.",
+        split_count: Option<i64> => "Travellers split from or to this PNR (group 8 EQN).",
+        split_locators: Option<String> => "Locators of the split PNRs as 'COMPANY:LOCATOR' joined by ';'.",
+        leg_count: i64 => "Number of itinerary segments.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the SRC segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `traveller`.
+    TravellerRow, "traveller", "One name in one push of a PNR." {
+        traveller_id: String => "Stable traveller id: 'T' + 16 hex digits of SHA-256 over pnr_id, surname, given name (title removed) and traveller reference.",
+        pnr_id: String => "The PNR.",
+        push_id: String => "The push.",
+        surname: Option<String> => "Surname from TIF.",
+        given_name: Option<String> => "Given name(s) from TIF with the title removed.",
+        title: Option<String> => "Title that was run into the given name (MR, MRS, MS, MISS, MSTR, DR, ...).",
+        given_name_raw: Option<String> => "Given name exactly as sent, title included.",
+        traveller_type: String => "adult, child, infant, or unknown.",
+        traveller_type_code: Option<String> => "Traveller type code as sent (A, C, IN, ...).",
+        traveller_ref: Option<String> => "Traveller reference number (TIF e2.c3), the key SSRs and check-in use.",
+        infant_of: Option<String> => "For an infant: traveller_id of the adult it travels with.",
+        with_infant: bool => "The adult carries an infant (TIF e2.c4).",
+        doc_type: Option<String> => "Travel document type from SSR DOCS (P passport, I/A/C identity card, ...).",
+        doc_number: Option<String> => "Document number from DOCS.",
+        doc_issuer: Option<String> => "Issuing state from DOCS.",
+        nationality: Option<String> => "Nationality from DOCS.",
+        date_of_birth: Option<NaiveDate> => "Date of birth from DOCS (or INFT); a two-digit year is never in the future.",
+        gender: Option<String> => "Gender from DOCS: M, F, U, MI/FI for infants.",
+        doc_expiry: Option<NaiveDate> => "Document expiry date from DOCS (year 2000 or later).",
+        doc_surname: Option<String> => "Surname as on the document.",
+        doc_given_name: Option<String> => "Given name(s) as on the document.",
+        birth_place: Option<String> => "Place of birth from SSR DOCO.",
+        visa_type: Option<String> => "Other document type from DOCO (V visa).",
+        visa_number: Option<String> => "Visa or other document number from DOCO.",
+        visa_issue_place: Option<String> => "Place of issue from DOCO.",
+        visa_issue_date: Option<NaiveDate> => "Issue date from DOCO.",
+        visa_valid_for: Option<String> => "Country the DOCO document is valid for.",
+        residence_country: Option<String> => "Country of residence from SSR DOCA R.",
+        residence_address: Option<String> => "Residence street, city, state and postcode from DOCA R, joined by ', '.",
+        destination_country: Option<String> => "Country of the destination address from DOCA D.",
+        destination_address: Option<String> => "Destination street, city, state and postcode from DOCA D.",
+        frequent_flyer_airline: Option<String> => "Frequent flyer programme airline (FTI or SSR FQTV).",
+        frequent_flyer_number: Option<String> => "Frequent flyer number.",
+        frequent_flyer_tier: Option<String> => "Frequent flyer tier (FTI e1.c5 or later).",
+        unique_passenger_ref: Option<String> => "Unique passenger reference (REF), which may link to API RFF+ABO.",
+        fare_pax_type: Option<String> => "Passenger type code from FAR.",
+        age: Option<i64> => "Age from FAR when sent.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the TIF segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `leg`.
+    LegRow, "leg", "One itinerary segment (group 5 TVL) of one push of a PNR." {
+        pnr_id: String => "The PNR.",
+        push_id: String => "The push.",
+        seq: i64 => "1-based position of the segment in the itinerary.",
+        segment_type: String => "air, open (no date/flight), arnk (surface/unknown) or non_air.",
+        marketing_carrier: Option<String> => "Marketing carrier (TVL e4.c1).",
+        marketing_flight: Option<String> => "Marketing flight number (TVL e5.c1).",
+        operating_carrier: Option<String> => "Operating carrier (TVL e4.c2, TRA, or the second TVL of a code-share pair); marketing carrier when not a code-share.",
+        operating_flight: Option<String> => "Operating flight number; marketing flight when not a code-share.",
+        booking_class: Option<String> => "Reservation booking designator (TVL e5.c2).",
+        dep_airport: Option<String> => "Board airport (IATA).",
+        arr_airport: Option<String> => "Off airport (IATA).",
+        dep_local: Option<NaiveDateTime> => "Departure, local time at dep_airport.",
+        dep_utc: Option<DateTime<Utc>> => "Departure in UTC; NULL when the airport is unknown or the time is missing.",
+        arr_local: Option<NaiveDateTime> => "Arrival, local time at arr_airport.",
+        arr_utc: Option<DateTime<Utc>> => "Arrival in UTC; NULL when unknown.",
+        status: Option<String> => "Segment status from RPI (HK confirmed, HX/XX cancelled, HL waitlist, ...).",
+        seats: Option<i64> => "Number in party on the segment (RPI e1).",
+        equipment: Option<String> => "Aircraft type (APD).",
+        leg_locator: Option<String> => "Operating carrier's locator for this leg (group 5 RCI) as 'COMPANY:LOCATOR'.",
+        is_pushed_flight: bool => "This segment is the pushed flight: same departure date and the pushed carrier and flight number as marketing or operating flight, or the pushed carrier on the same route.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight (partition key), not of this leg.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the TVL segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `ticket`.
+    TicketRow, "ticket", "One ticket (group 3) of a traveller in one push." {
+        traveller_id: String => "The traveller.",
+        pnr_id: String => "The PNR.",
+        push_id: String => "The push.",
+        ticket_number: Option<String> => "Ticket number (TKT e1.c1), or from SSR TKNE.",
+        doc_type: Option<String> => "T ticket, 1 ticketless, ... (TKT e1.c2).",
+        booklets: Option<i64> => "Number of booklets (conjunction tickets).",
+        issued_at_utc: Option<DateTime<Utc>> => "Ticket issue date and time (DAT 710), UTC.",
+        base_fare: Option<f64> => "Base fare (MON B).",
+        base_currency: Option<String> => "Currency of the base fare.",
+        total_fare: Option<f64> => "Total fare (MON T).",
+        total_currency: Option<String> => "Currency of the total fare.",
+        fare_not_disclosed: bool => "The fare is hidden (IT/BT fares).",
+        tax_total: Option<f64> => "Sum of TXD amounts.",
+        pricing_indicator: Option<String> => "Pricing/ticketing indicator (PTK e1), NR non-refundable.",
+        refundable: Option<bool> => "False when PTK says NR; NULL when not stated.",
+        validating_carrier: Option<String> => "Validating carrier (PTK e4).",
+        city_of_sale: Option<String> => "Sales/ticketing city (PTK e6).",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the TKT segment (or of the first segment of the ticket group).",
+    }
+}
+
+landing_table! {
+    /// A row of `payment`.
+    PaymentRow, "payment", "One form of payment (group 4 FOP composite) in one push." {
+        pnr_id: String => "The PNR.",
+        traveller_id: Option<String> => "The traveller whose ticket the payment is under; NULL for a PNR-level FOP.",
+        push_id: String => "The push.",
+        ticket_number: Option<String> => "Ticket paid for, if known.",
+        seq: i64 => "1-based position of the FOP composite within the PNR.",
+        fop_type: Option<String> => "Form of payment: CA cash, CC card, CK cheque, MS miscellaneous, GR government, ...",
+        is_cash: bool => "fop_type is CA.",
+        previous: bool => "Old/previous form of payment (data indicator 2).",
+        amount: Option<f64> => "Amount paid.",
+        card_vendor: Option<String> => "Card vendor code (VI, AX, MA/CA, DC, TP, ...).",
+        card_number_masked: Option<String> => "Card number with all but the last four digits masked; a full PAN is never stored.",
+        card_last4: Option<String> => "Last four digits of the card.",
+        card_expiry: Option<String> => "Card expiry MMYY.",
+        card_key: Option<String> => "vendor:last4:expiry, to link payments by one card across PNRs.",
+        payer_name: Option<String> => "Sponsor/card holder name (IFT 4:43) when not the traveller.",
+        payer_address: Option<String> => "Sponsor address (IFT 4:43 or ADD after FOP).",
+        payer_phone: Option<String> => "Sponsor phone, digits only.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the FOP segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `contact`.
+    ContactRow, "contact", "One phone number, e-mail or address of a PNR or traveller in one push." {
+        pnr_id: String => "The PNR.",
+        traveller_id: Option<String> => "The traveller, when the contact is theirs.",
+        push_id: String => "The push.",
+        kind: String => "email, phone, mobile, home, business, agency, fax or address.",
+        value: String => "Normalised value: lower-case e-mail with '@', digits-only phone (leading + kept), or address text.",
+        source_segment: String => "Where it came from: ADD, SSR CTCE/CTCM/..., IFT CTC*, FOP sponsor.",
+        purpose: Option<String> => "Address purpose code from ADD (700, 702, E, M, H, ...).",
+        country: Option<String> => "Country of an address (ISO 3166 alpha-2 from ADD).",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `ssr`.
+    SsrRow, "ssr", "One special service request not mapped to another table (sensitive codes are never stored)." {
+        pnr_id: String => "The PNR.",
+        traveller_id: Option<String> => "The traveller it is for, when known.",
+        push_id: String => "The push.",
+        leg_seq: Option<i64> => "Itinerary segment it is for, when given at segment level.",
+        level: String => "Where it was sent: pnr, traveller or leg.",
+        code: Option<String> => "SSR code (SEAT, TKNE, INFT, CKIN, UMNR, ...).",
+        status: Option<String> => "Status/action code (HK, NN, KK, ...).",
+        quantity: Option<i64> => "Number of items.",
+        carrier: Option<String> => "Airline the SSR is addressed to.",
+        board_airport: Option<String> => "Board point.",
+        off_airport: Option<String> => "Off point.",
+        free_text: Option<String> => "Free text (components 9 onwards joined by ':').",
+        seat: Option<String> => "Requested seat (e2.c1), for SEAT/NSST/RQST-type SSRs.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the SSR segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `checkin`.
+    CheckinRow, "checkin", "One traveller's check-in on an itinerary segment (groups 6 and 7) in one push." {
+        traveller_id: Option<String> => "The traveller, matched by reference or name; NULL when neither matched.",
+        pnr_id: String => "The PNR.",
+        push_id: String => "The push.",
+        leg_seq: i64 => "Itinerary segment checked in for.",
+        checked_in_at_utc: Option<DateTime<Utc>> => "Check-in transaction time (DAT 2), UTC.",
+        checkin_text: Option<String> => "Check-in transaction as free text (DAT 3).",
+        agent: Option<String> => "Checking-in carrier/station (group 6 ORG).",
+        boarding_sequence: Option<String> => "Boarding/check-in sequence number (TRI e2.c1).",
+        traveller_ref: Option<String> => "Traveller reference (TRI e2.c4 or TIF e2.c3).",
+        surname: Option<String> => "Surname on the check-in TIF.",
+        seat: Option<String> => "Assigned seat (SSD e1); NULL for XXX (not assigned).",
+        cabin: Option<String> => "Cabin (SSD e5).",
+        bag_count: Option<i64> => "Number of checked bags (TBD).",
+        bag_weight: Option<f64> => "Weight of the checked bags.",
+        bag_weight_unit: Option<String> => "kg or lb.",
+        bag_tags: Option<String> => "Bag tags as 'ISSUER:NUMBER' (with '+N' for N consecutive tags) joined by ';'.",
+        tag_count: Option<i64> => "Number of bag tags, consecutive tags included.",
+        tag_destinations: Option<String> => "Distinct destinations of the bag tags joined by ';' (a short-checked bag shows another city).",
+        pool_role: Option<String> => "HP head of pool, MP member of pool.",
+        pool_ref: Option<String> => "Pool reference shared by pooled travellers.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the TRI (or first) segment of the record.",
+    }
+}
+
+landing_table! {
+    /// A row of `history`.
+    HistoryRow, "history", "One history item (groups 10 to 12, or an LTS line) of one push of a PNR." {
+        pnr_id: String => "The PNR.",
+        push_id: String => "The push.",
+        seq: i64 => "1-based position within the PNR's history.",
+        at_utc: Option<DateTime<Utc>> => "History transaction time (group 10 DAT), UTC.",
+        action: Option<String> => "added, cancelled, changed or other (SAC e3); NULL for LTS lines.",
+        action_code: Option<String> => "SAC action code as sent.",
+        item_kind: String => "What changed: TIF, SSR, IFT, TBD, TVL, or LTS for unstructured history.",
+        item: Option<String> => "The changed item as text (segment elements joined by '+').",
+        by: Option<String> => "Who made the change (ABI), as text.",
+        dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the SAC or LTS segment.",
+    }
+}
+
+landing_table! {
+    /// A row of `rejects`.
+    RejectRow, "rejects", "Input that could not be loaded: a whole file, a message or a PNR." {
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset where the rejected unit starts.",
+        unit: String => "file, message or pnr.",
+        code: String => "Stable reason code, e.g. EMPTY_FILE, BINARY_FILE, NO_MESSAGES, PNR_NO_LOCATOR.",
+        message: String => "What was wrong, for an operator.",
+        raw_prefix: Option<String> => "First bytes of the rejected unit (control bytes shown as '.').",
+    }
+}
+
+landing_table! {
+    /// A row of `diagnostics`.
+    DiagnosticRow, "diagnostics", "A fault in the input that was tolerated." {
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the fault.",
+        push_id: Option<String> => "The push it was found in, when inside a message.",
+        severity: String => "info, warning or error.",
+        code: String => "Stable code, e.g. UNT_COUNT_MISMATCH, UNKNOWN_AIRPORT.",
+        message: String => "Detail; never holds sensitive content.",
+    }
+}
+
+/// Names and schemas of every landing table, in the order they are written.
+pub fn all_schemas() -> Vec<(&'static str, &'static str, SchemaRef)> {
+    vec![
+        (PushRow::TABLE, PushRow::DESCRIPTION, PushRow::schema()),
+        (PnrRow::TABLE, PnrRow::DESCRIPTION, PnrRow::schema()),
+        (TravellerRow::TABLE, TravellerRow::DESCRIPTION, TravellerRow::schema()),
+        (LegRow::TABLE, LegRow::DESCRIPTION, LegRow::schema()),
+        (TicketRow::TABLE, TicketRow::DESCRIPTION, TicketRow::schema()),
+        (PaymentRow::TABLE, PaymentRow::DESCRIPTION, PaymentRow::schema()),
+        (ContactRow::TABLE, ContactRow::DESCRIPTION, ContactRow::schema()),
+        (SsrRow::TABLE, SsrRow::DESCRIPTION, SsrRow::schema()),
+        (CheckinRow::TABLE, CheckinRow::DESCRIPTION, CheckinRow::schema()),
+        (HistoryRow::TABLE, HistoryRow::DESCRIPTION, HistoryRow::schema()),
+        (RejectRow::TABLE, RejectRow::DESCRIPTION, RejectRow::schema()),
+        (DiagnosticRow::TABLE, DiagnosticRow::DESCRIPTION, DiagnosticRow::schema()),
+    ]
+}
+
+/// Rows of every landing table for some part of the input, in input order.
+#[derive(Debug, Default, Clone)]
+pub struct Rows {
+    /// `push` rows.
+    pub push: Vec<PushRow>,
+    /// `pnr` rows.
+    pub pnr: Vec<PnrRow>,
+    /// `traveller` rows.
+    pub traveller: Vec<TravellerRow>,
+    /// `leg` rows.
+    pub leg: Vec<LegRow>,
+    /// `ticket` rows.
+    pub ticket: Vec<TicketRow>,
+    /// `payment` rows.
+    pub payment: Vec<PaymentRow>,
+    /// `contact` rows.
+    pub contact: Vec<ContactRow>,
+    /// `ssr` rows.
+    pub ssr: Vec<SsrRow>,
+    /// `checkin` rows.
+    pub checkin: Vec<CheckinRow>,
+    /// `history` rows.
+    pub history: Vec<HistoryRow>,
+    /// `rejects` rows.
+    pub rejects: Vec<RejectRow>,
+    /// `diagnostics` rows.
+    pub diagnostics: Vec<DiagnosticRow>,
+}
+
+impl Rows {
+    /// Appends `other` after these rows.
+    pub fn append(&mut self, mut other: Rows) {
+        self.push.append(&mut other.push);
+        self.pnr.append(&mut other.pnr);
+        self.traveller.append(&mut other.traveller);
+        self.leg.append(&mut other.leg);
+        self.ticket.append(&mut other.ticket);
+        self.payment.append(&mut other.payment);
+        self.contact.append(&mut other.contact);
+        self.ssr.append(&mut other.ssr);
+        self.checkin.append(&mut other.checkin);
+        self.history.append(&mut other.history);
+        self.rejects.append(&mut other.rejects);
+        self.diagnostics.append(&mut other.diagnostics);
+    }
+
+    /// Every table as a record batch, in the order of [`all_schemas`].
+    pub fn to_batches(&self) -> Vec<(&'static str, RecordBatch)> {
+        vec![
+            (PushRow::TABLE, PushRow::to_batch(&self.push)),
+            (PnrRow::TABLE, PnrRow::to_batch(&self.pnr)),
+            (TravellerRow::TABLE, TravellerRow::to_batch(&self.traveller)),
+            (LegRow::TABLE, LegRow::to_batch(&self.leg)),
+            (TicketRow::TABLE, TicketRow::to_batch(&self.ticket)),
+            (PaymentRow::TABLE, PaymentRow::to_batch(&self.payment)),
+            (ContactRow::TABLE, ContactRow::to_batch(&self.contact)),
+            (SsrRow::TABLE, SsrRow::to_batch(&self.ssr)),
+            (CheckinRow::TABLE, CheckinRow::to_batch(&self.checkin)),
+            (HistoryRow::TABLE, HistoryRow::to_batch(&self.history)),
+            (RejectRow::TABLE, RejectRow::to_batch(&self.rejects)),
+            (DiagnosticRow::TABLE, DiagnosticRow::to_batch(&self.diagnostics)),
+        ]
+    }
+}

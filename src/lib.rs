@@ -1,0 +1,16 @@
+//! paxrisk: a batch pipeline for air-passenger risk targeting.
+//!
+//! Data flows one way (see `DESIGN.md`): [`edifact`] lexes bytes into segments and messages,
+//! [`pnrgov`] gives PNRGOV messages their group structure, [`ingest`] maps them to the Arrow
+//! landing tables of [`landing`], which are written as Parquet.
+
+pub mod cli;
+pub mod diag;
+pub mod edifact;
+pub mod ingest;
+pub mod landing;
+pub mod pnrgov;
+pub mod reference;
+
+/// Version of the tool, recorded in every output.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,88 @@
+//! `paxrisk ingest` end to end: the landing Parquet set, its layout, metadata and exit codes.
+
+use std::fs::File;
+use std::process::Command;
+
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use crate::util::*;
+
+fn paxrisk() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_paxrisk"));
+    c.current_dir(root());
+    c
+}
+
+#[test]
+fn ingest_writes_partitioned_parquet_with_descriptions_and_metadata() {
+    let Some(dir) = corpus("pnrgov") else { return };
+    let landing = tempdir().join("landing");
+    let out = paxrisk()
+        .args(["ingest", "--input"])
+        .arg(dir.join("2_pnrs_basic.edi"))
+        .arg(dir.join("codeshare.edi"))
+        .arg("--landing")
+        .arg(&landing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2/2/0"), "PNR counts in the report: {stderr}");
+    assert!(stderr.contains("diagnostics by code:"), "{stderr}");
+
+    let part = |table: &str, date: &str| {
+        let d = landing.join(table).join(format!("dep_date={date}"));
+        let files: Vec<_> = std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0].clone()
+    };
+    let traveller = part("traveller", "2010-12-12");
+    assert!(part("traveller", "2013-05-27").exists());
+    let reader = SerializedFileReader::new(File::open(&traveller).unwrap()).unwrap();
+    let meta = reader.metadata().file_metadata();
+    assert_eq!(meta.num_rows(), 4);
+    let kv = meta.key_value_metadata().unwrap();
+    assert!(kv.iter().any(|k| k.key == "paxrisk.tool_version" && k.value.as_deref() == Some(paxrisk::VERSION)));
+    // Arrow field metadata (column descriptions) survives in the embedded Arrow schema.
+    let schema = parquet::arrow::parquet_to_arrow_schema(meta.schema_descr(), meta.key_value_metadata()).unwrap();
+    let f = schema.field_with_name("traveller_id").unwrap();
+    assert!(f.metadata().get("description").unwrap().contains("SHA-256"));
+    assert!(schema.field_with_name("dep_date").is_err(), "the partition column lives in the path");
+    assert!(landing.join("diagnostics").read_dir().unwrap().count() == 1);
+    assert!(landing.join("rejects").read_dir().unwrap().count() == 1);
+}
+
+#[test]
+fn ingest_exits_1_when_some_input_was_rejected_and_still_loads_the_rest() {
+    let Some(dir) = corpus("pnrgov") else { return };
+    let tmp = tempdir();
+    std::fs::write(tmp.join("empty.edi"), "").unwrap();
+    let out = paxrisk()
+        .args(["ingest", "--input"])
+        .arg(tmp.join("empty.edi"))
+        .arg(dir.join("pnr1.txt"))
+        .arg("--landing")
+        .arg(tmp.join("landing"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("EMPTY_FILE"), "{stderr}");
+    assert!(stderr.contains("empty.edi"), "{stderr}");
+    assert!(tmp.join("landing").join("pnr").exists());
+}
+
+#[test]
+fn ingest_exits_2_on_a_missing_input_path() {
+    let tmp = tempdir();
+    let out = paxrisk()
+        .args(["ingest", "--input", "/nonexistent/feed.edi", "--landing"])
+        .arg(tmp.join("l"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/feed.edi"));
+}

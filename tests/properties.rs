@@ -1,0 +1,66 @@
+//! Property tests: the parsers never panic, and escaping round-trips.
+
+use paxrisk::edifact::interchange::read_messages;
+use paxrisk::edifact::lexer::Lexer;
+use proptest::prelude::*;
+
+/// Escapes a value with the default release character.
+fn escape(v: &str) -> String {
+    let mut out = String::new();
+    for c in v.chars() {
+        if matches!(c, '+' | ':' | '\'' | '?') {
+            out.push('?');
+        }
+        out.push(c);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lexer_and_envelope_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = Lexer::new(&bytes).count();
+        let parsed = read_messages(&bytes, 0);
+        for m in &parsed.messages {
+            let _ = paxrisk::pnrgov::grammar::parse(&m.body);
+        }
+    }
+
+    #[test]
+    fn edifact_shaped_noise_never_panics_the_whole_ingest(body in proptest::collection::vec(
+        prop_oneof![
+            Just("SRC'".to_string()), Just("TIF+A+B:A:1'".to_string()), Just("TVL+010125:1000+LHR+JFK+XX+1'".to_string()),
+            Just("RCI+XX:ABC::010125'".to_string()), Just("TRI++1:::1'".to_string()), Just("SAC+++X'".to_string()),
+            Just("DAT+2:010125:1000'".to_string()), Just("FOP+CC::1:VI:4111111111111111:0125'".to_string()),
+            Just("TKT+123:T'".to_string()), Just("SSR+DOCS:HK::XX:::::/P/X/1/X/01JAN90/M/01JAN30/A/B'".to_string()),
+            Just("TBD++1:2:700++HP+XX:1:2:LHR'".to_string()), Just("EQN+1'".to_string()), Just("ABI+1'".to_string()),
+            "[A-Z+:'?* \n]{0,12}",
+        ], 0..60)) {
+        let text = format!("UNB+IATA:1+XX+YY+250101:1200+R'UNH+1+PNRGOV:13:1:IA+X'MSG+:22'{}UNT+1+1'UNZ+1+R'", body.concat());
+        let dir = std::env::temp_dir().join(format!("paxrisk-prop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("noise.edi");
+        std::fs::write(&p, text).unwrap();
+        let r = paxrisk::ingest::ingest_files(&[p], &crate::util::config());
+        let t = r.totals();
+        prop_assert_eq!(t.messages_read, t.messages_loaded + t.messages_rejected);
+        prop_assert_eq!(t.pnrs_read, t.pnrs_loaded + t.pnrs_rejected);
+    }
+
+    #[test]
+    fn escaped_values_round_trip_through_the_lexer(values in proptest::collection::vec(proptest::collection::vec("[ -~]{0,10}", 1..4), 1..5)) {
+        let mut text = String::from("FTX");
+        for el in &values {
+            text.push('+');
+            let comps: Vec<String> = el.iter().map(|c| escape(c)).collect();
+            text.push_str(&comps.join(":"));
+        }
+        text.push('\'');
+        let segs: Vec<_> = Lexer::new(text.as_bytes()).collect();
+        prop_assert_eq!(segs.len(), 1);
+        let got: Vec<Vec<String>> = segs[0].elements.iter().map(|e| e.components.iter().map(|c| c.to_string()).collect()).collect();
+        prop_assert_eq!(got, values);
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests, one binary with topic modules (the ripgrep layout).
+
+mod util;
+
+mod bad_input;
+mod conformance;
+mod fields;
+mod landing;
+mod properties;

@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use paxrisk::ingest::{IngestConfig, Ingested};
+
+/// The crate's own folder.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Reference data from the bundled rule pack.
+pub fn config() -> IngestConfig {
+    IngestConfig::from_rule_pack(&root().join("rules")).expect("bundled rule pack loads")
+}
+
+/// The public GTAS corpus beside the repository, or `None` (with a note on stderr) when this
+/// checkout has no `../shared`.
+pub fn corpus(kind: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("PAXRISK_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("..").join("shared").join("conformance").join("gtas"))
+        .join(kind);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: conformance corpus {} is absent (no ../shared beside this checkout); set PAXRISK_CONFORMANCE_DIR to run it",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Ingests one file.
+pub fn ingest_file(path: &Path) -> Ingested {
+    paxrisk::ingest::ingest_files(&[path.to_path_buf()], &config())
+}
+
+/// Writes `content` to a fresh temporary file named `name` and ingests it.
+pub fn ingest_text(name: &str, content: &[u8]) -> Ingested {
+    let dir = tempdir();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    ingest_file(&p)
+}
+
+/// A new empty temporary folder under the target directory.
+pub fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::temp_dir().join(format!("paxrisk-test-{}", std::process::id()));
+    let d = base.join(N.fetch_add(1, Ordering::SeqCst).to_string());
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Diagnostic codes in order.
+pub fn diag_codes(r: &Ingested) -> Vec<String> {
+    r.rows.diagnostics.iter().map(|d| d.code.clone()).collect()
+}
+
+/// Asserts that the nothing-lost invariants hold for every file.
+pub fn assert_invariants(r: &Ingested) {
+    for f in &r.files {
+        assert_eq!(f.messages_read, f.messages_loaded + f.messages_rejected, "messages of {}", f.path);
+        assert_eq!(f.pnrs_read, f.pnrs_loaded + f.pnrs_rejected, "PNRs of {}", f.path);
+        assert_eq!(f.travellers_read, f.travellers_loaded + f.travellers_rejected, "travellers of {}", f.path);
+    }
+    let t = r.totals();
+    assert_eq!(r.rows.push.len() as u64, t.messages_loaded);
+    assert_eq!(r.rows.pnr.len() as u64, t.pnrs_loaded);
+    assert_eq!(r.rows.traveller.len() as u64, t.travellers_loaded);
+}
