@@ -192,6 +192,11 @@ impl<'a> Lexer<'a> {
             diagnostics: Vec::new(),
             done: false,
         };
+        // A byte-order mark from a Windows editor is framing, not data.
+        if input.starts_with(b"\xEF\xBB\xBF") {
+            lexer.pos = 3;
+            lexer.diag(0, Severity::Info, "BYTE_ORDER_MARK", "UTF-8 byte-order mark at the start ignored".into());
+        }
         lexer.skip_whitespace();
         lexer.read_una();
         lexer
@@ -660,6 +665,13 @@ mod tests {
     #[test]
     fn no_una_uses_iso_defaults() {
         assert_eq!(tokens(b"UNH+1+PNRGOV:13:1:IA'MSG+:22'"), vec!["UNH | 1 | PNRGOV,13,1,IA", "MSG | ,22"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_una_is_skipped() {
+        let input = b"\xEF\xBB\xBFUNA:+.?*'UNB+IATA:1'";
+        assert_eq!(tokens(input), vec!["UNB | IATA,1"]);
+        assert_eq!(codes(input), vec!["BYTE_ORDER_MARK"]);
     }
 
     #[test]

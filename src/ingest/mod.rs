@@ -232,7 +232,9 @@ pub fn detect_format(bytes: &[u8]) -> Format {
     }
 }
 
+/// Skips leading whitespace and a UTF-8 byte-order mark.
 fn trim_start(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
     let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
     &b[n..]
 }
