@@ -11,6 +11,8 @@ pub mod ingest;
 pub mod landing;
 pub mod pnrgov;
 pub mod reference;
+#[cfg(feature = "engine")]
+pub mod rules;
 
 /// Version of the tool, recorded in every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
