@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 
-/// Errors reading reference data.
+/// Errors reading a CSV data file of the rule pack (reference tables and lists).
 #[derive(Debug, thiserror::Error)]
-pub enum ReferenceError {
+pub enum DataFileError {
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -48,15 +48,15 @@ pub struct Airports {
 
 impl Airports {
     /// Reads `airports.csv` (columns iata, icao, name, city, country, tz, lat, lon).
-    pub fn load(path: &Path) -> Result<Airports, ReferenceError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReferenceError::Io { path: path.into(), source })?;
+    pub fn load(path: &Path) -> Result<Airports, DataFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DataFileError::Io { path: path.into(), source })?;
         Self::parse(&text, path)
     }
 
     /// Parses the CSV text; `path` only names the file in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Airports, ReferenceError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Airports, DataFileError> {
         let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-        let row_err = |line: u64, message: String| ReferenceError::Row { path: path.into(), line, message };
+        let row_err = |line: u64, message: String| DataFileError::Row { path: path.into(), line, message };
         let headers = rdr.headers().map_err(|e| row_err(1, e.to_string()))?.clone();
         let col = |name: &str| {
             headers.iter().position(|h| h == name).ok_or_else(|| row_err(1, format!("missing column {name:?}")))

@@ -99,7 +99,14 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    fn add_counts(&mut self, c: &Counts) {
+    /// Counts one message of this file, loaded or rejected, with its PNRs and travellers.
+    fn record_message(&mut self, loaded: bool, c: &Counts) {
+        self.messages_read += 1;
+        if loaded {
+            self.messages_loaded += 1;
+        } else {
+            self.messages_rejected += 1;
+        }
         self.pnrs_read += c.pnrs_read;
         self.pnrs_loaded += c.pnrs_loaded;
         self.pnrs_rejected += c.pnrs_rejected;
@@ -321,14 +328,7 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
             let ctx = MapContext { files: &names, raw: &raw_of, airports: &cfg.airports, sensitive: &cfg.sensitive };
             let push_id = push_id_from_files(&msg, files);
             let (rows, counts, drops, loaded) = map_one(&msg, push_id, &ctx);
-            let report = &mut result.files[origin];
-            report.messages_read += 1;
-            if loaded {
-                report.messages_loaded += 1;
-            } else {
-                report.messages_rejected += 1;
-            }
-            report.add_counts(&counts);
+            result.files[origin].record_message(loaded, &counts);
             result.drops.merge(&drops);
             result.rows.append(rows);
         }
@@ -492,13 +492,7 @@ fn ingest_one(path: &Path, origin: u32, names: &[String], cfg: &IngestConfig) ->
         })
         .collect();
     for (r, c, d, loaded) in mapped {
-        report.messages_read += 1;
-        if loaded {
-            report.messages_loaded += 1;
-        } else {
-            report.messages_rejected += 1;
-        }
-        report.add_counts(&c);
+        report.record_message(loaded, &c);
         drops.merge(&d);
         rows.append(r);
     }

@@ -6,30 +6,9 @@
 //! SSR free text) that mentions one of the codes as a word. Only counts per code are kept.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Errors reading the code list.
-#[derive(Debug, thiserror::Error)]
-pub enum SensitiveListError {
-    /// Could not read the file.
-    #[error("{path}: {source}")]
-    Io {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// Malformed content.
-    #[error("{path}:{line}: {message}")]
-    Row {
-        /// File.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
-}
+use crate::reference::DataFileError;
 
 /// The set of sensitive SSR codes.
 #[derive(Debug, Clone, Default)]
@@ -39,16 +18,15 @@ pub struct SensitiveCodes {
 
 impl SensitiveCodes {
     /// Reads the list (a CSV with a `code` column).
-    pub fn load(path: &Path) -> Result<Self, SensitiveListError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| SensitiveListError::Io { path: path.into(), source })?;
+    pub fn load(path: &Path) -> Result<Self, DataFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DataFileError::Io { path: path.into(), source })?;
         Self::parse(&text, path)
     }
 
     /// Parses the CSV text; `path` only names the file in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, SensitiveListError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, DataFileError> {
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let err = |line, message: String| SensitiveListError::Row { path: path.into(), line, message };
+        let err = |line, message: String| DataFileError::Row { path: path.into(), line, message };
         let headers = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
         let code_i =
             headers.iter().position(|h| h == "code").ok_or_else(|| err(1, "missing column \"code\"".into()))?;
