@@ -87,11 +87,15 @@ fn ingest_command(
     write_report(&mut err, &result)?;
     writeln!(err, "landing: {} Parquet files under {}", written.len(), landing.display())?;
     let t = result.totals();
-    Ok(if t.messages_rejected + t.pnrs_rejected + result.files.iter().filter(|f| f.file_rejected).count() as u64 > 0 {
-        1
-    } else {
-        0
-    })
+    Ok(
+        if t.messages_rejected + t.counts.pnrs_rejected + result.files.iter().filter(|f| f.file_rejected).count() as u64
+            > 0
+        {
+            1
+        } else {
+            0
+        },
+    )
 }
 
 /// Identifies an ingest by its inputs: a hash of the sorted input SHA-256 digests.
@@ -127,8 +131,8 @@ pub fn write_report(w: &mut impl Write, result: &Ingested) -> std::io::Result<()
             name,
             f.format,
             format!("{}/{}/{}", f.messages_read, f.messages_loaded, f.messages_rejected),
-            format!("{}/{}/{}", f.pnrs_read, f.pnrs_loaded, f.pnrs_rejected),
-            format!("{}/{}/{}", f.travellers_read, f.travellers_loaded, f.travellers_rejected),
+            format!("{}/{}/{}", f.counts.pnrs_read, f.counts.pnrs_loaded, f.counts.pnrs_rejected),
+            format!("{}/{}/{}", f.counts.travellers_read, f.counts.travellers_loaded, f.counts.travellers_rejected),
             if f.file_rejected { "  FILE REJECTED" } else { "" }
         )
     };

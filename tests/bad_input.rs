@@ -47,7 +47,7 @@ fn truncated_message_loads_what_arrived_and_says_where_it_stopped() {
     let text = format!("{HEAD}{}SRC'RCI+XX:BBB222::201224:0900'TIF+SMI", pnr("AAA111", "ONE"));
     let r = ingest_text("truncated.edi", text.as_bytes());
     assert_invariants(&r);
-    assert_eq!(r.totals().pnrs_loaded, 2);
+    assert_eq!(r.totals().counts.pnrs_loaded, 2);
     let codes = diag_codes(&r);
     assert!(codes.contains(&"MISSING_TERMINATOR".to_string()), "{codes:?}");
     assert!(codes.contains(&"MESSAGE_TRUNCATED".to_string()), "{codes:?}");
@@ -63,8 +63,8 @@ fn a_pnr_without_locator_is_rejected_alone_and_its_neighbours_load() {
     let r = ingest_text("broken.edi", text.as_bytes());
     assert_invariants(&r);
     let f = &r.files[0];
-    assert_eq!((f.pnrs_read, f.pnrs_loaded, f.pnrs_rejected), (3, 2, 1));
-    assert_eq!((f.travellers_read, f.travellers_loaded, f.travellers_rejected), (3, 2, 1));
+    assert_eq!((f.counts.pnrs_read, f.counts.pnrs_loaded, f.counts.pnrs_rejected), (3, 2, 1));
+    assert_eq!((f.counts.travellers_read, f.counts.travellers_loaded, f.counts.travellers_rejected), (3, 2, 1));
     let rej = &r.rows.rejects[0];
     assert_eq!((rej.unit.as_str(), rej.code.as_str()), ("pnr", "PNR_NO_LOCATOR"));
     let offset = text.find("SRC'TIF+NOBODY").unwrap() as i64;
@@ -80,7 +80,7 @@ fn fifty_megabytes_without_terminators_are_skipped_with_a_diagnostic() {
     text.extend(std::iter::repeat_n(b'A', 50 * 1024 * 1024));
     let r = ingest_text("huge.edi", &text);
     assert_invariants(&r);
-    assert_eq!(r.totals().pnrs_loaded, 1);
+    assert_eq!(r.totals().counts.pnrs_loaded, 1);
     let d = r.rows.diagnostics.iter().find(|d| d.code == "SEGMENT_TOO_LONG").unwrap();
     assert_eq!(d.source_offset, (HEAD.len() + pnr("AAA111", "ONE").len()) as i64);
 

@@ -48,8 +48,17 @@ fn every_corpus_file_loads_the_documented_pnr_and_traveller_counts() {
         let f = &r.files[0];
         assert!(!f.file_rejected, "{name}: {:?}", r.rows.rejects);
         assert_eq!((f.messages_read, f.messages_loaded), (1, 1), "{name}: messages");
-        assert_eq!((f.pnrs_read, f.pnrs_loaded), (pnrs, pnrs), "{name}: PNRs; rejects {:?}", r.rows.rejects);
-        assert_eq!((f.travellers_read, f.travellers_loaded), (travellers, travellers), "{name}: travellers");
+        assert_eq!(
+            (f.counts.pnrs_read, f.counts.pnrs_loaded),
+            (pnrs, pnrs),
+            "{name}: PNRs; rejects {:?}",
+            r.rows.rejects
+        );
+        assert_eq!(
+            (f.counts.travellers_read, f.counts.travellers_loaded),
+            (travellers, travellers),
+            "{name}: travellers"
+        );
         assert!(r.rows.rejects.is_empty(), "{name}: {:?}", r.rows.rejects);
     }
 }
@@ -59,8 +68,8 @@ fn the_whole_corpus_ingests_in_one_call_with_deterministic_order() {
     let Some(dir) = corpus("pnrgov") else { return };
     let a = paxrisk::ingest::ingest_paths(std::slice::from_ref(&dir), &config()).unwrap();
     assert_invariants(&a);
-    assert_eq!(a.totals().pnrs_loaded, EXPECTED.iter().map(|e| e.1).sum::<u64>());
-    assert_eq!(a.totals().travellers_loaded, EXPECTED.iter().map(|e| e.2).sum::<u64>());
+    assert_eq!(a.totals().counts.pnrs_loaded, EXPECTED.iter().map(|e| e.1).sum::<u64>());
+    assert_eq!(a.totals().counts.travellers_loaded, EXPECTED.iter().map(|e| e.2).sum::<u64>());
     // One worker thread gives the very same rows as many.
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let b = pool.install(|| paxrisk::ingest::ingest_paths(&[dir], &config()).unwrap());

@@ -46,7 +46,7 @@ proptest! {
         let r = paxrisk::ingest::ingest_files(&[p], &crate::util::config());
         let t = r.totals();
         prop_assert_eq!(t.messages_read, t.messages_loaded + t.messages_rejected);
-        prop_assert_eq!(t.pnrs_read, t.pnrs_loaded + t.pnrs_rejected);
+        prop_assert_eq!(t.counts.pnrs_read, t.counts.pnrs_loaded + t.counts.pnrs_rejected);
     }
 
     #[test]

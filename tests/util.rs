@@ -65,11 +65,16 @@ pub fn diag_codes(r: &Ingested) -> Vec<String> {
 pub fn assert_invariants(r: &Ingested) {
     for f in &r.files {
         assert_eq!(f.messages_read, f.messages_loaded + f.messages_rejected, "messages of {}", f.path);
-        assert_eq!(f.pnrs_read, f.pnrs_loaded + f.pnrs_rejected, "PNRs of {}", f.path);
-        assert_eq!(f.travellers_read, f.travellers_loaded + f.travellers_rejected, "travellers of {}", f.path);
+        assert_eq!(f.counts.pnrs_read, f.counts.pnrs_loaded + f.counts.pnrs_rejected, "PNRs of {}", f.path);
+        assert_eq!(
+            f.counts.travellers_read,
+            f.counts.travellers_loaded + f.counts.travellers_rejected,
+            "travellers of {}",
+            f.path
+        );
     }
     let t = r.totals();
     assert_eq!(r.rows.push.len() as u64, t.messages_loaded);
-    assert_eq!(r.rows.pnr.len() as u64, t.pnrs_loaded);
-    assert_eq!(r.rows.traveller.len() as u64, t.travellers_loaded);
+    assert_eq!(r.rows.pnr.len() as u64, t.counts.pnrs_loaded);
+    assert_eq!(r.rows.traveller.len() as u64, t.counts.travellers_loaded);
 }

@@ -82,18 +82,8 @@ pub struct FileReport {
     pub messages_loaded: u64,
     /// Of those, rejected.
     pub messages_rejected: u64,
-    /// PNR and traveller counts.
-    pub pnrs_read: u64,
-    /// PNRs loaded.
-    pub pnrs_loaded: u64,
-    /// PNRs rejected.
-    pub pnrs_rejected: u64,
-    /// Travellers read.
-    pub travellers_read: u64,
-    /// Travellers loaded.
-    pub travellers_loaded: u64,
-    /// Travellers rejected.
-    pub travellers_rejected: u64,
+    /// PNRs and travellers read, loaded and rejected.
+    pub counts: Counts,
     /// True when the whole file was rejected.
     pub file_rejected: bool,
 }
@@ -107,12 +97,7 @@ impl FileReport {
         } else {
             self.messages_rejected += 1;
         }
-        self.pnrs_read += c.pnrs_read;
-        self.pnrs_loaded += c.pnrs_loaded;
-        self.pnrs_rejected += c.pnrs_rejected;
-        self.travellers_read += c.travellers_read;
-        self.travellers_loaded += c.travellers_loaded;
-        self.travellers_rejected += c.travellers_rejected;
+        self.counts.add(c);
     }
 }
 
@@ -136,12 +121,7 @@ impl Ingested {
             t.messages_read += f.messages_read;
             t.messages_loaded += f.messages_loaded;
             t.messages_rejected += f.messages_rejected;
-            t.pnrs_read += f.pnrs_read;
-            t.pnrs_loaded += f.pnrs_loaded;
-            t.pnrs_rejected += f.pnrs_rejected;
-            t.travellers_read += f.travellers_read;
-            t.travellers_loaded += f.travellers_loaded;
-            t.travellers_rejected += f.travellers_rejected;
+            t.counts.add(&f.counts);
         }
         t
     }
