@@ -466,22 +466,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
     /// name, reference) of the traveller, or `None` for a group name.
     fn map_travellers(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str) -> Vec<Option<TravellerKey>> {
         // Stubs first: documents are matched to travellers by name and reference.
-        let stubs: Vec<Option<Stub>> = pnr
-            .travellers
-            .iter()
-            .map(|t| {
-                if is_group(t.tif) {
-                    return None;
-                }
-                Some(Stub {
-                    surname: owned(t.tif.get(0, 0)).unwrap_or_default(),
-                    given_raw: owned(t.tif.get(1, 0)).unwrap_or_default(),
-                    type_code: owned(t.tif.get(1, 1)),
-                    reference: owned(t.tif.get(1, 2)),
-                    with_infant: t.tif.get(1, 3).is_some(),
-                })
-            })
-            .collect();
+        let stubs = stubs_of(pnr);
 
         // Every SSR that describes a person, with the traveller it was sent under (if any).
         let mut person_ssrs: Vec<(&Segment<'_>, Option<usize>)> = Vec::new();
@@ -665,7 +650,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 self.map_ticket(tk, pnr_id, &key.id);
             }
             for s in &t.ssr {
-                self.map_ssr(s, pnr_id, Some(&key.id), None, "traveller", &stubs, &keys);
+                self.map_ssr(s, pnr_id, Some(&key.id), None, "traveller", &keys);
             }
             for ift in &t.ift {
                 self.map_ift(ift, pnr_id, Some(&key.id), None, "traveller");
@@ -971,7 +956,6 @@ impl<'c, 'm> Mapper<'c, 'm> {
         under: Option<&str>,
         leg_seq: Option<i64>,
         level: &str,
-        stubs: &[Option<Stub>],
         keys: &[Option<TravellerKey>],
     ) {
         if self.drop_sensitive_ssr(ssr) {
@@ -981,10 +965,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         let text = ssr.text_from(0, 8, ':');
         let by_ref = |r: Option<&str>| -> Option<String> {
             let r = r?;
-            stubs
-                .iter()
-                .position(|s| s.as_ref().is_some_and(|s| s.reference.as_deref() == Some(r)))
-                .and_then(|i| keys[i].as_ref().map(|k| k.id.clone()))
+            keys.iter().flatten().find(|k| k.reference.as_deref() == Some(r)).map(|k| k.id.clone())
         };
         match code.as_str() {
             "DOCS" | "DOCO" | "DOCA" | "FQTV" | "INFT" => return,
@@ -1046,9 +1027,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
     }
 
     fn map_pnr_level_items(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str, keys: &[Option<TravellerKey>]) {
-        let stubs = stubs_of(pnr);
         for s in &pnr.ssr {
-            self.map_ssr(s, pnr_id, None, None, "pnr", &stubs, keys);
+            self.map_ssr(s, pnr_id, None, None, "pnr", keys);
         }
         for ift in &pnr.ift {
             self.map_ift(ift, pnr_id, None, None, "pnr");
@@ -1080,7 +1060,6 @@ impl<'c, 'm> Mapper<'c, 'm> {
     }
 
     fn map_legs(&mut self, pnr: &Pnr<'_, '_>, pnr_id: &str, keys: &[Option<TravellerKey>]) {
-        let stubs = stubs_of(pnr);
         for (i, leg) in pnr.legs.iter().enumerate() {
             let seq = i as i64 + 1;
             let tvl = leg.tvl;
@@ -1143,13 +1122,13 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 source_offset: tvl.offset as i64,
             });
             for s in &leg.ssr {
-                self.map_ssr(s, pnr_id, None, Some(seq), "leg", &stubs, keys);
+                self.map_ssr(s, pnr_id, None, Some(seq), "leg", keys);
             }
             for ift in &leg.ift {
                 self.map_ift(ift, pnr_id, None, Some(seq), "leg");
             }
             for g in &leg.checkins {
-                self.map_checkin_group(g, pnr_id, seq, &stubs, keys);
+                self.map_checkin_group(g, pnr_id, seq, keys);
             }
         }
     }
@@ -1159,7 +1138,6 @@ impl<'c, 'm> Mapper<'c, 'm> {
         g: &grammar::CheckinGroup<'_, '_>,
         pnr_id: &str,
         leg_seq: i64,
-        stubs: &[Option<Stub>],
         keys: &[Option<TravellerKey>],
     ) {
         let (at, text) = match g.dat {
@@ -1178,7 +1156,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             let reference = r.tri.and_then(|t| owned(t.get(1, 3))).or_else(|| r.tif.and_then(|t| owned(t.get(1, 2))));
             let surname = r.tif.and_then(|t| owned(t.get(0, 0)));
             let given = r.tif.and_then(|t| owned(t.get(1, 0)));
-            let who = match_checkin(stubs, keys, reference.as_deref(), surname.as_deref(), given.as_deref());
+            let who = match_checkin(keys, reference.as_deref(), surname.as_deref(), given.as_deref());
             if who.is_none() {
                 self.diag(first, Severity::Warning, "CHECKIN_UNMATCHED", "check-in record matches no traveller of the PNR by reference or name; loaded with traveller_id NULL".into());
             }
@@ -1460,7 +1438,6 @@ fn find_infant_adult(stubs: &[Option<Stub>], infant: usize) -> Option<usize> {
 }
 
 fn match_checkin(
-    stubs: &[Option<Stub>],
     keys: &[Option<TravellerKey>],
     reference: Option<&str>,
     surname: Option<&str>,
@@ -1479,7 +1456,6 @@ fn match_checkin(
             return Some(k.id.clone());
         }
     }
-    let _ = stubs;
     if by_surname.len() == 1 { Some(by_surname[0].id.clone()) } else { None }
 }
 
