@@ -291,30 +291,27 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 }
             }
             None => {
-                let off = self.msg.offset;
-                self.out.rows.diagnostics.push(DiagnosticRow {
-                    source_file: row.source_file.clone(),
-                    source_offset: off as i64,
-                    push_id: Some(self.push_id.clone()),
-                    severity: "warning".into(),
-                    code: "NO_PUSHED_FLIGHT".into(),
-                    message: "message has no level-0 TVL naming the pushed flight; flight columns left NULL".into(),
-                });
+                let d = Diagnostic::new(
+                    self.msg.offset,
+                    Severity::Warning,
+                    "NO_PUSHED_FLIGHT",
+                    "message has no level-0 TVL naming the pushed flight; flight columns left NULL",
+                );
+                self.push_diag(self.msg.origin, &d);
             }
         }
         if let (Some(d), n) = (row.declared_pnr_count, row.pnr_count)
             && d != n
             && row.push_type != Some(141)
         {
-            let off = g.eqn.map(|e| e.offset).unwrap_or(self.msg.offset);
-            self.out.rows.diagnostics.push(DiagnosticRow {
-                source_file: row.source_file.clone(),
-                source_offset: off as i64,
-                push_id: Some(self.push_id.clone()),
-                severity: "info".into(),
-                code: "EQN_COUNT_MISMATCH".into(),
-                message: format!("EQN declares {d} PNRs, the message has {n}"),
-            });
+            let at = g.eqn.map(|e| (e.origin, e.offset)).unwrap_or((self.msg.origin, self.msg.offset));
+            let d = Diagnostic::new(
+                at.1,
+                Severity::Info,
+                "EQN_COUNT_MISMATCH",
+                format!("EQN declares {d} PNRs, the message has {n}"),
+            );
+            self.push_diag(at.0, &d);
         }
         self.out.rows.push.push(row);
     }
