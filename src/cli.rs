@@ -43,6 +43,63 @@ pub enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Work on a rule pack: check, test, document, measure.
+    #[cfg(feature = "engine")]
+    Rules {
+        /// What to do with the pack.
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
+    /// Print every table, view and column a rule can use, with types and descriptions.
+    #[cfg(feature = "engine")]
+    Schema {
+        /// Rule pack whose views, lists and reference tables are described.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+}
+
+/// `paxrisk rules …`
+#[cfg(feature = "engine")]
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Parse, compile and lint every rule; errors name file and line. Exit 1 if any is found.
+    ///
+    /// Finds unknown keys, duplicate ids, file names that differ from ids, missing hit/no_hit
+    /// tests, weights outside 0-100, use of a column marked sensitive, timestamp subtraction, and
+    /// SQL that does not compile against the views.
+    Check {
+        /// Rule pack folder.
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+    /// Run every rule's inline tests on the real engine: one line per test, then the totals.
+    Test {
+        /// Rule pack folder.
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+    /// Write the rule catalogue as Markdown.
+    Doc {
+        /// Rule pack folder.
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Hit counts and hit rates per rule on real input, without writing a run.
+    Stats {
+        /// Input files or folders.
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
+        /// Rule pack folder.
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -55,10 +112,14 @@ pub fn run_cli(cli: Cli) -> i32 {
                 2
             }
         },
+        #[cfg(feature = "engine")]
+        Command::Rules { action } => crate::rules_cli::run(action),
+        #[cfg(feature = "engine")]
+        Command::Schema { rules } => crate::rules_cli::schema(&rules),
     }
 }
 
-fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+pub(crate) fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))

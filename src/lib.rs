@@ -2,7 +2,8 @@
 //!
 //! Data flows one way (see `DESIGN.md`): [`edifact`] lexes bytes into segments and messages,
 //! [`pnrgov`] gives PNRGOV messages their group structure, [`ingest`] maps them to the Arrow
-//! landing tables of [`landing`], which are written as Parquet.
+//! landing tables of [`landing`], which are written as Parquet; [`rules`] runs a rule pack's views
+//! and rules over them in a sandboxed DataFusion session and scores the hits.
 
 pub mod cli;
 pub mod diag;
@@ -13,6 +14,8 @@ pub mod pnrgov;
 pub mod reference;
 #[cfg(feature = "engine")]
 pub mod rules;
+#[cfg(feature = "engine")]
+mod rules_cli;
 
 /// Version of the tool, recorded in every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

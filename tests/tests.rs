@@ -7,3 +7,6 @@ mod conformance;
 mod fields;
 mod landing;
 mod properties;
+mod rules;
+mod time_arithmetic;
+mod views;

@@ -1,4 +1,11 @@
-//! Rule packs: loading the declarative rule files and running their SQL in a sandbox.
+//! Rule packs: loading the declarative rule files, running their SQL in a sandbox, scoring.
 
+pub mod check;
+pub mod doc;
+pub mod engine;
+pub mod given;
 pub mod pack;
 pub mod sandbox;
+pub mod score;
+pub mod tables;
+pub mod udf;

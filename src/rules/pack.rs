@@ -157,10 +157,31 @@ pub enum Expect {
 pub struct RuleTest {
     /// What the test shows.
     pub name: String,
-    /// Column values of the one row of the `over` view; columns left out are NULL.
-    pub given: toml::Table,
+    /// Rows of the `over` view: one table, or an array of tables for rules that look at several
+    /// rows (shared contacts, groups). Columns left out are NULL.
+    pub given: Given,
     /// Expected outcome.
     pub expect: Expect,
+}
+
+/// `given` of a test: one row or several.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Given {
+    /// One row.
+    One(toml::Table),
+    /// Several rows.
+    Many(Vec<toml::Table>),
+}
+
+impl Given {
+    /// The rows.
+    pub fn rows(&self) -> &[toml::Table] {
+        match self {
+            Given::One(t) => std::slice::from_ref(t),
+            Given::Many(v) => v,
+        }
+    }
 }
 
 /// A rule file as written.
@@ -169,6 +190,10 @@ pub struct RuleTest {
 pub struct RuleFile {
     /// Unique id, equal to the file name without `.toml`.
     pub id: String,
+    /// Rule version, raised by the author on every change of meaning; 1 when left out. Outputs
+    /// record it next to the content hash.
+    #[serde(default = "default_rule_version")]
+    pub version: u32,
     /// One-line title.
     pub title: String,
     /// Maturity.
@@ -204,19 +229,23 @@ pub struct RuleFile {
     pub over: String,
     /// Predicate over `over` (exclusive with `query`).
     #[serde(default)]
-    pub when: Option<String>,
+    pub when: Option<toml::Spanned<String>>,
     /// Full SELECT returning the view's key and `reason` (exclusive with `when`).
     #[serde(default)]
-    pub query: Option<String>,
+    pub query: Option<toml::Spanned<String>>,
     /// SQL expression for the reason text (with `when`).
     #[serde(default)]
-    pub reason: Option<String>,
+    pub reason: Option<toml::Spanned<String>>,
     /// Lists the rule uses (`list_<name>` tables).
     #[serde(default)]
     pub lists: Vec<String>,
     /// Inline tests.
     #[serde(default)]
     pub test: Vec<RuleTest>,
+}
+
+fn default_rule_version() -> u32 {
+    1
 }
 
 /// A loaded rule with where it came from.
@@ -238,6 +267,34 @@ impl Rule {
         self.spec.weight.map(|w| w.clamp(0, 100) as u32).unwrap_or_else(|| self.spec.level.default_weight())
     }
 
+    /// The `when` predicate.
+    pub fn when(&self) -> Option<&str> {
+        self.spec.when.as_ref().map(|s| s.get_ref().as_str())
+    }
+
+    /// The `query` SELECT.
+    pub fn query(&self) -> Option<&str> {
+        self.spec.query.as_ref().map(|s| s.get_ref().as_str())
+    }
+
+    /// The `reason` expression.
+    pub fn reason(&self) -> Option<&str> {
+        self.spec.reason.as_ref().map(|s| s.get_ref().as_str())
+    }
+
+    /// File line on which line 1 of a SQL value (`when`, `query` or `reason`) stands: a
+    /// multi-line string that starts with a new line begins on the line after its quotes.
+    pub fn sql_first_line(&self, value: &toml::Spanned<String>) -> usize {
+        let start = value.span().start.min(self.text.len());
+        let rest = &self.text[start..];
+        let line = line_of(&self.text, start);
+        let body = rest.strip_prefix("\"\"\"").or_else(|| rest.strip_prefix("'''"));
+        match body {
+            Some(b) if b.starts_with('\n') || b.starts_with("\r\n") => line + 1,
+            _ => line,
+        }
+    }
+
     /// Line of the first occurrence of `key = ` in the file, for messages about that key.
     pub fn line_of_key(&self, key: &str) -> Option<usize> {
         key_line(&self.text, key)
@@ -254,6 +311,11 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
 }
 
 /// A SQL view file.
+///
+/// The file documents itself in comments: the header's first paragraph describes the view, a
+/// `-- key: <column>` line names the column that identifies a row (what a `query` rule returns),
+/// and every output column has a trailing comment on the line of its `AS <name>`. A comment that
+/// starts with `[sensitive]` marks a column no rule may use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewFile {
     /// View name (file stem).
@@ -262,6 +324,82 @@ pub struct ViewFile {
     pub path: PathBuf,
     /// The SELECT.
     pub sql: String,
+    /// What a row is (the header comment's first paragraph).
+    pub description: String,
+    /// Key column from `-- key:`.
+    pub key: Option<String>,
+    /// Column comments, in file order.
+    pub columns: Vec<ColumnDoc>,
+}
+
+/// The comment on one output column of a view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDoc {
+    /// Column name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Marked `[sensitive]`.
+    pub sensitive: bool,
+    /// 1-based line in the view file.
+    pub line: usize,
+}
+
+impl ViewFile {
+    /// Parses the documentation comments of a view file.
+    pub fn new(name: String, path: PathBuf, sql: String) -> ViewFile {
+        let mut description = Vec::new();
+        let mut key = None;
+        let mut in_header = true;
+        let mut columns: Vec<ColumnDoc> = Vec::new();
+        for (i, line) in sql.lines().enumerate() {
+            let t = line.trim();
+            if let Some(c) = t.strip_prefix("--") {
+                let c = c.trim();
+                if let Some(k) = c.strip_prefix("key:") {
+                    key = Some(k.trim().to_string());
+                } else if in_header && c.is_empty() && !description.is_empty() {
+                    in_header = false;
+                } else if in_header && !c.is_empty() {
+                    description.push(c.to_string());
+                }
+                continue;
+            }
+            if !t.is_empty() {
+                in_header = false;
+            }
+            if let Some((code, comment)) = line.split_once("--")
+                && let Some(name) = last_alias(code)
+            {
+                let comment = comment.trim();
+                let (sensitive, text) = match comment.strip_prefix("[sensitive]") {
+                    Some(rest) => (true, rest.trim()),
+                    None => (false, comment),
+                };
+                columns.retain(|c| c.name != name);
+                columns.push(ColumnDoc { name, description: text.to_string(), sensitive, line: i + 1 });
+            }
+        }
+        let mut description = description.join(" ");
+        if let Some(rest) = description.strip_prefix(&format!("{name}:")) {
+            description = rest.trim().to_string();
+        }
+        ViewFile { name, path, sql, description, key, columns }
+    }
+
+    /// The comment of `column`.
+    pub fn column(&self, column: &str) -> Option<&ColumnDoc> {
+        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(column))
+    }
+}
+
+/// The identifier after the last ` AS ` of a line of SQL, if the line ends with it (and a comma).
+fn last_alias(code: &str) -> Option<String> {
+    let code = code.trim_end().trim_end_matches(',').trim_end();
+    let upper = code.to_ascii_uppercase();
+    let at = upper.rfind(" AS ")?;
+    let name = code[at + 4..].trim().trim_matches('"');
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| name.to_string())
 }
 
 /// A CSV file to register as a table.
@@ -356,7 +494,7 @@ impl Pack {
                             Ok(sql) => {
                                 hash_file(&p, sql.as_bytes());
                                 let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                                views.push(ViewFile { name, path: p, sql });
+                                views.push(ViewFile::new(name, p, sql));
                             }
                             Err(e) => errors.push(e),
                         }

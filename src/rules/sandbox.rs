@@ -52,6 +52,9 @@ pub enum SandboxError {
     /// The query ran longer than the limit.
     #[error("query exceeded the time limit of {0:?}")]
     Timeout(Duration),
+    /// An Arrow conversion of a result failed.
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
     /// The async runtime could not start.
     #[error("cannot start the query runtime: {0}")]
     Runtime(std::io::Error),
@@ -63,7 +66,7 @@ const REMOVED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range"];
 /// A restricted DataFusion session plus the runtime that drives it.
 pub struct Sandbox {
     ctx: SessionContext,
-    runtime: tokio::runtime::Runtime,
+    runtime: std::sync::Mutex<Arc<tokio::runtime::Runtime>>,
     limits: Limits,
 }
 
@@ -87,11 +90,13 @@ impl Sandbox {
         for f in REMOVED_TABLE_FUNCTIONS {
             ctx.deregister_udtf(f);
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(limits.threads.max(1))
-            .enable_time()
-            .build()
-            .map_err(SandboxError::Runtime)?;
+        for f in super::udf::NONDETERMINISTIC {
+            ctx.deregister_udf(f);
+        }
+        for f in super::udf::all() {
+            ctx.register_udf(f);
+        }
+        let runtime = std::sync::Mutex::new(Arc::new(build_runtime(limits.threads)?));
         Ok(Sandbox { ctx, runtime, limits })
     }
 
@@ -130,12 +135,48 @@ impl Sandbox {
     }
 
     /// Runs restricted SQL and collects the result, under the time limit.
+    ///
+    /// The query runs as a task on the session's worker threads while this thread waits with a
+    /// plain deadline: a CPU-bound plan (a huge cross join) may not yield to a timer for a long
+    /// time, so an async timeout around it would never fire. On timeout the task is aborted, and
+    /// because such a plan only notices the abort at its next yield, the session moves to fresh
+    /// worker threads so that the rest of the run is not starved by it.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, SandboxError> {
-        self.block(async {
-            let df = self.ctx.sql_with_options(sql, Self::options()).await?;
-            df.collect().await
-        })?
-        .map_err(SandboxError::from)
+        let ctx = self.ctx.clone();
+        let sql = sql.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let runtime = self.current_runtime();
+        let task = runtime.spawn(async move {
+            let result = async {
+                let df = ctx.sql_with_options(&sql, Self::options()).await?;
+                df.collect().await
+            }
+            .await;
+            let _ = tx.send(result);
+        });
+        match rx.recv_timeout(self.limits.timeout) {
+            Ok(result) => result.map_err(SandboxError::from),
+            Err(_) => {
+                task.abort();
+                drop(runtime);
+                let fresh = Arc::new(build_runtime(self.limits.threads)?);
+                let old = match self.runtime.lock() {
+                    Ok(mut guard) => std::mem::replace(&mut *guard, fresh),
+                    Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), fresh),
+                };
+                if let Ok(old) = Arc::try_unwrap(old) {
+                    old.shutdown_background();
+                }
+                Err(SandboxError::Timeout(self.limits.timeout))
+            }
+        }
+    }
+
+    fn current_runtime(&self) -> Arc<tokio::runtime::Runtime> {
+        match self.runtime.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Plans restricted SQL without running it: the check that a rule compiles.
@@ -144,11 +185,36 @@ impl Sandbox {
         Ok(Arc::new(df.schema().as_arrow().clone()))
     }
 
+    /// The logical plan of restricted SQL, before optimisation (for lints that inspect it).
+    pub fn logical_plan(&self, sql: &str) -> Result<datafusion::logical_expr::LogicalPlan, SandboxError> {
+        let df = self.block(async { self.ctx.sql_with_options(sql, Self::options()).await })??;
+        Ok(df.logical_plan().clone())
+    }
+
+    /// Registers an empty table with `schema` as `name`.
+    pub fn register_empty(&self, name: &str, schema: arrow::datatypes::SchemaRef) -> Result<(), SandboxError> {
+        self.register_batches(name, vec![RecordBatch::new_empty(schema)])
+    }
+
+    /// The limits the sandbox runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     fn block<T>(&self, fut: impl std::future::Future<Output = T>) -> Result<T, SandboxError> {
         let limit = self.limits.timeout;
-        self.runtime
+        self.current_runtime()
             .block_on(async { tokio::time::timeout(limit, fut).await.map_err(|_| SandboxError::Timeout(limit)) })
     }
+}
+
+fn build_runtime(threads: usize) -> Result<tokio::runtime::Runtime, SandboxError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name("paxrisk-sql")
+        .enable_time()
+        .build()
+        .map_err(SandboxError::Runtime)
 }
 
 #[cfg(test)]
@@ -210,5 +276,17 @@ mod tests {
         assert!(e.contains("generate_series"), "{e}");
         let e = refused(&s, "SELECT * FROM range(1, 1000000000000)");
         assert!(e.contains("range"), "{e}");
+    }
+
+    #[test]
+    fn clock_and_random_functions_are_gone_and_paxrisk_functions_are_there() {
+        let s = sandbox();
+        for f in ["now()", "current_date()", "random()", "uuid()"] {
+            let e = refused(&s, &format!("SELECT {f}"));
+            assert!(e.contains("Invalid function") || e.contains("not found"), "{f}: {e}");
+        }
+        let rows = s.query("SELECT format('%s/%s', norm_name('Müller-Lüdenscheidt'), 11.7333) AS x").unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
+        assert!(text.contains("MULLERLUDENSCHEIDT/11.73"), "{text}");
     }
 }

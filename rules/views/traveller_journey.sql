@@ -1,0 +1,372 @@
+-- traveller_journey: one row per traveller on a pushed flight, taken from the latest version of the
+-- PNR pushed for that flight (highest prepared_at_utc, then push_id). Older versions stay in the
+-- landing tables as history; only `versions_seen` and the history counts look at them.
+--
+-- Conventions, so that rules never do time arithmetic themselves:
+--   * every duration is a number of hours or days computed here from UTC instants;
+--   * columns ending in _utc are UTC instants, columns ending in _local are airport wall-clock
+--     times; the two are never compared or subtracted;
+--   * NULL means "not known from the data", never "no".
+-- Columns marked [sensitive] reveal nationality or sex: `rules check` refuses a rule that uses them
+-- (EU Directive 2016/681 Art. 6(4)); they are here for the review list only.
+--
+-- key: journey_id
+WITH version AS (
+    SELECT r.pnr_id, r.push_id, r.carrier, r.record_locator, r.created_at_utc, r.ticketed_at_utc,
+           r.agency_iata, r.agent_type, r.booking_country, r.booking_location, r.city_of_sale, r.party_size,
+           r.is_group, r.split_count, r.source_file, r.source_offset,
+           p.flight_carrier, p.flight_number, p.dep_date AS flight_dep_date, p.dep_airport AS flight_dep_airport,
+           p.arr_airport AS flight_arr_airport, p.dep_local AS flight_dep_local, p.dep_utc AS push_dep_utc,
+           ROW_NUMBER() OVER (PARTITION BY r.pnr_id, p.flight_carrier, p.flight_number, p.dep_date
+                              ORDER BY p.prepared_at_utc DESC NULLS LAST, p.push_id DESC) AS version_rank,
+           COUNT(*) OVER (PARTITION BY r.pnr_id, p.flight_carrier, p.flight_number, p.dep_date) AS versions_seen
+    FROM pnr r
+    JOIN push p ON p.push_id = r.push_id
+),
+latest AS (
+    SELECT * FROM version WHERE version_rank = 1
+),
+-- Flown air segments of the latest versions (cancelled, unconfirmed and no-show segments left out).
+air AS (
+    SELECT l.pnr_id, l.push_id, l.seq, l.dep_airport, l.arr_airport, l.dep_utc, l.arr_utc, l.is_pushed_flight,
+           l.operating_carrier, da.country AS dep_country, aa.country AS arr_country,
+           CAST(da.lat AS DOUBLE) AS dep_lat, CAST(da.lon AS DOUBLE) AS dep_lon,
+           CAST(aa.lat AS DOUBLE) AS arr_lat, CAST(aa.lon AS DOUBLE) AS arr_lon
+    FROM leg l
+    JOIN latest v ON v.pnr_id = l.pnr_id AND v.push_id = l.push_id
+    LEFT JOIN ref_airports da ON da.iata = l.dep_airport
+    LEFT JOIN ref_airports aa ON aa.iata = l.arr_airport
+    WHERE l.segment_type = 'air'
+      AND COALESCE(l.status, '') NOT IN ('HX', 'XX', 'UN', 'UC', 'NO', 'XK', 'XL')
+),
+-- Each segment with the gap to the next one: a connection (same airport, under 24 h) or a stop.
+gaps AS (
+    SELECT a.*,
+           LEAD(a.dep_airport) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq) AS next_dep_airport,
+           (to_unixtime(LEAD(a.dep_utc) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq))
+             - to_unixtime(a.arr_utc)) / 3600.0 AS gap_hours,
+           2 * 6371 * asin(sqrt(
+               power(sin(radians(a.arr_lat - a.dep_lat) / 2), 2)
+               + cos(radians(a.dep_lat)) * cos(radians(a.arr_lat)) * power(sin(radians(a.arr_lon - a.dep_lon) / 2), 2)
+           )) AS leg_km
+    FROM air a
+),
+stops AS (
+    SELECT g.*,
+           g.next_dep_airport IS NOT NULL AND g.next_dep_airport = g.arr_airport
+               AND (g.gap_hours IS NULL OR g.gap_hours < 24) AS is_connection,
+           g.next_dep_airport IS NOT NULL AND (g.next_dep_airport <> g.arr_airport OR g.gap_hours >= 24) AS is_stop,
+           g.next_dep_airport IS NOT NULL AND g.next_dep_airport <> g.arr_airport AS is_surface
+    FROM gaps g
+),
+itin AS (
+    SELECT pnr_id, push_id,
+           COUNT(*) AS leg_count,
+           first_value(dep_airport ORDER BY seq) AS origin_airport,
+           first_value(dep_country ORDER BY seq) AS origin_country,
+           last_value(arr_airport ORDER BY seq) AS final_airport,
+           last_value(arr_country ORDER BY seq) AS final_country,
+           SUM(CASE WHEN is_connection THEN 1 ELSE 0 END) AS connections,
+           SUM(CASE WHEN is_stop THEN 1 ELSE 0 END) AS stops,
+           SUM(CASE WHEN is_surface THEN 1 ELSE 0 END) AS surface_gaps,
+           MAX(CASE WHEN is_connection THEN gap_hours END) AS max_connection_hours,
+           MIN(CASE WHEN is_connection THEN gap_hours END) AS min_connection_hours,
+           MAX(gap_hours) AS max_gap_hours,
+           first_value(arr_airport ORDER BY gap_hours DESC NULLS LAST, seq) AS longest_gap_airport,
+           first_value(arr_country ORDER BY gap_hours DESC NULLS LAST, seq) AS longest_gap_country,
+           SUM(leg_km) AS journey_km,
+           MAX(leg_km) AS max_leg_km,
+           COUNT(DISTINCT operating_carrier) AS carrier_count,
+           MIN(CASE WHEN is_pushed_flight THEN seq END) AS pushed_leg_seq,
+           MIN(CASE WHEN is_pushed_flight THEN dep_utc END) AS pushed_leg_dep_utc,
+           MIN(CASE WHEN is_pushed_flight THEN dep_country END) AS pushed_dep_country,
+           MIN(CASE WHEN is_pushed_flight THEN arr_country END) AS pushed_arr_country
+    FROM stops
+    GROUP BY pnr_id, push_id
+),
+trip AS (
+    SELECT i.*,
+           CASE
+               WHEN i.leg_count = 1 THEN 'one_way'
+               WHEN i.stops = 0 AND i.final_airport <> i.origin_airport THEN 'one_way'
+               WHEN i.final_airport = i.origin_airport AND i.stops <= 1 AND i.surface_gaps = 0 THEN 'return'
+               WHEN i.stops = 1 AND i.final_country = i.origin_country THEN 'open_jaw'
+               ELSE 'multi_city'
+           END AS trip_type
+    FROM itin i
+),
+touched AS (
+    SELECT pnr_id, push_id,
+           array_sort(array_agg(DISTINCT airport)) AS airports_touched,
+           array_sort(array_agg(DISTINCT country)) AS countries_touched
+    FROM (
+        SELECT pnr_id, push_id, dep_airport AS airport, dep_country AS country FROM air
+        UNION ALL
+        SELECT pnr_id, push_id, arr_airport, arr_country FROM air
+    ) t
+    WHERE airport IS NOT NULL AND country IS NOT NULL
+    GROUP BY pnr_id, push_id
+),
+connection_points AS (
+    SELECT pnr_id, push_id, array_sort(array_agg(DISTINCT arr_airport)) AS connection_airports
+    FROM stops
+    WHERE is_connection
+    GROUP BY pnr_id, push_id
+),
+trav AS (
+    SELECT t.traveller_id, t.pnr_id, t.push_id, t.surname, t.given_name, t.traveller_type, t.traveller_ref,
+           t.infant_of, t.doc_type, t.doc_number, t.doc_issuer, t.nationality, t.date_of_birth, t.gender,
+           t.doc_expiry, t.residence_country, t.frequent_flyer_airline, t.frequent_flyer_number,
+           t.visa_type, t.source_offset AS traveller_offset,
+           norm_name(t.surname) AS surname_norm,
+           CASE
+               WHEN t.date_of_birth IS NOT NULL AND v.flight_dep_date IS NOT NULL THEN
+                   CAST(date_part('year', v.flight_dep_date) - date_part('year', t.date_of_birth)
+                        - CASE WHEN date_part('month', v.flight_dep_date) * 100 + date_part('day', v.flight_dep_date)
+                                    < date_part('month', t.date_of_birth) * 100 + date_part('day', t.date_of_birth)
+                               THEN 1 ELSE 0 END AS BIGINT)
+               ELSE t.age
+           END AS age_at_travel
+    FROM traveller t
+    JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
+),
+trav_age AS (
+    SELECT t.*,
+           COALESCE(t.age_at_travel < 18, t.traveller_type IN ('child', 'infant')) AS is_minor,
+           COALESCE(t.age_at_travel >= 18, t.traveller_type = 'adult') AS is_adult
+    FROM trav t
+),
+party AS (
+    SELECT pnr_id, push_id,
+           COUNT(*) AS travellers_in_pnr,
+           COUNT(DISTINCT surname_norm) AS distinct_surnames,
+           SUM(CASE WHEN is_adult THEN 1 ELSE 0 END) AS adults_in_pnr,
+           SUM(CASE WHEN is_minor THEN 1 ELSE 0 END) AS minors_in_pnr
+    FROM trav_age
+    GROUP BY pnr_id, push_id
+),
+adult_surnames AS (
+    SELECT DISTINCT pnr_id, push_id, surname_norm FROM trav_age WHERE is_adult AND surname_norm <> ''
+),
+pay AS (
+    SELECT t.traveller_id, t.push_id,
+           bool_or(p.is_cash) AS paid_cash,
+           bool_or(p.fop_type = 'CC') AS paid_card,
+           bool_or(p.fop_type IS NOT NULL AND p.fop_type NOT IN ('CA', 'CC')) AS paid_other,
+           array_sort(array_agg(DISTINCT p.fop_type) FILTER (WHERE p.fop_type IS NOT NULL)) AS fop_types,
+           MIN(p.card_key) AS card_key,
+           SUM(p.amount) AS amount_paid
+    FROM trav t
+    JOIN payment p ON p.pnr_id = t.pnr_id AND p.push_id = t.push_id
+                  AND (p.traveller_id IS NULL OR p.traveller_id = t.traveller_id)
+    WHERE NOT p.previous
+    GROUP BY t.traveller_id, t.push_id
+),
+-- A sponsor (payer name) is "the traveller" when its normalised name contains the surname of a
+-- traveller in the same PNR.
+sponsor AS (
+    SELECT p.pnr_id, p.push_id,
+           bool_or(NOT matches) AS third_party_payer
+    FROM (
+        SELECT p.pnr_id, p.push_id, p.payer_name,
+               bool_or(t.surname_norm <> '' AND strpos(norm_name(p.payer_name), t.surname_norm) > 0) AS matches
+        FROM payment p
+        JOIN trav t ON t.pnr_id = p.pnr_id AND t.push_id = p.push_id
+        WHERE p.payer_name IS NOT NULL AND NOT p.previous
+        GROUP BY p.pnr_id, p.push_id, p.payer_name
+    ) p
+    GROUP BY p.pnr_id, p.push_id
+),
+tickets AS (
+    SELECT t.traveller_id, t.push_id, COUNT(k.ticket_number) AS ticket_count, MIN(k.issued_at_utc) AS first_issued_at_utc,
+           MAX(k.total_fare) AS total_fare, bool_or(k.refundable = false) AS non_refundable
+    FROM trav t
+    JOIN ticket k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id
+    GROUP BY t.traveller_id, t.push_id
+),
+latest_contact AS (
+    SELECT DISTINCT c.pnr_id, c.push_id, c.traveller_id, c.kind, c.value
+    FROM contact c
+    JOIN latest v ON v.pnr_id = c.pnr_id AND v.push_id = c.push_id
+),
+-- How many distinct PNRs (latest versions, all flights of the run) carry the same value.
+phone_share AS (
+    SELECT value, COUNT(DISTINCT pnr_id) AS pnrs FROM latest_contact
+    WHERE kind IN ('phone', 'mobile', 'home', 'business') GROUP BY value
+),
+email_share AS (
+    SELECT value, COUNT(DISTINCT pnr_id) AS pnrs FROM latest_contact WHERE kind = 'email' GROUP BY value
+),
+card_share AS (
+    SELECT p.card_key, COUNT(DISTINCT p.pnr_id) AS pnrs
+    FROM payment p
+    JOIN latest v ON v.pnr_id = p.pnr_id AND v.push_id = p.push_id
+    WHERE p.card_key IS NOT NULL AND NOT p.previous
+    GROUP BY p.card_key
+),
+contacts AS (
+    SELECT t.traveller_id, t.push_id,
+           bool_or(c.kind = 'email') AS has_email,
+           bool_or(c.kind IN ('phone', 'mobile', 'home', 'business')) AS has_phone,
+           MIN(CASE WHEN c.kind = 'email' THEN split_part(c.value, '@', 2) END) AS email_domain,
+           MAX(ps.pnrs) AS shared_phone_pnrs,
+           MAX(es.pnrs) AS shared_email_pnrs
+    FROM trav t
+    JOIN latest_contact c ON c.pnr_id = t.pnr_id AND c.push_id = t.push_id
+                         AND (c.traveller_id IS NULL OR c.traveller_id = t.traveller_id)
+    LEFT JOIN phone_share ps ON ps.value = c.value AND c.kind IN ('phone', 'mobile', 'home', 'business')
+    LEFT JOIN email_share es ON es.value = c.value AND c.kind = 'email'
+    GROUP BY t.traveller_id, t.push_id
+),
+bags AS (
+    SELECT t.traveller_id, t.push_id,
+           MIN(k.checked_in_at_utc) AS checked_in_at_utc,
+           SUM(k.bag_count) AS bag_count,
+           SUM(CASE WHEN k.bag_weight_unit = 'lb' THEN k.bag_weight * 0.45359237 ELSE k.bag_weight END) AS bag_weight_kg,
+           MIN(k.tag_destinations) AS bag_tag_destinations,
+           MIN(k.pool_ref) AS pool_ref,
+           MIN(k.seat) AS seat
+    FROM trav t
+    JOIN trip i ON i.pnr_id = t.pnr_id AND i.push_id = t.push_id
+    JOIN checkin k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id AND k.leg_seq = i.pushed_leg_seq
+    GROUP BY t.traveller_id, t.push_id
+),
+specials AS (
+    SELECT t.traveller_id, t.push_id, bool_or(s.code = 'UMNR') AS has_umnr
+    FROM trav t
+    JOIN ssr s ON s.pnr_id = t.pnr_id AND s.push_id = t.push_id
+              AND (s.traveller_id IS NULL OR s.traveller_id = t.traveller_id)
+    GROUP BY t.traveller_id, t.push_id
+),
+changes AS (
+    SELECT h.pnr_id, h.push_id,
+           COUNT(*) AS history_changes,
+           SUM(CASE WHEN h.action = 'cancelled' THEN 1 ELSE 0 END) AS history_cancellations,
+           SUM(CASE WHEN h.item_kind = 'TVL' THEN 1 ELSE 0 END) AS itinerary_changes,
+           SUM(CASE WHEN h.item_kind = 'TIF' THEN 1 ELSE 0 END) AS name_changes
+    FROM history h
+    JOIN latest v ON v.pnr_id = h.pnr_id AND v.push_id = h.push_id
+    GROUP BY h.pnr_id, h.push_id
+)
+SELECT
+    concat(t.traveller_id, '|', v.flight_carrier, v.flight_number, '|', CAST(v.flight_dep_date AS VARCHAR)) AS journey_id, -- Key: traveller_id|flight|flight_dep_date. One row per traveller per pushed flight.
+    t.traveller_id AS traveller_id, -- Stable traveller id (same in every push and every run).
+    t.pnr_id AS pnr_id, -- Stable PNR id.
+    t.push_id AS push_id, -- The push the latest version of the PNR came in.
+    v.carrier AS pnr_carrier, -- Company of the record locator.
+    v.record_locator AS record_locator, -- Record locator.
+    v.source_file AS source_file, -- Input file of the latest version of the PNR.
+    v.source_offset AS source_offset, -- Byte offset of the PNR (SRC) in source_file.
+    v.versions_seen AS versions_seen, -- Number of pushes of this PNR for this flight in the input.
+    concat(v.flight_carrier, v.flight_number) AS flight, -- Pushed flight, carrier and number (e.g. LH0400).
+    v.flight_dep_date AS flight_dep_date, -- Local departure date of the pushed flight.
+    v.flight_dep_local AS flight_dep_local, -- Scheduled departure of the pushed flight, local time.
+    COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc) AS flight_dep_utc, -- Scheduled departure of the pushed flight, UTC.
+    v.flight_dep_airport AS flight_dep_airport, -- Departure airport of the pushed flight.
+    v.flight_arr_airport AS flight_arr_airport, -- Arrival airport of the pushed flight.
+    i.pushed_dep_country AS flight_dep_country, -- Country of the pushed flight's departure airport.
+    i.pushed_arr_country AS flight_arr_country, -- Country of the pushed flight's arrival airport.
+    t.surname AS surname, -- Surname from the PNR.
+    t.given_name AS given_name, -- Given name(s), title removed.
+    t.surname_norm AS surname_norm, -- Surname normalised with norm_name(): upper-case letters only, accents removed.
+    t.traveller_type AS traveller_type, -- adult, child, infant or unknown.
+    t.date_of_birth AS date_of_birth, -- Date of birth from SSR DOCS.
+    t.age_at_travel AS age_at_travel, -- Age in whole years on the flight's departure date (from the date of birth, else the FAR age).
+    t.is_minor AS is_minor, -- Under 18 at travel (or typed child/infant when the age is unknown).
+    t.is_minor AND s.surname_norm IS NULL AS minor_without_same_surname_adult, -- A minor with no adult of the same surname in the PNR.
+    t.is_minor AND COALESCE(pa.adults_in_pnr, 0) = 0 AS minor_alone, -- A minor with no adult at all in the PNR.
+    COALESCE(sp.has_umnr, false) AS has_umnr, -- An SSR UMNR (unaccompanied minor) is booked.
+    t.nationality AS nationality, -- [sensitive] Nationality from DOCS.
+    t.gender AS gender, -- [sensitive] Gender from DOCS.
+    t.doc_type AS doc_type, -- Document type from DOCS (P passport, I identity card, ...).
+    t.doc_number AS doc_number, -- Document number from DOCS.
+    t.doc_issuer AS doc_issuer, -- Issuing state of the document.
+    t.doc_expiry AS doc_expiry, -- Document expiry date.
+    t.doc_number IS NOT NULL AS has_document, -- DOCS with a document number was sent.
+    CAST(t.doc_expiry AS INT) - CAST(v.flight_dep_date AS INT) AS days_to_doc_expiry, -- Days from the flight's departure date to the document's expiry (negative: expired).
+    t.doc_issuer <> t.nationality AS doc_issuer_differs_from_nationality, -- The document was issued by a state other than the holder's nationality.
+    t.residence_country AS residence_country, -- Country of residence from DOCA R.
+    t.visa_type IS NOT NULL AS has_visa_doc, -- A DOCO (visa or other document) was sent.
+    i.trip_type AS trip_type, -- one_way, return, open_jaw or multi_city, from the flown air segments.
+    i.origin_airport AS origin_airport, -- First departure airport of the itinerary.
+    i.origin_country AS origin_country, -- Country of origin_airport.
+    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.longest_gap_airport ELSE i.final_airport END AS destination_airport, -- Turnaround airport of a return or open-jaw trip, else the last arrival.
+    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.longest_gap_country ELSE i.final_country END AS destination_country, -- Country of destination_airport.
+    i.final_airport AS final_airport, -- Last arrival airport of the itinerary.
+    i.final_country AS final_country, -- Country of final_airport.
+    i.leg_count AS leg_count, -- Number of flown air segments.
+    i.connections AS connections, -- Connections: the next segment leaves the same airport within 24 h.
+    i.stops AS stops, -- Stops: a gap of 24 h or more, or a change of airport between segments.
+    i.surface_gaps AS surface_gaps, -- Gaps where the next segment leaves from another airport (surface sector).
+    i.max_connection_hours AS max_connection_hours, -- Longest connection dwell, hours.
+    i.min_connection_hours AS min_connection_hours, -- Shortest connection dwell, hours.
+    c.connection_airports AS connection_airports, -- Airports connected through, sorted.
+    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.max_gap_hours END AS stay_hours, -- Hours at the destination of a return or open-jaw trip (NULL otherwise).
+    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.max_gap_hours / 24.0 END AS stay_days, -- stay_hours / 24.
+    g.airports_touched AS airports_touched, -- Every airport of the flown itinerary, sorted.
+    g.countries_touched AS countries_touched, -- Every country of the flown itinerary, sorted.
+    array_length(g.countries_touched) AS countries_count, -- Number of countries touched.
+    i.journey_km AS journey_km, -- Great-circle kilometres flown over all segments.
+    i.max_leg_km AS max_leg_km, -- Longest segment, great-circle kilometres.
+    i.carrier_count AS carrier_count, -- Distinct operating carriers in the itinerary.
+    (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(v.created_at_utc)) / 3600.0 AS hours_booked_before_departure, -- Hours from PNR creation to the pushed flight's departure.
+    (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(COALESCE(k.first_issued_at_utc, v.ticketed_at_utc))) / 3600.0 AS hours_ticketed_before_departure, -- Hours from ticket issue (first ticket, else PNR ticketing time) to the pushed flight's departure.
+    COALESCE(k.ticket_count, 0) AS ticket_count, -- Tickets of the traveller in the PNR.
+    k.total_fare AS total_fare, -- Highest ticket total fare (in its own currency).
+    k.non_refundable AS non_refundable, -- A ticket is marked non-refundable.
+    COALESCE(p.paid_cash, false) AS paid_cash, -- A current form of payment is cash.
+    COALESCE(p.paid_card, false) AS paid_card, -- A current form of payment is a card.
+    COALESCE(p.paid_other, false) AS paid_other, -- A current form of payment is neither cash nor card (cheque, miscellaneous, government, ...).
+    p.fop_types AS fop_types, -- Forms of payment, sorted (CA, CC, MS, ...).
+    p.card_key AS card_key, -- Card used (vendor:last4:expiry), to link payments across PNRs.
+    p.amount_paid AS amount_paid, -- Sum of the payment amounts.
+    NOT COALESCE(so.third_party_payer, false) AS payer_is_traveller, -- False when a payer (sponsor) name matches no traveller surname in the PNR.
+    v.agency_iata AS agency_iata, -- Travel agency IATA number; NULL for a direct booking.
+    v.agent_type AS agent_type, -- Booking originator type (A airline agent, T travel agent, ...).
+    v.agency_iata IS NOT NULL AS booked_by_agency, -- Booked through a travel agency.
+    v.booking_country AS booking_country, -- Country of booking.
+    v.city_of_sale AS city_of_sale, -- City of sale of the booking office.
+    v.city_of_sale = i.origin_airport OR v.booking_location = i.origin_airport AS sold_at_origin, -- Sold at the origin airport or city code.
+    array_has(g.countries_touched, v.booking_country) AS booking_country_on_route, -- The booking country is on the itinerary.
+    v.party_size AS party_size, -- Travellers in the PNR as sent.
+    COALESCE(pa.travellers_in_pnr, 1) AS travellers_in_pnr, -- Travellers in the latest version of the PNR.
+    COALESCE(pa.distinct_surnames, 1) AS distinct_surnames, -- Distinct normalised surnames in the PNR.
+    v.is_group AS is_group, -- The PNR is a group booking (group name present).
+    COALESCE(v.split_count, 0) > 0 AS is_split_pnr, -- Travellers were split from or to this PNR.
+    COALESCE(ct.has_email, false) AS has_email, -- An e-mail of the PNR or the traveller is known.
+    COALESCE(ct.has_phone, false) AS has_phone, -- A personal phone of the PNR or the traveller is known (agency phones excluded).
+    ct.email_domain AS email_domain, -- Domain of the e-mail (lower case).
+    COALESCE(ct.shared_phone_pnrs, 0) AS shared_phone_pnrs, -- Most PNRs (this one included) sharing one of its phones in the run; 0 without phone.
+    COALESCE(ct.shared_email_pnrs, 0) AS shared_email_pnrs, -- Most PNRs (this one included) sharing one of its e-mails in the run; 0 without e-mail.
+    COALESCE(cs.pnrs, 0) AS shared_card_pnrs, -- PNRs (this one included) paid with the same card in the run; 0 without card.
+    b.checked_in_at_utc IS NOT NULL OR b.traveller_id IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
+    (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(b.checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
+    b.bag_count AS bag_count, -- Checked bags on the pushed flight (NULL: no check-in data).
+    b.bag_weight_kg AS bag_weight_kg, -- Checked bag weight in kg (pounds converted).
+    b.bag_tag_destinations AS bag_tag_destinations, -- Bag tag destinations, ';'-joined.
+    b.bag_tag_destinations IS NOT NULL
+        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', i.final_airport, ';')) = 0
+        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', i.longest_gap_airport, ';')) = 0 AS bags_short_checked, -- Bags tagged to neither the destination nor the final airport.
+    b.pool_ref AS bag_pool_ref, -- Baggage pool reference (pooled with other travellers).
+    b.seat AS seat, -- Seat on the pushed flight.
+    t.frequent_flyer_number IS NOT NULL AS is_frequent_flyer, -- A frequent-flyer number is recorded.
+    t.frequent_flyer_airline AS frequent_flyer_airline, -- Frequent-flyer programme airline.
+    COALESCE(h.history_changes, 0) AS history_changes, -- History entries in the latest version.
+    COALESCE(h.history_cancellations, 0) AS history_cancellations, -- History entries that cancelled something.
+    COALESCE(h.itinerary_changes, 0) AS itinerary_changes, -- History entries that changed a flight segment.
+    COALESCE(h.name_changes, 0) AS name_changes -- History entries that changed a name.
+FROM trav_age t
+JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
+LEFT JOIN trip i ON i.pnr_id = t.pnr_id AND i.push_id = t.push_id
+LEFT JOIN touched g ON g.pnr_id = t.pnr_id AND g.push_id = t.push_id
+LEFT JOIN connection_points c ON c.pnr_id = t.pnr_id AND c.push_id = t.push_id
+LEFT JOIN party pa ON pa.pnr_id = t.pnr_id AND pa.push_id = t.push_id
+LEFT JOIN adult_surnames s ON s.pnr_id = t.pnr_id AND s.push_id = t.push_id AND s.surname_norm = t.surname_norm
+LEFT JOIN pay p ON p.traveller_id = t.traveller_id AND p.push_id = t.push_id
+LEFT JOIN sponsor so ON so.pnr_id = t.pnr_id AND so.push_id = t.push_id
+LEFT JOIN tickets k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id
+LEFT JOIN contacts ct ON ct.traveller_id = t.traveller_id AND ct.push_id = t.push_id
+LEFT JOIN card_share cs ON cs.card_key = p.card_key
+LEFT JOIN bags b ON b.traveller_id = t.traveller_id AND b.push_id = t.push_id
+LEFT JOIN specials sp ON sp.traveller_id = t.traveller_id AND sp.push_id = t.push_id
+LEFT JOIN changes h ON h.pnr_id = t.pnr_id AND h.push_id = t.push_id

@@ -1,0 +1,582 @@
+//! The rule engine: a sandbox holding the landing tables, the pack's lists, reference tables and
+//! views; rules compiled against it; evaluation of all rules in one plan.
+//!
+//! Views are computed once per run: each is planned in dependency order and, for a real run,
+//! materialised into memory before any rule runs, so fifty rules over `traveller_journey` read
+//! one table instead of recomputing its joins fifty times. The rules then run together as one
+//! `UNION ALL` plan, which DataFusion executes in parallel. If that plan fails (a rule exceeds
+//! the memory or time limit), each rule is run alone so that the failing one is named and the
+//! others still count.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
+
+use super::pack::{ColumnDoc, Pack, PackError, Rule, ViewFile};
+use super::sandbox::{Limits, Sandbox, SandboxError};
+use super::tables;
+use crate::landing::schema::{Rows, all_schemas};
+
+/// The key column of the views rules score: one row per traveller on a pushed flight.
+pub const SCORED_KEY: &str = "journey_id";
+
+/// How views are registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMode {
+    /// Compute each view once and keep the result in memory (a run).
+    Materialise,
+    /// Register each view as an empty table of its schema (checks and inline tests).
+    Empty,
+}
+
+/// A view with its planned schema.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The file and its documentation.
+    pub file: ViewFile,
+    /// Output schema.
+    pub schema: SchemaRef,
+    /// Rows, when materialised.
+    pub rows: Option<usize>,
+}
+
+/// A rule compiled to SQL that returns `hit_key` and `reason`.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Index into `Pack::rules`.
+    pub index: usize,
+    /// Rule id.
+    pub id: String,
+    /// The SELECT.
+    pub sql: String,
+}
+
+/// One hit: a rule found a row of its view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The view key (journey_id).
+    pub key: String,
+    /// Index into `Pack::rules`.
+    pub rule: usize,
+    /// Reason text.
+    pub reason: String,
+}
+
+/// A rule that could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFailure {
+    /// Index into `Pack::rules`.
+    pub rule: usize,
+    /// Rule id.
+    pub id: String,
+    /// Rule file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule {} ({}) failed: {}", self.id, self.path.display(), self.message)
+    }
+}
+
+/// The result of evaluating rules.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Hits sorted by key, then rule id.
+    pub hits: Vec<Hit>,
+    /// Hits per rule index (every evaluated rule has an entry, 0 included).
+    pub hits_per_rule: BTreeMap<usize, u64>,
+    /// Rules that failed.
+    pub failures: Vec<RuleFailure>,
+}
+
+/// Why the engine could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Faults in the pack, each located.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Pack(Vec<PackError>),
+    /// The query engine failed.
+    #[error("{0}")]
+    Sandbox(#[from] SandboxError),
+}
+
+/// The sandbox with everything a pack's rules can see.
+pub struct Engine {
+    sandbox: Sandbox,
+    pack: Pack,
+    views: Vec<View>,
+}
+
+impl Engine {
+    /// Sets up the engine: the landing tables from `landing` (empty tables when `None`), the lists
+    /// and reference tables, and the views.
+    pub fn new(pack: &Pack, limits: Limits, landing: Option<&Rows>, mode: ViewMode) -> Result<Engine, EngineError> {
+        let sandbox = Sandbox::new(limits)?;
+        match landing {
+            Some(rows) => {
+                for (name, batch) in rows.to_batches() {
+                    sandbox.register_batches(name, vec![batch])?;
+                }
+            }
+            None => {
+                for (name, _, schema) in all_schemas() {
+                    sandbox.register_empty(name, schema)?;
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for t in &pack.tables {
+            match tables::read_csv_table(t) {
+                Ok(batch) => sandbox.register_batches(&t.table, vec![batch])?,
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::Pack(errors));
+        }
+        let mut engine = Engine { sandbox, pack: pack.clone(), views: Vec::new() };
+        engine.register_views(mode)?;
+        Ok(engine)
+    }
+
+    /// The pack.
+    pub fn pack(&self) -> &Pack {
+        &self.pack
+    }
+
+    /// The sandbox (for `rules stats` and the run's own queries).
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The views in the order they were registered.
+    pub fn views(&self) -> &[View] {
+        &self.views
+    }
+
+    /// The view named `name`.
+    pub fn view(&self, name: &str) -> Option<&View> {
+        self.views.iter().find(|v| v.file.name == name)
+    }
+
+    /// Plans views in dependency order: a view that reads another pending view waits for it.
+    fn register_views(&mut self, mode: ViewMode) -> Result<(), EngineError> {
+        let mut pending: Vec<ViewFile> = self.pack.views.clone();
+        let mut errors = Vec::new();
+        while !pending.is_empty() {
+            let mut progressed = false;
+            let mut waiting = Vec::new();
+            let names: Vec<String> = pending.iter().map(|v| v.name.clone()).collect();
+            for file in pending {
+                match self.sandbox.plan(&file.sql) {
+                    Ok(schema) => {
+                        let rows = match mode {
+                            ViewMode::Materialise => {
+                                let batches = self
+                                    .sandbox
+                                    .query(&file.sql)
+                                    .map_err(|e| EngineError::Pack(vec![view_error(&file, &e.to_string())]))?;
+                                let n = batches.iter().map(|b| b.num_rows()).sum();
+                                let batches = if batches.is_empty() {
+                                    vec![RecordBatch::new_empty(schema.clone())]
+                                } else {
+                                    batches
+                                };
+                                self.sandbox.register_batches(&file.name, batches)?;
+                                Some(n)
+                            }
+                            ViewMode::Empty => {
+                                self.sandbox.register_empty(&file.name, schema.clone())?;
+                                None
+                            }
+                        };
+                        self.views.push(View { file, schema, rows });
+                        progressed = true;
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let waits_for_view =
+                            names.iter().any(|n| *n != file.name && msg.contains(&format!("table '{n}' not found")));
+                        if waits_for_view {
+                            waiting.push((file, msg));
+                        } else {
+                            errors.push(view_error(&file, &msg));
+                        }
+                    }
+                }
+            }
+            if !progressed {
+                errors.extend(
+                    waiting
+                        .iter()
+                        .map(|(f, m)| view_error(f, &format!("{m} (views that read each other in a cycle?)"))),
+                );
+                break;
+            }
+            pending = waiting.into_iter().map(|(f, _)| f).collect();
+        }
+        if errors.is_empty() { Ok(()) } else { Err(EngineError::Pack(errors)) }
+    }
+
+    /// Compiles a rule to a SELECT of `hit_key` and `reason`, and checks it: the view exists and
+    /// is keyed by journey_id, no sensitive column is used, no timestamps are subtracted, a
+    /// `query` returns the key and `reason`. Errors name the rule, its file and the line.
+    pub fn compile(&self, index: usize) -> Result<CompiledRule, PackError> {
+        let rule = &self.pack.rules[index];
+        let id = &rule.spec.id;
+        let err = |line: Option<usize>, message: String| PackError {
+            path: rule.path.clone(),
+            line,
+            message: format!("rule {id}: {message}"),
+        };
+        let over = rule.spec.over.as_str();
+        let Some(view) = self.view(over) else {
+            let names: Vec<&str> = self.views.iter().map(|v| v.file.name.as_str()).collect();
+            return Err(err(
+                rule.line_of_key("over"),
+                format!("view `{over}` does not exist; the views are {}", names.join(", ")),
+            ));
+        };
+        let key = match view.file.key.as_deref() {
+            Some(k) if k == SCORED_KEY => k,
+            other => {
+                return Err(err(
+                    rule.line_of_key("over"),
+                    format!(
+                        "view `{over}` is keyed by {}, but rules score travellers and need a view keyed by {SCORED_KEY}",
+                        other.unwrap_or("nothing")
+                    ),
+                ));
+            }
+        };
+        self.check_sensitive(rule, view).map_err(|(line, m)| err(line, m))?;
+        let sql = match (&rule.spec.when, &rule.spec.query, &rule.spec.reason) {
+            (Some(when), None, Some(reason)) => {
+                let (reason_sql, when_sql) = (reason.get_ref().trim_end(), when.get_ref().trim_end());
+                let sql = format!(
+                    "SELECT CAST(\"{key}\" AS VARCHAR) AS hit_key, CAST((\n{reason_sql}\n) AS VARCHAR) AS reason\nFROM \"{over}\"\nWHERE (\n{when_sql}\n)"
+                );
+                let reason_lines = reason_sql.lines().count().max(1);
+                let when_lines = when_sql.lines().count().max(1);
+                self.sandbox.plan(&sql).map_err(|e| {
+                    let msg = e.to_string();
+                    // Lines 2.. of the SELECT are the reason, then three lines, then the predicate.
+                    let line = sql_line(&msg).and_then(|l| {
+                        if (2..2 + reason_lines).contains(&l) {
+                            Some(rule.sql_first_line(reason) + l - 2)
+                        } else if l >= reason_lines + 5 {
+                            Some(rule.sql_first_line(when) + (l - (reason_lines + 5)).min(when_lines - 1))
+                        } else {
+                            None
+                        }
+                    });
+                    let line = line.or_else(|| field_line(rule, &msg)).or_else(|| rule.line_of_key("when"));
+                    err(line, clean(&msg))
+                })?;
+                sql
+            }
+            (None, Some(query), None) => {
+                let query_sql = query.get_ref().trim_end();
+                let query_lines = query_sql.lines().count().max(1);
+                let schema = self.sandbox.plan(&format!("\n{query_sql}")).map_err(|e| {
+                    let msg = e.to_string();
+                    let line = sql_line(&msg)
+                        .map(|l| rule.sql_first_line(query) + l.saturating_sub(2).min(query_lines - 1))
+                        .or_else(|| field_line(rule, &msg))
+                        .or_else(|| rule.line_of_key("query"));
+                    err(line, clean(&msg))
+                })?;
+                let has = |c: &str| schema.fields().iter().any(|f| f.name() == c);
+                if !has(key) || !has("reason") {
+                    let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    return Err(err(
+                        rule.line_of_key("query"),
+                        format!(
+                            "the query must return the key column `{key}` of view `{over}` and a `reason` column; it returns {}",
+                            cols.join(", ")
+                        ),
+                    ));
+                }
+                let sql = format!(
+                    "SELECT CAST(q.\"{key}\" AS VARCHAR) AS hit_key, CAST(q.reason AS VARCHAR) AS reason FROM (\n{}\n) AS q",
+                    query.get_ref()
+                );
+                self.sandbox.plan(&sql).map_err(|e| err(rule.line_of_key("query"), clean(&e.to_string())))?;
+                sql
+            }
+            _ => return Err(err(None, "needs `when` with `reason`, or `query` (see rules check)".into())),
+        };
+        let plan = self.sandbox.logical_plan(&sql).map_err(|e| err(rule.line_of_key("when"), clean(&e.to_string())))?;
+        if let Some(expr) = timestamp_subtraction(&plan) {
+            let line = rule.line_of_key("when").or_else(|| rule.line_of_key("query"));
+            return Err(err(
+                line,
+                format!(
+                    "subtracts timestamps ({expr}). DataFusion compares such differences with day intervals wrongly; \
+                     use the view's duration columns in hours or days (hours_booked_before_departure, stay_days, ...)"
+                ),
+            ));
+        }
+        Ok(CompiledRule { index, id: id.clone(), sql })
+    }
+
+    fn check_sensitive(&self, rule: &Rule, view: &View) -> Result<(), (Option<usize>, String)> {
+        let sensitive: Vec<&ColumnDoc> = self
+            .views
+            .iter()
+            .flat_map(|v| v.file.columns.iter())
+            .filter(|c| c.sensitive)
+            .chain(view.file.columns.iter().filter(|c| c.sensitive))
+            .collect();
+        for value in [&rule.spec.when, &rule.spec.reason, &rule.spec.query].into_iter().flatten() {
+            for (line_in_sql, ident) in identifiers(value.get_ref()) {
+                if let Some(c) = sensitive.iter().find(|c| c.name.eq_ignore_ascii_case(&ident)) {
+                    return Err((
+                        Some(rule.sql_first_line(value) + line_in_sql),
+                        format!(
+                            "uses column `{}`, which is marked sensitive; nationality and sex may not be a criterion \
+                             (EU Directive 2016/681 Art. 6(4))",
+                            c.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates the rules in one plan; on failure, one by one to name the failing rule.
+    pub fn evaluate(&self, rules: &[CompiledRule]) -> Evaluation {
+        let mut eval = Evaluation::default();
+        if rules.is_empty() {
+            return eval;
+        }
+        match self.run_union(rules) {
+            Ok(hits) => eval.hits = hits,
+            Err(_) => {
+                for r in rules {
+                    match self.run_union(std::slice::from_ref(r)) {
+                        Ok(mut hits) => eval.hits.append(&mut hits),
+                        Err(e) => eval.failures.push(RuleFailure {
+                            rule: r.index,
+                            id: r.id.clone(),
+                            path: self.pack.rules[r.index].path.clone(),
+                            message: clean(&e.to_string()),
+                        }),
+                    }
+                }
+                let ids: Vec<&str> = self.pack.rules.iter().map(|r| r.spec.id.as_str()).collect();
+                eval.hits.sort_by(|a, b| a.key.cmp(&b.key).then(ids[a.rule].cmp(ids[b.rule])));
+            }
+        }
+        for r in rules {
+            if !eval.failures.iter().any(|f| f.rule == r.index) {
+                eval.hits_per_rule.insert(r.index, 0);
+            }
+        }
+        for h in &eval.hits {
+            *eval.hits_per_rule.entry(h.rule).or_default() += 1;
+        }
+        eval
+    }
+
+    fn run_union(&self, rules: &[CompiledRule]) -> Result<Vec<Hit>, SandboxError> {
+        let branches: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .map(|(n, r)| format!("SELECT {} AS rule_index, hit_key, reason FROM (\n{}\n) AS r{n}", r.index, r.sql))
+            .collect();
+        let sql = format!(
+            "SELECT rule_index, hit_key, min(reason) AS reason FROM (\n{}\n) AS u WHERE hit_key IS NOT NULL \
+             GROUP BY rule_index, hit_key",
+            branches.join("\nUNION ALL\n")
+        );
+        let batches = self.sandbox.query(&sql)?;
+        let mut hits = Vec::new();
+        for b in &batches {
+            let idx = arrow::compute::cast(b.column(0), &DataType::Int64)?;
+            let idx = idx.as_primitive::<arrow::datatypes::Int64Type>();
+            let key = arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+            let key = key.as_string::<i32>();
+            let reason = arrow::compute::cast(b.column(2), &DataType::Utf8)?;
+            let reason = reason.as_string::<i32>();
+            for i in 0..b.num_rows() {
+                hits.push(Hit {
+                    key: key.value(i).to_string(),
+                    rule: idx.value(i) as usize,
+                    reason: if reason.is_null(i) { String::new() } else { reason.value(i).to_string() },
+                });
+            }
+        }
+        let ids: Vec<&str> = self.pack.rules.iter().map(|r| r.spec.id.as_str()).collect();
+        hits.sort_by(|a, b| a.key.cmp(&b.key).then(ids[a.rule].cmp(ids[b.rule])));
+        Ok(hits)
+    }
+
+    /// Replaces the rows of view `name` (used by inline tests).
+    pub fn set_view_rows(&self, name: &str, batch: RecordBatch) -> Result<(), SandboxError> {
+        self.sandbox.register_batches(name, vec![batch])
+    }
+
+    /// Restores view `name` to an empty table of its schema.
+    pub fn clear_view(&self, name: &str) -> Result<(), SandboxError> {
+        match self.view(name) {
+            Some(v) => self.sandbox.register_empty(name, v.schema.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Rows of `sql` run in the sandbox (for `rules test`).
+    pub fn rows(&self, sql: &str) -> Result<usize, SandboxError> {
+        Ok(self.sandbox.query(sql)?.iter().map(|b| b.num_rows()).sum())
+    }
+}
+
+fn view_error(file: &ViewFile, msg: &str) -> PackError {
+    let line = sql_line(msg).or_else(|| {
+        let name = unknown_field(msg)?;
+        file.sql.lines().position(|l| identifiers(l).iter().any(|(_, i)| i.eq_ignore_ascii_case(&name))).map(|i| i + 1)
+    });
+    PackError { path: file.path.clone(), line, message: format!("view {}: {}", file.name, clean(msg)) }
+}
+
+/// "Line: N" in a SQL parser error.
+fn sql_line(msg: &str) -> Option<usize> {
+    let at = msg.find("Line: ")?;
+    let digits: String = msg[at + 6..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// The name in "No field named X" / "column X not found".
+fn unknown_field(msg: &str) -> Option<String> {
+    let at = msg.find("No field named ")?;
+    let rest = &msg[at + 15..];
+    let name: String =
+        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.' || *c == '"').collect();
+    let name = name.trim_end_matches('.');
+    let name = name.rsplit('.').next().unwrap_or(name).trim_matches('"').to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The file line of the first use of the unknown column named in `msg`.
+fn field_line(rule: &Rule, msg: &str) -> Option<usize> {
+    let name = unknown_field(msg)?;
+    for value in [&rule.spec.when, &rule.spec.reason, &rule.spec.query].into_iter().flatten() {
+        if let Some((l, _)) = identifiers(value.get_ref()).into_iter().find(|(_, i)| i.eq_ignore_ascii_case(&name)) {
+            return Some(rule.sql_first_line(value) + l);
+        }
+    }
+    None
+}
+
+/// Error text without DataFusion's nesting noise. A parser error loses its position, which
+/// refers to the SQL paxrisk composed; the caller reports the line in the rule file instead.
+fn clean(msg: &str) -> String {
+    let mut m = msg.trim();
+    for prefix in ["Error during planning: ", "Schema error: ", "SQL error: ", "Execution error: "] {
+        if let Some(rest) = m.strip_prefix(prefix) {
+            m = rest;
+        }
+    }
+    // The list of every valid column is long and `schema` prints it better.
+    let m = m.split("\nValid fields are").next().unwrap_or(m).trim_end();
+    if let Some(inner) = m.strip_prefix("ParserError(\"").and_then(|r| r.strip_suffix("\")")) {
+        let inner = inner.split(" at Line: ").next().unwrap_or(inner);
+        return format!("SQL syntax error: {inner}");
+    }
+    m.to_string()
+}
+
+/// Identifiers of a SQL text with their 0-based line, string literals and comments skipped.
+pub fn identifiers(sql: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut line = 0;
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                line += 1;
+                i += 1;
+            }
+            b'\'' => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += 1;
+                }
+                out.push((line, sql[start..i.min(b.len())].to_string()));
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                out.push((line, sql[start..i].to_string()));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The first `a - b` of two timestamps or dates in the rule's own expressions (not inside the
+/// views it reads), as text.
+fn timestamp_subtraction(plan: &LogicalPlan) -> Option<String> {
+    let mut found = None;
+    let _ = plan.apply_with_subqueries(|node| {
+        let mut schemas = vec![node.schema().clone()];
+        schemas.extend(node.inputs().iter().map(|i| i.schema().clone()));
+        let _ = node.apply_expressions(|e| {
+            e.apply(|sub| {
+                if let Expr::BinaryExpr(BinaryExpr { left, op: Operator::Minus, right }) = sub {
+                    let is_time = |x: &Expr| {
+                        schemas.iter().any(|s| {
+                            x.get_type(s.as_ref()).is_ok_and(|t| {
+                                matches!(t, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
+                            })
+                        })
+                    };
+                    if is_time(left) && is_time(right) {
+                        found = Some(format!("{sub}"));
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        });
+        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
+}

@@ -1,0 +1,257 @@
+//! Rule packs: the bundled pack checks and tests clean, the sandbox refuses what it must and names
+//! the rule, faults give exact messages, scoring, and time arithmetic.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use paxrisk::rules::check;
+use paxrisk::rules::engine::{Engine, ViewMode};
+use paxrisk::rules::pack::Pack;
+use paxrisk::rules::sandbox::Limits;
+
+use crate::util::{root, tempdir};
+use crate::views::fixture;
+
+fn limits() -> Limits {
+    Limits { memory_bytes: 512 * 1024 * 1024, timeout: Duration::from_secs(60), threads: 2 }
+}
+
+#[test]
+fn the_bundled_pack_checks_clean_and_its_tests_pass() {
+    let pack = Pack::load(&root().join("rules")).expect("bundled pack loads");
+    assert!(pack.rules.len() >= 2);
+    let errors = check::check(&pack, limits());
+    assert!(errors.is_empty(), "{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+    let outcomes = check::run_tests(&pack, limits()).expect("tests run");
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let with_tests = pack.rules.iter().filter(|r| !r.spec.test.is_empty()).count();
+    assert!(outcomes.len() >= 2 * with_tests);
+}
+
+/// A copy of the bundled pack's manifest, views, lists and reference tables, with `rules`
+/// (file name, text) as its only rules.
+fn pack_with(rules: &[(&str, String)]) -> PathBuf {
+    let dir = tempdir().join("pack");
+    let src = root().join("rules");
+    for sub in ["views", "lists", "reference"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join(sub).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::copy(src.join("pack.toml"), dir.join("pack.toml")).unwrap();
+    std::fs::create_dir_all(dir.join("route")).unwrap();
+    for (name, text) in rules {
+        std::fs::write(dir.join("route").join(name), text).unwrap();
+    }
+    dir
+}
+
+fn query_rule(id: &str, query: &str) -> String {
+    format!(
+        r#"id = "{id}"
+title = "t"
+status = "test"
+level = "low"
+category = "route"
+description = "d"
+over = "traveller_journey"
+query = """
+{query}
+"""
+
+[[test]]
+name = "h"
+given = {{ journey_id = "a" }}
+expect = "hit"
+
+[[test]]
+name = "n"
+given = {{ journey_id = "b" }}
+expect = "no_hit"
+"#
+    )
+}
+
+fn when_rule(id: &str, when: &str, reason: &str) -> String {
+    format!(
+        r#"id = "{id}"
+title = "t"
+status = "test"
+level = "low"
+category = "route"
+description = "d"
+over = "traveller_journey"
+when = """
+{when}
+"""
+reason = "{reason}"
+
+[[test]]
+name = "h"
+given = {{ journey_id = "a", leg_count = 3 }}
+expect = "hit"
+
+[[test]]
+name = "n"
+given = {{ journey_id = "b", leg_count = 1 }}
+expect = "no_hit"
+"#
+    )
+}
+
+fn compile_error(dir: &Path, index: usize) -> String {
+    let pack = Pack::load(dir).unwrap();
+    let engine = Engine::new(&pack, limits(), None, ViewMode::Empty).unwrap();
+    engine.compile(index).map(|_| ()).expect_err("must be refused").to_string()
+}
+
+#[test]
+fn every_sandbox_escape_is_refused_and_names_the_rule_and_file() {
+    let tmp = tempdir();
+    let target = tmp.join("stolen.csv");
+    let cases: Vec<(String, &str)> = vec![
+        (format!("COPY (SELECT 1) TO '{}'", target.display()), "not supported"),
+        ("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'".into(), "DDL not supported"),
+        ("INSERT INTO traveller_journey (journey_id) VALUES ('x')".into(), "DML not supported"),
+        ("SET datafusion.execution.batch_size = 1".into(), "Statement not supported"),
+        ("SELECT journey_id, 'x' AS reason FROM '/etc/passwd'".into(), "not found"),
+        (
+            "SELECT CAST(value AS VARCHAR) AS journey_id, 'x' AS reason FROM generate_series(1, 1000000000000)".into(),
+            "generate_series",
+        ),
+        ("SELECT traveller_id, 'x' AS reason FROM traveller_journey".into(), "must return the key column `journey_id`"),
+    ];
+    let rules: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (q, _))| (format!("RT-{i:03}.toml"), query_rule(&format!("RT-{i:03}"), q)))
+        .collect();
+    let refs: Vec<(&str, String)> = rules.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    let dir = pack_with(&refs);
+    for (i, (sql, expected)) in cases.iter().enumerate() {
+        let e = compile_error(&dir, i);
+        let file = dir.join("route").join(format!("RT-{i:03}.toml"));
+        assert!(e.starts_with(&file.display().to_string()), "{sql}: {e}");
+        assert!(e.contains(&format!("rule RT-{i:03}: ")), "{sql}: {e}");
+        assert!(e.contains(expected), "{sql}: expected {expected:?} in {e}");
+    }
+    assert!(!target.exists(), "COPY must not write");
+}
+
+#[test]
+fn lint_faults_give_exact_messages() {
+    let good = when_rule("RT-001", "leg_count > 2", "format('%s legs', leg_count)");
+    let dir = pack_with(&[
+        ("RT-001.toml", good.clone()),
+        ("RT-002.toml", good.replace("id = \"RT-001\"", "id = \"RT-002\"").replace("leg_count > 2", "leg_count > 2\n  AND nationality = 'XX'")),
+        ("RT-003.toml", good.replace("id = \"RT-001\"", "id = \"RT-003\"").replace("leg_count > 2", "leg_count > 2\n  AND leg_cuont > 1")),
+        (
+            "RT-004.toml",
+            good.replace("id = \"RT-001\"", "id = \"RT-004\"")
+                .replace("leg_count > 2", "flight_dep_utc - hours_booked_before_departure * interval '1 hour' > flight_dep_utc - interval '1 day'\n  OR (flight_dep_utc - flight_dep_utc) > interval '1 day'"),
+        ),
+        ("RT-005.toml", good.replace("id = \"RT-001\"", "id = \"RT-005\"").replace("level = \"low\"", "level = \"low\"\nweight = 101")),
+        ("RT-006.toml", good.clone()),
+        ("RT-007.toml", good.replace("id = \"RT-001\"", "id = \"RT-007\"").replace("expect = \"no_hit\"", "expect = \"hit\"")),
+        ("RT-008.toml", good.replace("id = \"RT-001\"", "id = \"RT-008\"").replace("leg_count > 2", "leg_count >")),
+    ]);
+    let pack = Pack::load(&dir).unwrap();
+    let errors: Vec<String> = check::check(&pack, limits())
+        .iter()
+        .map(|e| e.to_string().replace(&dir.join("route").display().to_string(), "route"))
+        .collect();
+    let expected = vec![
+        "route/RT-002.toml:10: rule RT-002: uses column `nationality`, which is marked sensitive; nationality and sex may not be a criterion (EU Directive 2016/681 Art. 6(4))".to_string(),
+        "route/RT-003.toml:10: rule RT-003: No field named leg_cuont. Did you mean 'traveller_journey.leg_count'?".to_string(),
+        "route/RT-004.toml:8: rule RT-004: subtracts timestamps (traveller_journey.flight_dep_utc - traveller_journey.flight_dep_utc). DataFusion compares such differences with day intervals wrongly; use the view's duration columns in hours or days (hours_booked_before_departure, stay_days, ...)".to_string(),
+        "route/RT-005.toml:5: weight 101 is outside 0-100".to_string(),
+        "route/RT-006.toml:1: duplicate rule id \"RT-001\", also in route/RT-001.toml".to_string(),
+        "route/RT-006.toml:1: rule id \"RT-001\" differs from the file name \"RT-006\"; name the file RT-001.toml".to_string(),
+        "route/RT-007.toml: the rule needs at least one [[test]] with expect = \"no_hit\"".to_string(),
+        "route/RT-008.toml:9: rule RT-008: SQL syntax error: Expected: an expression, found: )".to_string(),
+    ];
+    assert_eq!(errors, expected);
+}
+
+#[test]
+fn an_unknown_key_names_the_file_and_line() {
+    let bad = when_rule("RT-001", "leg_count > 2", "'x'")
+        .replace("description = \"d\"", "description = \"d\"\nfalsepositive = [\"x\"]");
+    let dir = pack_with(&[("RT-001.toml", bad)]);
+    let errors = Pack::load(&dir).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, Some(7));
+    assert!(errors[0].message.starts_with("unknown field `falsepositive`"), "{}", errors[0]);
+}
+
+#[test]
+fn given_values_that_do_not_fit_fail_the_test_with_the_reason() {
+    let bad = when_rule("RT-001", "leg_count > 2", "'x'").replace("leg_count = 3", "leg_count = 2.5");
+    let dir = pack_with(&[("RT-001.toml", bad)]);
+    let pack = Pack::load(&dir).unwrap();
+    let outcomes = check::run_tests(&pack, limits()).unwrap();
+    assert!(!outcomes[0].passed);
+    let detail = outcomes[0].detail.as_deref().unwrap();
+    assert!(
+        detail.ends_with("test \"h\": column `leg_count` is Int64; the value 2.5 (float) does not fit"),
+        "{detail}"
+    );
+    assert!(outcomes[1].passed);
+}
+
+#[test]
+fn deprecated_rules_load_but_do_not_run() {
+    let r = when_rule("RT-001", "leg_count > 2", "'x'").replace("status = \"test\"", "status = \"deprecated\"");
+    let dir = pack_with(&[("RT-001.toml", r)]);
+    let pack = Pack::load(&dir).unwrap();
+    assert_eq!(pack.rules.len(), 1);
+    assert_eq!(pack.active_rules().count(), 0);
+    assert!(check::run_tests(&pack, limits()).unwrap().is_empty());
+}
+
+#[test]
+fn rules_evaluate_together_with_reasons_and_counts() {
+    let pack = Pack::load(&root().join("rules")).unwrap();
+    let engine = Engine::new(&pack, limits(), Some(&fixture()), ViewMode::Materialise).unwrap();
+    let compiled: Vec<_> = (0..pack.rules.len()).map(|i| engine.compile(i).unwrap()).collect();
+    let eval = engine.evaluate(&compiled);
+    assert!(eval.failures.is_empty(), "{:?}", eval.failures);
+    let tkt = pack.rules.iter().position(|r| r.spec.id == "TKT-001").unwrap();
+    let hits: Vec<(&str, &str, &str)> =
+        eval.hits.iter().map(|h| (h.key.as_str(), pack.rules[h.rule].spec.id.as_str(), h.reason.as_str())).collect();
+    assert!(
+        hits.contains(&("TLUIS|IB6586|2026-12-01", "TKT-001", "cash one-way ticket issued 37 h before departure")),
+        "{hits:?}"
+    );
+    assert_eq!(eval.hits_per_rule[&tkt], 1);
+}
+
+#[test]
+fn a_rule_over_the_limits_fails_by_name_and_the_others_still_run() {
+    // One aggregate state that cannot spill, over 7,000+ airports joined with themselves: about
+    // 50 million rows, which exceed 100 MB and take more than a second, but end by themselves.
+    let heavy = "SELECT j.journey_id, CAST(array_length(x.pairs) AS VARCHAR) AS reason FROM traveller_journey j, \
+                 (SELECT array_agg(concat(a.iata, b.iata)) AS pairs FROM ref_airports a, ref_airports b) x";
+    let dir = pack_with(&[
+        ("RT-001.toml", when_rule("RT-001", "leg_count > 2", "'many legs'")),
+        ("RT-002.toml", query_rule("RT-002", heavy)),
+    ]);
+    let pack = Pack::load(&dir).unwrap();
+    for l in [
+        Limits { memory_bytes: 100 * 1024 * 1024, timeout: Duration::from_secs(120), threads: 2 },
+        Limits { memory_bytes: 1 << 34, timeout: Duration::from_secs(1), threads: 2 },
+    ] {
+        let engine = Engine::new(&pack, l, Some(&fixture()), ViewMode::Materialise).unwrap();
+        let compiled: Vec<_> = (0..2).map(|i| engine.compile(i).unwrap()).collect();
+        let eval = engine.evaluate(&compiled);
+        assert_eq!(eval.failures.len(), 1, "{l:?}: {:?}", eval.failures);
+        let f = eval.failures[0].to_string();
+        assert!(f.starts_with("rule RT-002 ("), "{f}");
+        assert!(f.contains("RT-002.toml"), "{f}");
+        assert!(f.contains("Resources exhausted") || f.contains("time limit"), "{f}");
+        assert_eq!(eval.hits_per_rule[&0], 3, "RT-001 still ran");
+    }
+}
