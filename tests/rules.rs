@@ -157,6 +157,12 @@ fn lint_faults_give_exact_messages() {
         ("RT-006.toml", good.clone()),
         ("RT-007.toml", good.replace("id = \"RT-001\"", "id = \"RT-007\"").replace("expect = \"no_hit\"", "expect = \"hit\"")),
         ("RT-008.toml", good.replace("id = \"RT-001\"", "id = \"RT-008\"").replace("leg_count > 2", "leg_count >")),
+        (
+            "RT-009.toml",
+            good.replace("id = \"RT-001\"", "id = \"RT-009\"")
+                .replace("leg_count > 2", "origin_country IN (SELECT country FROM list_drug_source_countries)"),
+        ),
+        ("RT-010.toml", good.replace("id = \"RT-001\"", "id = \"RT-010\"").replace("category", "lists = [\"hubs\"]\ncategory")),
     ]);
     let pack = Pack::load(&dir).unwrap();
     let errors: Vec<String> = check::check(&pack, limits())
@@ -172,6 +178,8 @@ fn lint_faults_give_exact_messages() {
         "route/RT-006.toml:1: rule id \"RT-001\" differs from the file name \"RT-006\"; name the file RT-001.toml".to_string(),
         "route/RT-007.toml: the rule needs at least one [[test]] with expect = \"no_hit\"".to_string(),
         "route/RT-008.toml:9: rule RT-008: SQL syntax error: Expected: an expression, found: )".to_string(),
+        "route/RT-009.toml:9: rule RT-009: reads list_drug_source_countries; declare it with lists = [\"drug_source_countries\"]".to_string(),
+        "route/RT-010.toml:5: rule RT-010: names list `hubs`, but the pack has no lists/hubs.csv".to_string(),
     ];
     assert_eq!(errors, expected);
 }
@@ -240,11 +248,18 @@ fn a_rule_over_the_limits_fails_by_name_and_the_others_still_run() {
         ("RT-002.toml", query_rule("RT-002", heavy)),
     ]);
     let pack = Pack::load(&dir).unwrap();
-    for l in [
-        Limits { memory_bytes: 100 * 1024 * 1024, timeout: Duration::from_secs(120), threads: 2 },
-        Limits { memory_bytes: 1 << 34, timeout: Duration::from_secs(1), threads: 2 },
+    // The views get a generous time limit; the rules then run under the tight one.
+    for (l, rule_timeout) in [
+        (Limits { memory_bytes: 100 * 1024 * 1024, timeout: Duration::from_secs(120), threads: 2 }, None),
+        (
+            Limits { memory_bytes: 1 << 34, timeout: Duration::from_secs(120), threads: 2 },
+            Some(Duration::from_millis(500)),
+        ),
     ] {
-        let engine = Engine::new(&pack, l, Some(&fixture()), ViewMode::Materialise).unwrap();
+        let mut engine = Engine::new(&pack, l, Some(&fixture()), ViewMode::Materialise).unwrap();
+        if let Some(t) = rule_timeout {
+            engine.set_timeout(t);
+        }
         let compiled: Vec<_> = (0..2).map(|i| engine.compile(i).unwrap()).collect();
         let eval = engine.evaluate(&compiled);
         assert_eq!(eval.failures.len(), 1, "{l:?}: {:?}", eval.failures);

@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod cli_rules;
 mod conformance;
 mod fields;
 mod landing;

@@ -146,6 +146,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Changes the time limit of each later query (rules), after the views were computed.
+    pub fn set_timeout(&mut self, timeout: std::time::Duration) {
+        self.sandbox.set_timeout(timeout);
+    }
+
     /// The pack.
     pub fn pack(&self) -> &Pack {
         &self.pack
@@ -257,6 +262,7 @@ impl Engine {
             }
         };
         self.check_sensitive(rule, view).map_err(|(line, m)| err(line, m))?;
+        self.check_lists(rule).map_err(|(line, m)| err(line, m))?;
         let sql = match (&rule.spec.when, &rule.spec.query, &rule.spec.reason) {
             (Some(when), None, Some(reason)) => {
                 let (reason_sql, when_sql) = (reason.get_ref().trim_end(), when.get_ref().trim_end());
@@ -345,6 +351,34 @@ impl Engine {
                              (EU Directive 2016/681 Art. 6(4))",
                             c.name
                         ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A rule declares the lists it reads (`lists = ["drug_source_countries"]`), so that the
+    /// catalogue shows what an edit of a list changes: every declared list must exist, and every
+    /// `list_<name>` table the SQL reads must be declared.
+    fn check_lists(&self, rule: &Rule) -> Result<(), (Option<usize>, String)> {
+        let tables: Vec<&str> = self.pack.tables.iter().map(|t| t.table.as_str()).collect();
+        for name in &rule.spec.lists {
+            if !tables.contains(&format!("list_{name}").as_str()) {
+                return Err((
+                    rule.line_of_key("lists"),
+                    format!("names list `{name}`, but the pack has no lists/{name}.csv"),
+                ));
+            }
+        }
+        for value in [&rule.spec.when, &rule.spec.reason, &rule.spec.query].into_iter().flatten() {
+            for (line, ident) in identifiers(value.get_ref()) {
+                if let Some(name) = ident.to_ascii_lowercase().strip_prefix("list_")
+                    && !rule.spec.lists.iter().any(|l| l.eq_ignore_ascii_case(name))
+                {
+                    return Err((
+                        Some(rule.sql_first_line(value) + line),
+                        format!("reads list_{name}; declare it with lists = [\"{name}\"]"),
                     ));
                 }
             }

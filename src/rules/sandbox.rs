@@ -196,6 +196,11 @@ impl Sandbox {
         self.register_batches(name, vec![RecordBatch::new_empty(schema)])
     }
 
+    /// Changes the time limit of later queries (views may need longer than a single rule).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.limits.timeout = timeout;
+    }
+
     /// The limits the sandbox runs under.
     pub fn limits(&self) -> Limits {
         self.limits
