@@ -43,6 +43,34 @@ pub enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// The nightly batch: ingest, views, rules, scores; writes a new run folder under --out.
+    ///
+    /// With no arguments it runs sample-data/ with the rules/ pack into out/. The run folder
+    /// (OUT/<run-id>/) appears only when complete: scores.parquet, review.parquet, hits.parquet,
+    /// rejects.parquet, diagnostics.parquet and manifest.json. Exit code 1: the run finished but
+    /// some input was rejected or a rule failed; 2: it could not be done.
+    #[cfg(feature = "engine")]
+    Run {
+        /// Input files or folders (searched recursively; hidden files are skipped).
+        #[arg(long, num_args = 1.., default_value = "sample-data")]
+        input: Vec<PathBuf>,
+        /// Rule pack folder.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Folder that receives the run folder.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// The time the run is as of (RFC 3339, e.g. 2026-11-28T22:00:00Z); default now. Two runs
+        /// with the same inputs, rule pack and --as-of give the same rows in the same order.
+        #[arg(long, value_parser = parse_as_of)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// Also write the landing tables as Parquet under this folder.
+        #[arg(long)]
+        landing: Option<PathBuf>,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Work on a rule pack: check, test, document, measure.
     #[cfg(feature = "engine")]
     Rules {
@@ -102,6 +130,19 @@ pub enum RulesCommand {
     },
 }
 
+/// Parses `--as-of`: RFC 3339 with an offset, or a date (midnight UTC).
+#[cfg(feature = "engine")]
+fn parse_as_of(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("{s:?} is not a time like 2026-11-28T22:00:00Z or a date like 2026-11-28"))
+}
+
 /// Runs the parsed command; returns the process exit code.
 pub fn run_cli(cli: Cli) -> i32 {
     match cli.command {
@@ -112,6 +153,19 @@ pub fn run_cli(cli: Cli) -> i32 {
                 2
             }
         },
+        #[cfg(feature = "engine")]
+        Command::Run { input, rules, out, as_of, landing, threads } => {
+            let args = crate::run::RunArgs {
+                input,
+                rules,
+                out,
+                as_of,
+                landing,
+                threads,
+                command_line: std::env::args().collect(),
+            };
+            crate::run_cli::run(&args)
+        }
         #[cfg(feature = "engine")]
         Command::Rules { action } => crate::rules_cli::run(action),
         #[cfg(feature = "engine")]
@@ -194,7 +248,15 @@ pub fn write_report(w: &mut impl Write, result: &Ingested) -> std::io::Result<()
             format!("{}/{}/{}", f.messages_read, f.messages_loaded, f.messages_rejected),
             format!("{}/{}/{}", f.counts.pnrs_read, f.counts.pnrs_loaded, f.counts.pnrs_rejected),
             format!("{}/{}/{}", f.counts.travellers_read, f.counts.travellers_loaded, f.counts.travellers_rejected),
-            if f.file_rejected { "  FILE REJECTED" } else { "" }
+            if f.file_rejected {
+                "  FILE REJECTED".to_string()
+            } else if let Some(first) = &f.duplicate_of {
+                format!("  copy of {first}")
+            } else if f.messages_duplicate > 0 {
+                format!("  {} messages already loaded", f.messages_duplicate)
+            } else {
+                String::new()
+            }
         )
     };
     for f in &result.files {

@@ -16,6 +16,10 @@ pub mod reference;
 pub mod rules;
 #[cfg(feature = "engine")]
 mod rules_cli;
+#[cfg(feature = "engine")]
+pub mod run;
+#[cfg(feature = "engine")]
+mod run_cli;
 
 /// Version of the tool, recorded in every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -9,5 +9,6 @@ mod fields;
 mod landing;
 mod properties;
 mod rules;
+mod run;
 mod time_arithmetic;
 mod views;

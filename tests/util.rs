@@ -64,14 +64,9 @@ pub fn diag_codes(r: &Ingested) -> Vec<String> {
 /// Asserts that the nothing-lost invariants hold for every file.
 pub fn assert_invariants(r: &Ingested) {
     for f in &r.files {
-        assert_eq!(f.messages_read, f.messages_loaded + f.messages_rejected, "messages of {}", f.path);
-        assert_eq!(f.counts.pnrs_read, f.counts.pnrs_loaded + f.counts.pnrs_rejected, "PNRs of {}", f.path);
-        assert_eq!(
-            f.counts.travellers_read,
-            f.counts.travellers_loaded + f.counts.travellers_rejected,
-            "travellers of {}",
-            f.path
-        );
+        for (what, read, accounted) in f.invariants() {
+            assert_eq!(read, accounted, "{what} of {}", f.path);
+        }
     }
     let t = r.totals();
     assert_eq!(r.rows.push.len() as u64, t.messages_loaded);

@@ -82,6 +82,11 @@ pub struct FileReport {
     pub messages_loaded: u64,
     /// Of those, rejected.
     pub messages_rejected: u64,
+    /// Of those, not loaded because the identical message (same push_id) was already loaded
+    /// from an earlier file or place: a file given twice, or pushes that overlap.
+    pub messages_duplicate: u64,
+    /// The earlier input file with the same SHA-256, when this file is a copy of it.
+    pub duplicate_of: Option<String>,
     /// PNRs and travellers read, loaded and rejected.
     pub counts: Counts,
     /// True when the whole file was rejected.
@@ -98,6 +103,69 @@ impl FileReport {
             self.messages_rejected += 1;
         }
         self.counts.add(c);
+    }
+
+    /// Counts one message that duplicates an earlier one: read, but neither loaded nor rejected.
+    fn record_duplicate(&mut self, c: &Counts) {
+        self.messages_read += 1;
+        self.messages_duplicate += 1;
+        self.counts.pnrs_read += c.pnrs_read;
+        self.counts.pnrs_duplicate += c.pnrs_read;
+        self.counts.travellers_read += c.travellers_read;
+        self.counts.travellers_duplicate += c.travellers_read;
+    }
+
+    /// The nothing-lost invariants of this report: (what, read, loaded + rejected + duplicate).
+    pub fn invariants(&self) -> [(&'static str, u64, u64); 3] {
+        let c = &self.counts;
+        [
+            ("messages", self.messages_read, self.messages_loaded + self.messages_rejected + self.messages_duplicate),
+            ("pnrs", c.pnrs_read, c.pnrs_loaded + c.pnrs_rejected + c.pnrs_duplicate),
+            ("travellers", c.travellers_read, c.travellers_loaded + c.travellers_rejected + c.travellers_duplicate),
+        ]
+    }
+}
+
+/// One message mapped to rows, before duplicates are dropped.
+struct MessageOutcome {
+    push_id: String,
+    source_offset: usize,
+    rows: Rows,
+    counts: Counts,
+    drops: SensitiveDrops,
+    loaded: bool,
+}
+
+/// Messages already loaded, by push_id, with where they came from.
+#[derive(Default)]
+struct Seen {
+    pushes: std::collections::HashMap<String, (String, usize)>,
+}
+
+impl Seen {
+    /// Adds a mapped message to the result, unless the identical message was loaded before.
+    fn take(&mut self, result: &mut Ingested, origin: usize, m: MessageOutcome) {
+        let file = result.files[origin].path.clone();
+        if m.loaded {
+            if let Some((first_file, first_offset)) = self.pushes.get(&m.push_id) {
+                result.files[origin].record_duplicate(&m.counts);
+                result.rows.diagnostics.push(DiagnosticRow {
+                    source_file: file,
+                    source_offset: m.source_offset as i64,
+                    push_id: Some(m.push_id.clone()),
+                    severity: "info".into(),
+                    code: "DUPLICATE_MESSAGE".into(),
+                    message: format!(
+                        "identical to the message at byte {first_offset} of {first_file}, which was loaded; not loaded again"
+                    ),
+                });
+                return;
+            }
+            self.pushes.insert(m.push_id.clone(), (file, m.source_offset));
+        }
+        result.files[origin].record_message(m.loaded, &m.counts);
+        result.drops.merge(&m.drops);
+        result.rows.append(m.rows);
     }
 }
 
@@ -121,6 +189,7 @@ impl Ingested {
             t.messages_read += f.messages_read;
             t.messages_loaded += f.messages_loaded;
             t.messages_rejected += f.messages_rejected;
+            t.messages_duplicate += f.messages_duplicate;
             t.counts.add(&f.counts);
         }
         t
@@ -243,11 +312,13 @@ fn looks_binary(bytes: &[u8]) -> bool {
     control * 10 > head.len()
 }
 
-/// Per-file outcome before cross-file reassembly.
+/// Per-file outcome before cross-file reassembly and duplicate removal.
 struct FileOutcome {
     report: FileReport,
+    /// File-level rows (whole-file rejects, envelope diagnostics).
     rows: Rows,
-    drops: SensitiveDrops,
+    /// Mapped messages in file order.
+    messages: Vec<MessageOutcome>,
     pending: Vec<Message<'static>>,
 }
 
@@ -277,10 +348,23 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
 
     let mut result = Ingested::default();
     let mut pending: Vec<Message<'static>> = Vec::new();
-    for o in outcomes {
+    let mut seen = Seen::default();
+    let mut by_hash: BTreeMap<String, String> = BTreeMap::new();
+    for (origin, o) in outcomes.into_iter().enumerate() {
+        let mut report = o.report;
+        if !report.sha256.is_empty() {
+            match by_hash.get(&report.sha256) {
+                Some(first) => report.duplicate_of = Some(first.clone()),
+                None => {
+                    by_hash.insert(report.sha256.clone(), report.path.clone());
+                }
+            }
+        }
         result.rows.append(o.rows);
-        result.drops.merge(&o.drops);
-        result.files.push(o.report);
+        result.files.push(report);
+        for m in o.messages {
+            seen.take(&mut result, origin, m);
+        }
         pending.extend(o.pending);
     }
     // Parts of multi-part pushes whose other parts were in other files.
@@ -307,10 +391,9 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
             let raw_of = |o: u32, off: usize| std::fs::read(&files[o as usize]).ok().and_then(|b| raw_prefix(&b, off));
             let ctx = MapContext { files: &names, raw: &raw_of, airports: &cfg.airports, sensitive: &cfg.sensitive };
             let push_id = push_id_from_files(&msg, files);
-            let (rows, counts, drops, loaded) = map_one(&msg, push_id, &ctx);
-            result.files[origin].record_message(loaded, &counts);
-            result.drops.merge(&drops);
-            result.rows.append(rows);
+            let (rows, counts, drops, loaded) = map_one(&msg, push_id.clone(), &ctx);
+            let m = MessageOutcome { push_id, source_offset: msg.offset, rows, counts, drops, loaded };
+            seen.take(&mut result, origin, m);
         }
     }
     result
@@ -380,13 +463,8 @@ fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, C
 fn ingest_one(path: &Path, origin: u32, names: &[String], cfg: &IngestConfig) -> FileOutcome {
     let mut report = FileReport { path: names[origin as usize].clone(), ..Default::default() };
     let mut rows = Rows::default();
-    let mut drops = SensitiveDrops::default();
-    let empty = |report: FileReport, rows: Rows| FileOutcome {
-        report,
-        rows,
-        drops: SensitiveDrops::default(),
-        pending: Vec::new(),
-    };
+    let empty =
+        |report: FileReport, rows: Rows| FileOutcome { report, rows, messages: Vec::new(), pending: Vec::new() };
 
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     report.size = size;
@@ -463,19 +541,15 @@ fn ingest_one(path: &Path, origin: u32, names: &[String], cfg: &IngestConfig) ->
     let re = interchange::reassemble(parsed.messages);
     let raw_of = |o: u32, off: usize| if o == origin { raw_prefix(&bytes, off) } else { None };
     let ctx = MapContext { files: names, raw: &raw_of, airports: &cfg.airports, sensitive: &cfg.sensitive };
-    let mapped: Vec<(Rows, Counts, SensitiveDrops, bool)> = re
+    let messages: Vec<MessageOutcome> = re
         .complete
         .par_iter()
         .map(|m| {
             let push_id = ids::push_id(m.spans.iter().map(|&(_, s, e)| bytes.get(s..e).unwrap_or_default()));
-            map_one(m, push_id, &ctx)
+            let (rows, counts, drops, loaded) = map_one(m, push_id.clone(), &ctx);
+            MessageOutcome { push_id, source_offset: m.offset, rows, counts, drops, loaded }
         })
         .collect();
-    for (r, c, d, loaded) in mapped {
-        report.record_message(loaded, &c);
-        drops.merge(&d);
-        rows.append(r);
-    }
     let pending = re.pending.into_iter().map(Message::into_owned).collect();
-    FileOutcome { report, rows, drops, pending }
+    FileOutcome { report, rows, messages, pending }
 }

@@ -47,6 +47,10 @@ pub struct Counts {
     pub travellers_loaded: u64,
     /// Travellers rejected (with their PNR).
     pub travellers_rejected: u64,
+    /// PNRs not loaded because the same message was already loaded from another file or place.
+    pub pnrs_duplicate: u64,
+    /// Travellers of those PNRs.
+    pub travellers_duplicate: u64,
 }
 
 impl Counts {
@@ -58,6 +62,8 @@ impl Counts {
         self.travellers_read += o.travellers_read;
         self.travellers_loaded += o.travellers_loaded;
         self.travellers_rejected += o.travellers_rejected;
+        self.pnrs_duplicate += o.pnrs_duplicate;
+        self.travellers_duplicate += o.travellers_duplicate;
     }
 }
 

@@ -15,7 +15,8 @@ pub fn score(manifest: &PackManifest, weights: &[u32]) -> f64 {
             100.0 * (1.0 - miss)
         }
     };
-    (raw * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 of an empty float sum into 0.0, which every reader prints as 0.
+    (raw * 100.0).round() / 100.0 + 0.0
 }
 
 /// The band of a score: the band with the highest `min` at or below it.
@@ -52,7 +53,7 @@ mod tests {
     #[test]
     fn sum_capped_adds_and_caps() {
         let m = manifest(ScoringMethod::SumCapped);
-        assert_eq!(score(&m, &[]), 0.0);
+        assert!(score(&m, &[]) == 0.0 && score(&m, &[]).is_sign_positive());
         assert_eq!(score(&m, &[30, 25]), 55.0);
         assert_eq!(score(&m, &[70, 45]), 100.0);
     }

@@ -1,0 +1,276 @@
+//! `paxrisk run`: the nightly batch, end to end.
+//!
+//! ingest → (landing Parquet) → views → rules → scores → outputs. The run folder is written
+//! under a hidden temporary name (`OUT/.partial-<run-id>`) and renamed to `OUT/<run-id>` only
+//! when every file and the manifest are complete, so a killed run never leaves anything that
+//! looks like a finished one. A run is a pure function of its inputs, the rule pack and
+//! `--as-of`: rows and their order are the same every time; only the run id (UTC start time plus
+//! a hash of the three) and the durations differ.
+
+pub mod manifest;
+pub mod scores;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::ingest::{self, IngestConfig, Ingested};
+use crate::landing::parquet_out;
+use crate::landing::schema::{DiagnosticRow, RejectRow};
+use crate::rules::engine::{Engine, Evaluation, ViewMode};
+use crate::rules::pack::{Pack, PackError};
+use crate::rules::sandbox::Limits;
+use manifest::Manifest;
+
+/// What `paxrisk run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// Input files and folders.
+    pub input: Vec<PathBuf>,
+    /// Rule pack.
+    pub rules: PathBuf,
+    /// Folder that receives the run folder.
+    pub out: PathBuf,
+    /// The as-of time; now when not given.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Also write the landing tables here.
+    pub landing: Option<PathBuf>,
+    /// Worker threads.
+    pub threads: Option<usize>,
+    /// The command line as given, for the manifest.
+    pub command_line: Vec<String>,
+}
+
+/// Why a run could not be done (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The rule pack cannot be loaded or a rule does not compile.
+    #[error("the rule pack is broken:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Pack(Vec<PackError>),
+    /// Anything else.
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+/// A finished run.
+pub struct RunOutcome {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// The manifest written into it.
+    pub manifest: Manifest,
+    /// Exit code: 0, or 1 when input was rejected or a rule failed.
+    pub exit_code: i32,
+}
+
+/// Reports stage progress (a spinner on a terminal, nothing otherwise).
+pub trait Progress {
+    /// A stage starts.
+    fn start(&self, stage: &str);
+    /// The stage ended.
+    fn finish(&self, stage: &str, detail: &str);
+}
+
+/// Progress that reports nothing (tests, libraries).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: &str) {}
+    fn finish(&self, _: &str, _: &str) {}
+}
+
+/// The run id: UTC start time, then 8 hex digits of a hash over the inputs' SHA-256, the pack
+/// hash and the as-of time.
+pub fn run_id(started: DateTime<Utc>, ingested: &Ingested, pack_hash: &str, as_of: DateTime<Utc>) -> String {
+    let mut digests: Vec<&str> = ingested.files.iter().map(|f| f.sha256.as_str()).collect();
+    digests.sort_unstable();
+    let mut h = Sha256::new();
+    for d in digests {
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    h.update(pack_hash.as_bytes());
+    h.update(as_of.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes());
+    format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), &hex::encode(h.finalize())[..8])
+}
+
+/// Test hook: `PAXRISK_TEST_ABORT_AFTER=<file name>` aborts the process right after that output
+/// file is written, as a kill would. Used to prove that a killed run leaves no finished folder.
+fn abort_hook(file: &str) {
+    if std::env::var("PAXRISK_TEST_ABORT_AFTER").is_ok_and(|v| v == file) {
+        std::process::abort();
+    }
+}
+
+struct Stage {
+    name: &'static str,
+    started: Instant,
+}
+
+/// Runs the nightly batch.
+pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunError> {
+    let started = Utc::now();
+    let as_of = args.as_of.unwrap_or_else(|| DateTime::from_timestamp(started.timestamp(), 0).unwrap_or(started));
+    let mut durations: Vec<(String, f64)> = Vec::new();
+    let stage = |name: &'static str| {
+        progress.start(name);
+        tracing::info!(stage = name, "stage started");
+        Stage { name, started: Instant::now() }
+    };
+    let end = |s: Stage, detail: String, durations: &mut Vec<(String, f64)>| {
+        let secs = s.started.elapsed().as_secs_f64();
+        durations.push((s.name.to_string(), secs));
+        tracing::info!(stage = s.name, seconds = secs, "{detail}");
+        progress.finish(s.name, &detail);
+    };
+
+    let s = stage("load rule pack");
+    let pack = Pack::load(&args.rules).map_err(RunError::Pack)?;
+    let lint = pack.lint();
+    if !lint.is_empty() {
+        return Err(RunError::Pack(lint));
+    }
+    end(s, format!("{} rules ({} active)", pack.rules.len(), pack.active_rules().count()), &mut durations);
+
+    let s = stage("ingest");
+    let cfg = IngestConfig::from_rule_pack(&args.rules)?;
+    let ingested = ingest::ingest_paths(&args.input, &cfg).map_err(anyhow::Error::from)?;
+    let totals = ingested.totals();
+    end(
+        s,
+        format!(
+            "{} files, {} messages, {} PNRs, {} travellers loaded",
+            ingested.files.len(),
+            totals.messages_loaded,
+            totals.counts.pnrs_loaded,
+            totals.counts.travellers_loaded
+        ),
+        &mut durations,
+    );
+    let run_id = run_id(started, &ingested, &pack.hash, as_of);
+    let metadata = vec![
+        ("paxrisk.run_id".to_string(), run_id.clone()),
+        ("paxrisk.tool_version".to_string(), crate::VERSION.to_string()),
+        ("paxrisk.rule_pack_hash".to_string(), pack.hash.clone()),
+        ("paxrisk.as_of".to_string(), as_of.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    ];
+
+    if let Some(dir) = &args.landing {
+        let s = stage("landing");
+        let batch = crate::cli::batch_id(&ingested);
+        let written = parquet_out::write_landing(dir, &ingested.rows, &batch, &metadata)
+            .with_context(|| format!("writing the landing tables to {}", dir.display()))?;
+        end(s, format!("{} files under {}", written.len(), dir.display()), &mut durations);
+    }
+
+    let s = stage("views");
+    let mut limits = Limits::default();
+    if let Some(t) = args.threads {
+        limits.threads = t.max(1);
+    }
+    let engine = Engine::new(&pack, limits, Some(&ingested.rows), ViewMode::Materialise).map_err(|e| match e {
+        crate::rules::engine::EngineError::Pack(p) => RunError::Pack(p),
+        other => RunError::Other(other.into()),
+    })?;
+    let journeys = engine.view("traveller_journey").and_then(|v| v.rows).unwrap_or(0);
+    end(s, format!("{journeys} travellers on pushed flights"), &mut durations);
+
+    let s = stage("rules");
+    let mut compiled = Vec::new();
+    let mut errors = Vec::new();
+    for (i, r) in pack.rules.iter().enumerate() {
+        if r.spec.status != crate::rules::pack::Status::Deprecated {
+            match engine.compile(i) {
+                Ok(c) => compiled.push(c),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RunError::Pack(errors));
+    }
+    let eval: Evaluation = engine.evaluate(&compiled);
+    for f in &eval.failures {
+        tracing::error!("{f}");
+    }
+    end(
+        s,
+        format!("{} rules, {} hits, {} failed", compiled.len(), eval.hits.len(), eval.failures.len()),
+        &mut durations,
+    );
+
+    let s = stage("scores");
+    let scored = scores::build(&engine, &pack, &eval, &run_id)?;
+    end(
+        s,
+        format!("{} scored, {} on the review list", scored.scores.num_rows(), scored.review.num_rows()),
+        &mut durations,
+    );
+
+    let s = stage("write");
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let partial = args.out.join(format!(".partial-{run_id}"));
+    let final_dir = args.out.join(&run_id);
+    if final_dir.exists() {
+        return Err(anyhow::anyhow!("{} exists already", final_dir.display()).into());
+    }
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let outputs: Vec<(&str, arrow::record_batch::RecordBatch)> = vec![
+        ("scores.parquet", scored.scores.clone()),
+        ("review.parquet", scored.review.clone()),
+        ("hits.parquet", scored.hits.clone()),
+        ("rejects.parquet", RejectRow::to_batch(&ingested.rows.rejects)),
+        ("diagnostics.parquet", DiagnosticRow::to_batch(&ingested.rows.diagnostics)),
+    ];
+    let mut files = Vec::new();
+    for (name, batch) in &outputs {
+        let path = partial.join(name);
+        parquet_out::write_batch(&path, batch, &metadata).with_context(|| format!("writing {}", path.display()))?;
+        files.push(manifest::OutputFile {
+            name: name.to_string(),
+            rows: batch.num_rows() as u64,
+            sha256: sha256_file(&path)?,
+        });
+        abort_hook(name);
+    }
+    end(s, format!("{} files", files.len()), &mut durations);
+
+    let manifest = manifest::build(manifest::Inputs {
+        run_id: &run_id,
+        started,
+        as_of,
+        args,
+        pack: &pack,
+        ingested: &ingested,
+        eval: &eval,
+        scored: &scored,
+        outputs: files,
+        durations,
+    });
+    let text = serde_json::to_string_pretty(&manifest).context("serialising the manifest")?;
+    let mpath = partial.join("manifest.json");
+    std::fs::write(&mpath, text + "\n").with_context(|| format!("writing {}", mpath.display()))?;
+    sync_dir(&partial);
+    abort_hook("manifest.json");
+    std::fs::rename(&partial, &final_dir)
+        .with_context(|| format!("renaming {} to {}", partial.display(), final_dir.display()))?;
+    sync_dir(&args.out);
+    let rejected = manifest.totals.messages_rejected + manifest.totals.pnrs_rejected + manifest.totals.files_rejected;
+    let exit_code = if rejected > 0 || !eval.failures.is_empty() { 1 } else { 0 };
+    Ok(RunOutcome { dir: final_dir, manifest, exit_code })
+}
+
+fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading back {}", path.display()))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Flushes a folder's entries to disk where the platform allows it.
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}

@@ -1,0 +1,234 @@
+//! `paxrisk run` end to end: exact scores and hits, the manifest, reproducibility, rejected input,
+//! duplicates and a killed run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use sha2::{Digest, Sha256};
+
+use crate::util::{root, tempdir};
+
+const AS_OF: &str = "2026-11-30T12:00:00Z";
+
+fn data() -> PathBuf {
+    root().join("tests/data/run/cash_one_way.edi")
+}
+
+fn paxrisk(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_paxrisk"));
+    c.args(args).current_dir(root());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Runs into a fresh out folder; returns (exit code, run folder if one finished, stderr).
+fn run(inputs: &[&Path], env: &[(&str, &str)]) -> (i32, Option<PathBuf>, String, PathBuf) {
+    let out = tempdir().join("out");
+    let mut args = vec!["run", "--as-of", AS_OF, "--out", out.to_str().unwrap(), "--input"];
+    let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(inputs.iter().map(String::as_str));
+    let (code, err) = paxrisk(&args, env);
+    let finished = std::fs::read_dir(&out)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    assert!(finished.len() <= 1, "{finished:?}");
+    (code, finished.into_iter().next(), err, out)
+}
+
+fn read(path: &Path) -> RecordBatch {
+    let f = std::fs::File::open(path).unwrap();
+    let b = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+    let schema = b.schema().clone();
+    let batches: Vec<RecordBatch> = b.build().unwrap().map(|b| b.unwrap()).collect();
+    concat_batches(&schema, &batches).unwrap()
+}
+
+fn strings(b: &RecordBatch, col: &str) -> Vec<String> {
+    let c = arrow::compute::cast(b.column_by_name(col).unwrap(), &arrow::datatypes::DataType::Utf8).unwrap();
+    let c = c.as_string::<i32>();
+    (0..c.len()).map(|i| if c.is_null(i) { "NULL".into() } else { c.value(i).to_string() }).collect()
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn known_travellers_get_exact_scores_and_hits() {
+    let (code, dir, err, _) = run(&[&data()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let dir = dir.expect("a finished run folder");
+    let scores = read(&dir.join("scores.parquet"));
+    assert_eq!(strings(&scores, "surname"), ["PEREZ", "GARCIA"], "highest score first");
+    assert_eq!(strings(&scores, "score"), ["30.0", "0.0"]);
+    assert_eq!(strings(&scores, "band"), ["low", "none"]);
+    assert_eq!(strings(&scores, "hit_count"), ["1", "0"]);
+    assert_eq!(strings(&scores, "flight"), ["XX123", "XX123"]);
+    assert_eq!(strings(&scores, "flight_dep_date"), ["2026-12-01", "2026-12-01"]);
+    let hits = scores.column_by_name("hits").unwrap().as_list::<i32>();
+    let first = hits.value(0);
+    let first = first.as_struct();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first.column_by_name("rule_id").unwrap().as_string::<i32>().value(0), "TKT-001");
+    assert_eq!(first.column_by_name("rule_version").unwrap().as_primitive::<arrow::datatypes::Int32Type>().value(0), 1);
+    assert_eq!(first.column_by_name("weight").unwrap().as_primitive::<arrow::datatypes::Int32Type>().value(0), 30);
+    assert_eq!(
+        first.column_by_name("reason").unwrap().as_string::<i32>().value(0),
+        "cash one-way ticket issued 17 h before departure"
+    );
+    assert_eq!(hits.value(1).len(), 0);
+
+    let h = read(&dir.join("hits.parquet"));
+    assert_eq!(h.num_rows(), 1);
+    let rule_text = std::fs::read(root().join("rules/ticketing/TKT-001.toml")).unwrap();
+    assert_eq!(strings(&h, "rule_hash"), [hex::encode(Sha256::digest(&rule_text))]);
+    assert_eq!(strings(&h, "traveller_id"), [strings(&scores, "traveller_id")[0].clone()]);
+
+    // Metadata for auditors' tools.
+    let f = std::fs::File::open(dir.join("scores.parquet")).unwrap();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(f).unwrap().metadata().clone();
+    let kv: Vec<(String, String)> = meta
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+        .collect();
+    let run_id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(kv.contains(&("paxrisk.run_id".into(), run_id.clone())), "{kv:?}");
+    assert!(kv.iter().any(|(k, _)| k == "paxrisk.rule_pack_hash"));
+    assert!(scores.schema().field_with_name("score").unwrap().metadata().contains_key("description"));
+    assert_eq!(read(&dir.join("review.parquet")).num_rows(), 0, "30 is below the review threshold of 50");
+}
+
+#[test]
+fn the_manifest_accounts_for_everything_and_hashes_every_output() {
+    let (code, dir, err, _) = run(&[&data()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let dir = dir.unwrap();
+    let m = manifest(&dir);
+    assert_eq!(m["as_of"], AS_OF);
+    assert_eq!(m["run_id"], dir.file_name().unwrap().to_string_lossy().as_ref());
+    let input = &m["inputs"][0];
+    assert_eq!(input["sha256"], hex::encode(Sha256::digest(std::fs::read(data()).unwrap())));
+    assert_eq!(input["messages"]["read"], 1);
+    assert_eq!(input["pnrs"]["loaded"], 2);
+    assert_eq!(input["travellers"]["loaded"], 2);
+    let invariants = m["invariants"].as_array().unwrap();
+    assert!(invariants.len() >= 8);
+    assert!(invariants.iter().all(|i| i["holds"] == true), "{invariants:?}");
+    assert_eq!(
+        m["hits_per_rule"],
+        serde_json::json!([{"rule_id": "NET-001", "hits": 0}, {"rule_id": "TKT-001", "hits": 1}])
+    );
+    let rules = m["rule_pack"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "TKT-001" && r["version"] == 1 && r["hash"].as_str().unwrap().len() == 64));
+    for o in m["outputs"].as_array().unwrap() {
+        let bytes = std::fs::read(dir.join(o["name"].as_str().unwrap())).unwrap();
+        assert_eq!(o["sha256"], hex::encode(Sha256::digest(&bytes)), "{}", o["name"]);
+    }
+    let stages: Vec<&str> = m["durations_seconds"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+    assert_eq!(stages, ["load rule pack", "ingest", "views", "rules", "scores", "write"]);
+    assert_eq!(m["results"]["travellers_scored"], 2);
+}
+
+#[test]
+fn a_second_run_gives_identical_rows_in_identical_order() {
+    let (_, a, _, _) = run(&[&data()], &[]);
+    let (_, b, _, _) = run(&[&data()], &[]);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let suffix = |p: &Path| p.file_name().unwrap().to_string_lossy().rsplit('-').next().unwrap().to_string();
+    assert_eq!(suffix(&a), suffix(&b), "same inputs, pack and as-of give the same run hash");
+    for f in ["scores.parquet", "review.parquet", "hits.parquet", "rejects.parquet", "diagnostics.parquet"] {
+        let (x, y) = (read(&a.join(f)), read(&b.join(f)));
+        let drop_run_id = |r: &RecordBatch| {
+            let keep: Vec<usize> = (0..r.num_columns()).filter(|&i| r.schema().field(i).name() != "run_id").collect();
+            r.project(&keep).unwrap()
+        };
+        assert_eq!(drop_run_id(&x).columns(), drop_run_id(&y).columns(), "{f}");
+    }
+}
+
+#[test]
+fn a_rejected_file_gives_exit_1_and_the_rest_is_still_scored() {
+    let junk = tempdir().join("photo.jpg");
+    std::fs::write(&junk, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01").unwrap();
+    let (code, dir, err, _) = run(&[&data(), &junk], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("rejected"), "{err}");
+    let dir = dir.unwrap();
+    assert_eq!(read(&dir.join("scores.parquet")).num_rows(), 2);
+    let rejects = read(&dir.join("rejects.parquet"));
+    assert_eq!(strings(&rejects, "code"), ["BINARY_FILE"]);
+    assert!(strings(&rejects, "source_file")[0].ends_with("photo.jpg"));
+    assert_eq!(manifest(&dir)["totals"]["files_rejected"], 1);
+}
+
+#[test]
+fn a_file_given_twice_is_loaded_once_and_the_duplicate_reported() {
+    let copy = tempdir().join("resent.edi");
+    std::fs::copy(data(), &copy).unwrap();
+    let (code, dir, err, _) = run(&[&data(), &copy], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("duplicates"), "{err}");
+    let dir = dir.unwrap();
+    assert_eq!(read(&dir.join("scores.parquet")).num_rows(), 2);
+    let m = manifest(&dir);
+    assert_eq!(m["totals"]["messages_duplicate"], 1);
+    assert_eq!(m["totals"]["pnrs_duplicate"], 2);
+    assert_eq!(m["totals"]["pnrs_loaded"], 2);
+    assert!(m["invariants"].as_array().unwrap().iter().all(|i| i["holds"] == true));
+    // Inputs are sorted by path, so the temporary copy comes first and the original is the copy.
+    let inputs = m["inputs"].as_array().unwrap();
+    assert!(inputs[0]["path"].as_str().unwrap().ends_with("resent.edi"));
+    assert_eq!(inputs[0]["duplicate_of"], serde_json::Value::Null);
+    assert_eq!(inputs[1]["duplicate_of"], inputs[0]["path"]);
+    assert_eq!(inputs[1]["messages"]["duplicate"], 1);
+    let diags = read(&dir.join("diagnostics.parquet"));
+    assert!(strings(&diags, "code").contains(&"DUPLICATE_MESSAGE".to_string()));
+}
+
+#[test]
+fn a_run_killed_midway_leaves_no_finished_looking_folder() {
+    for after in ["hits.parquet", "manifest.json"] {
+        let (code, dir, _, out) = run(&[&data()], &[("PAXRISK_TEST_ABORT_AFTER", after)]);
+        assert_ne!(code, 0);
+        assert!(dir.is_none(), "killed after {after}, yet a run folder appeared: {dir:?}");
+        let partial: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(partial.len(), 1);
+        assert!(partial[0].file_name().unwrap().to_string_lossy().starts_with(".partial-"));
+    }
+}
+
+#[test]
+fn a_broken_rule_pack_exits_2_and_writes_nothing() {
+    let pack = tempdir().join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(pack.join("pack.toml"), "name = 1").unwrap();
+    let out = tempdir().join("out");
+    let (code, err) = paxrisk(
+        &[
+            "run",
+            "--input",
+            data().to_str().unwrap(),
+            "--rules",
+            pack.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pack.toml"), "{err}");
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+}
