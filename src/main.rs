@@ -1,12 +1,18 @@
 //! The `paxrisk` binary: parse arguments, run, exit with the code DESIGN.md defines.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 fn main() {
     // Logs go to stderr through `tracing`; RUST_LOG selects them (default: warnings and errors).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
     let cli = paxrisk::cli::Cli::parse();
     std::process::exit(paxrisk::cli::run_cli(cli));
 }

@@ -232,3 +232,32 @@ fn a_broken_rule_pack_exits_2_and_writes_nothing() {
     assert!(err.contains("pack.toml"), "{err}");
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
+
+#[test]
+fn landing_tables_and_logs_on_request() {
+    let landing = tempdir().join("landing");
+    let out = tempdir().join("out");
+    let (code, err) = paxrisk(
+        &[
+            "run",
+            "--input",
+            data().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--landing",
+            landing.to_str().unwrap(),
+            "--threads",
+            "1",
+        ],
+        &[("RUST_LOG", "paxrisk=info")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("stage started") && err.contains("stage=\"rules\""), "{err}");
+    assert!(err.contains("travellers scored"), "the summary table: {err}");
+    let part = std::fs::read_dir(landing.join("traveller/dep_date=2026-12-01")).unwrap().count();
+    assert_eq!(part, 1);
+    let travellers = read(
+        &std::fs::read_dir(landing.join("traveller/dep_date=2026-12-01")).unwrap().next().unwrap().unwrap().path(),
+    );
+    assert_eq!(travellers.num_rows(), 2);
+}
