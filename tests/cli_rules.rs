@@ -72,3 +72,13 @@ fn stats_counts_hits_on_real_input() {
     assert!(out.starts_with("307 travellers on pushed flights"), "{out}");
     assert!(out.contains("\nTKT-001          30       37   12.052%  One-way ticket paid in cash"), "{out}");
 }
+
+#[test]
+fn the_committed_catalogue_is_up_to_date() {
+    let pack = paxrisk::rules::pack::Pack::load(&root().join("rules")).unwrap();
+    let committed = std::fs::read_to_string(root().join("docs/catalogue.md")).unwrap();
+    assert!(
+        committed == paxrisk::rules::doc::catalogue(&pack),
+        "docs/catalogue.md is stale: run `cargo run -- rules doc --out docs/catalogue.md` and commit it with the rule change"
+    );
+}
