@@ -124,20 +124,13 @@ fn stats(input: &[std::path::PathBuf], dir: &Path, threads: Option<usize>) -> an
     let cfg = IngestConfig::from_rule_pack(dir)?;
     let ingested = ingest::ingest_paths(input, &cfg)?;
     let engine = Engine::new(&pack, limits(threads), Some(&ingested.rows), ViewMode::Materialise)?;
-    let mut compiled = Vec::new();
-    let mut errors = Vec::new();
-    for (i, r) in pack.rules.iter().enumerate() {
-        if r.spec.status != crate::rules::pack::Status::Deprecated {
-            match engine.compile(i) {
-                Ok(c) => compiled.push(c),
-                Err(e) => errors.push(e),
-            }
+    let compiled = match engine.compile_active() {
+        Ok(c) => c,
+        Err(errors) => {
+            print_errors(&errors);
+            return Ok(2);
         }
-    }
-    if !errors.is_empty() {
-        print_errors(&errors);
-        return Ok(2);
-    }
+    };
     let eval = engine.evaluate(&compiled);
     let journeys = engine.view("traveller_journey").and_then(|v| v.rows).unwrap_or(0);
     let mut out = std::io::stdout().lock();

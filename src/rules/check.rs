@@ -12,13 +12,8 @@ pub fn check(pack: &Pack, limits: Limits) -> Vec<PackError> {
     match Engine::new(pack, limits, None, ViewMode::Empty) {
         Ok(engine) => {
             errors.extend(view_doc_errors(&engine));
-            for (i, r) in pack.rules.iter().enumerate() {
-                if r.spec.status == Status::Deprecated {
-                    continue;
-                }
-                if let Err(e) = engine.compile(i) {
-                    errors.push(e);
-                }
+            if let Err(mut e) = engine.compile_active() {
+                errors.append(&mut e);
             }
         }
         Err(EngineError::Pack(mut e)) => errors.append(&mut e),

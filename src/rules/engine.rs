@@ -333,6 +333,21 @@ impl Engine {
         Ok(CompiledRule { index, id: id.clone(), sql })
     }
 
+    /// Compiles every rule that runs (all but deprecated ones); all errors, not only the first.
+    pub fn compile_active(&self) -> Result<Vec<CompiledRule>, Vec<PackError>> {
+        let mut compiled = Vec::new();
+        let mut errors = Vec::new();
+        for (i, r) in self.pack.rules.iter().enumerate() {
+            if r.spec.status != super::pack::Status::Deprecated {
+                match self.compile(i) {
+                    Ok(c) => compiled.push(c),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if errors.is_empty() { Ok(compiled) } else { Err(errors) }
+    }
+
     fn check_sensitive(&self, rule: &Rule, view: &View) -> Result<(), (Option<usize>, String)> {
         let sensitive: Vec<&ColumnDoc> = self
             .views

@@ -178,19 +178,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     end(s, format!("{journeys} travellers on pushed flights"), &mut durations);
 
     let s = stage("rules");
-    let mut compiled = Vec::new();
-    let mut errors = Vec::new();
-    for (i, r) in pack.rules.iter().enumerate() {
-        if r.spec.status != crate::rules::pack::Status::Deprecated {
-            match engine.compile(i) {
-                Ok(c) => compiled.push(c),
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(RunError::Pack(errors));
-    }
+    let compiled = engine.compile_active().map_err(RunError::Pack)?;
     let eval: Evaluation = engine.evaluate(&compiled);
     for f in &eval.failures {
         tracing::error!("{f}");
