@@ -215,15 +215,8 @@ fn ingest_command(
 
 /// Identifies an ingest by its inputs: a hash of the sorted input SHA-256 digests.
 pub fn batch_id(result: &Ingested) -> String {
-    use sha2::{Digest, Sha256};
-    let mut digests: Vec<&str> = result.files.iter().map(|f| f.sha256.as_str()).collect();
-    digests.sort_unstable();
-    let mut h = Sha256::new();
-    for d in digests {
-        h.update(d.as_bytes());
-        h.update(b"\n");
-    }
-    hex::encode(&h.finalize()[..8])
+    use sha2::Digest;
+    hex::encode(&result.inputs_hasher().finalize()[..8])
 }
 
 /// Prints the counts an operator checks after ingest: per file and in total, read / loaded /

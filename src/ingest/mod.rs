@@ -195,6 +195,19 @@ impl Ingested {
         t
     }
 
+    /// A SHA-256 hasher fed with the inputs' own SHA-256 digests, sorted: the identity of the
+    /// input set whatever the order or names of the files. Ingest batch ids and run ids build on it.
+    pub fn inputs_hasher(&self) -> Sha256 {
+        let mut digests: Vec<&str> = self.files.iter().map(|f| f.sha256.as_str()).collect();
+        digests.sort_unstable();
+        let mut h = Sha256::new();
+        for d in digests {
+            h.update(d.as_bytes());
+            h.update(b"\n");
+        }
+        h
+    }
+
     /// Diagnostics counted by code, most frequent first.
     pub fn diagnostics_by_code(&self) -> Vec<(String, u64)> {
         let mut m: BTreeMap<String, u64> = BTreeMap::new();

@@ -84,13 +84,7 @@ impl Progress for Quiet {
 /// The run id: UTC start time, then 8 hex digits of a hash over the inputs' SHA-256, the pack
 /// hash and the as-of time.
 pub fn run_id(started: DateTime<Utc>, ingested: &Ingested, pack_hash: &str, as_of: DateTime<Utc>) -> String {
-    let mut digests: Vec<&str> = ingested.files.iter().map(|f| f.sha256.as_str()).collect();
-    digests.sort_unstable();
-    let mut h = Sha256::new();
-    for d in digests {
-        h.update(d.as_bytes());
-        h.update(b"\n");
-    }
+    let mut h = ingested.inputs_hasher();
     h.update(pack_hash.as_bytes());
     h.update(as_of.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes());
     format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), &hex::encode(h.finalize())[..8])
