@@ -18,7 +18,7 @@ use std::time::Duration;
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
@@ -74,7 +74,14 @@ impl Sandbox {
     /// A new empty sandbox.
     pub fn new(limits: Limits) -> Result<Sandbox, SandboxError> {
         let runtime_env = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
+            // Greedy, not fair: a fair pool splits the limit evenly among every spillable operator
+            // of a plan, and the traveller_journey view has dozens of aggregates, so one of them
+            // failed at 67 MB of a 4 GB pool on 34,000 travellers. The tracking wrapper names the
+            // largest consumers when the limit is reached.
+            .with_memory_pool(Arc::new(TrackConsumersPool::new(
+                GreedyMemoryPool::new(limits.memory_bytes),
+                std::num::NonZeroUsize::new(5).unwrap_or(std::num::NonZeroUsize::MIN),
+            )))
             .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory))
             .build_arc()?;
         let config = SessionConfig::new()
