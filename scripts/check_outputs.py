@@ -5,7 +5,7 @@ Usage:  python3 scripts/check_outputs.py RUN_DIR
 
 Opens scores.parquet and hits.parquet with pyarrow and with duckdb, decodes the list<struct>
 `hits` column, and checks the known traveller of tests/data/run/cash_one_way.edi (PEREZ/LUIS, a
-cash one-way ticket issued 17 h before departure): score 60, band medium, four hits, one of them
+cash one-way ticket issued 17 h before departure): score 80, band high, five hits, one of them
 TKT-001. Also
 checks the key-value metadata and that hits.parquet agrees with the hit counts in scores.parquet.
 """
@@ -28,8 +28,8 @@ def main() -> None:
 
     rows = {r["surname"]: r for r in scores.to_pylist()}
     perez = rows["PEREZ"]
-    assert perez["score"] == 60.0 and perez["band"] == "medium" and perez["hit_count"] == 4, perez
-    assert [h["rule_id"] for h in perez["hits"]] == ["CON-002", "ROUTE-001", "ROUTE-005", "TKT-001"], perez["hits"]
+    assert perez["score"] == 80.0 and perez["band"] == "high" and perez["hit_count"] == 5, perez
+    assert [h["rule_id"] for h in perez["hits"]] == ["CON-002", "ROUTE-001", "ROUTE-005", "TKT-001", "TKT-007"], perez["hits"]
     assert perez["hits"][3] == {"rule_id": "TKT-001", "rule_version": 1, "weight": 30,
                                 "reason": "cash one-way ticket issued 17 h before departure"}, perez["hits"]
     assert sum(h["weight"] for h in perez["hits"]) == perez["score"]
@@ -44,7 +44,7 @@ def main() -> None:
     assert got == [("PEREZ", "TKT-001", 30, "cash one-way ticket issued 17 h before departure")], got
     total_hits = con.execute(f"SELECT sum(hit_count) FROM '{s}'").fetchone()[0]
     hit_rows = con.execute(f"SELECT count(*) FROM '{h}'").fetchone()[0]
-    assert total_hits == hit_rows == 6, (total_hits, hit_rows)
+    assert total_hits == hit_rows == 7, (total_hits, hit_rows)
     rebuilt = con.execute(
         f"SELECT count(*) FROM (SELECT journey_id, least(sum(weight), 100) AS w FROM '{h}' GROUP BY journey_id) h"
         f" JOIN '{s}' s USING (journey_id) WHERE s.score = h.w"

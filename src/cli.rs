@@ -78,6 +78,49 @@ pub enum Command {
         #[command(subcommand)]
         action: RulesCommand,
     },
+    /// Write synthetic PNRGOV pushes with planted smuggling scenarios and a labels file.
+    ///
+    /// Flights between Spain's hubs and real foreign airports, ordinary bookings, each flight pushed
+    /// 72 h before departure (full), at 24 h (update, MSG 141) and at flight close (full, with
+    /// check-in and bags). A share of files carry faults of real feeds (wrapped lines, other or no
+    /// UNA, wrong UNT counts, missing optional segments); large pushes are multi-part. Writes
+    /// OUT/pnrgov/*.edi, OUT/labels.parquet (traveller_id, scenario, planted) and OUT/generate.json.
+    /// The same seed gives the same files.
+    Generate {
+        /// Number of PNRs.
+        #[arg(long)]
+        pnrs: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First departure day (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-12-01")]
+        start: chrono::NaiveDate,
+        /// Days over which departures are spread.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Share of travellers in planted scenarios.
+        #[arg(long, default_value_t = 0.005)]
+        scenario_share: f64,
+        /// Share of travellers in decoys (honest travellers sharing one scenario feature).
+        #[arg(long, default_value_t = 0.01)]
+        decoy_share: f64,
+        /// Share of push files with a feed fault.
+        #[arg(long, default_value_t = 0.02)]
+        fault_share: f64,
+        /// Average PNRs per flight (sets the number of flights).
+        #[arg(long, default_value_t = 100)]
+        pnrs_per_flight: usize,
+        /// Rule pack whose reference tables (airports, countries) give the geography.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Print every table, view and column a rule can use, with types and descriptions.
     #[cfg(feature = "engine")]
     Schema {
@@ -117,10 +160,17 @@ pub enum RulesCommand {
         out: Option<PathBuf>,
     },
     /// Hit counts and hit rates per rule on real input, without writing a run.
+    ///
+    /// With --labels (the labels.parquet of `paxrisk generate`), also the detection quality:
+    /// per-rule precision and recall against the planted travellers, recall per scenario, and
+    /// the review list's recall and share of all travellers.
     Stats {
         /// Input files or folders.
         #[arg(long, required = true, num_args = 1..)]
         input: Vec<PathBuf>,
+        /// Ground truth: a labels.parquet with traveller_id, scenario and planted columns.
+        #[arg(long)]
+        labels: Option<PathBuf>,
         /// Rule pack folder.
         #[arg(default_value = "rules")]
         dir: PathBuf,
@@ -166,11 +216,75 @@ pub fn run_cli(cli: Cli) -> i32 {
             };
             crate::run_cli::run(&args)
         }
+        Command::Generate {
+            pnrs,
+            seed,
+            start,
+            days,
+            out,
+            scenario_share,
+            decoy_share,
+            fault_share,
+            pnrs_per_flight,
+            rules,
+            threads,
+        } => {
+            let cfg = crate::generate::GenerateConfig {
+                pnrs,
+                seed,
+                start,
+                days,
+                out,
+                rules,
+                scenario_share,
+                decoy_share,
+                fault_share,
+                pnrs_per_flight,
+            };
+            match set_threads(threads).and_then(|()| generate_command(&cfg)) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("paxrisk generate: error: {e:#}");
+                    2
+                }
+            }
+        }
         #[cfg(feature = "engine")]
         Command::Rules { action } => crate::rules_cli::run(action),
         #[cfg(feature = "engine")]
         Command::Schema { rules } => crate::rules_cli::schema(&rules),
     }
+}
+
+fn generate_command(cfg: &crate::generate::GenerateConfig) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let s = crate::generate::generate(cfg)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} PNRs ({} travellers) on {} flights: {} push files, {:.1} MB, {} PNR versions, {} multi-part and {} update pushes, in {:.1} s",
+        s.pnrs,
+        s.travellers,
+        s.flights,
+        s.files,
+        s.bytes as f64 / 1e6,
+        s.pnr_versions,
+        s.multipart_messages,
+        s.update_pushes,
+        started.elapsed().as_secs_f64()
+    )?;
+    let planted: usize = s.planted.values().sum();
+    let decoys: usize = s.decoys.values().sum();
+    writeln!(out, "planted travellers: {planted} in {} scenario kinds; decoys: {decoys}", s.planted.len())?;
+    for (k, n) in &s.planted {
+        writeln!(out, "  {k:<32} {n:>6}")?;
+    }
+    if !s.faults.is_empty() {
+        let f: Vec<String> = s.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(out, "files with feed faults: {}", f.join(", "))?;
+    }
+    writeln!(out, "wrote {}/pnrgov/, labels.parquet, generate.json", cfg.out.display())?;
+    Ok(())
 }
 
 pub(crate) fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod diag;
 pub mod edifact;
+pub mod generate;
 pub mod ingest;
 pub mod landing;
 pub mod pnrgov;

@@ -38,6 +38,10 @@ pub struct Airport {
     pub country: String,
     /// IANA time zone.
     pub tz: Tz,
+    /// Latitude in degrees, when known.
+    pub lat: Option<f64>,
+    /// Longitude in degrees, when known.
+    pub lon: Option<f64>,
 }
 
 /// Airports by IATA code.
@@ -62,6 +66,8 @@ impl Airports {
             headers.iter().position(|h| h == name).ok_or_else(|| row_err(1, format!("missing column {name:?}")))
         };
         let (iata_i, country_i, tz_i) = (col("iata")?, col("country")?, col("tz")?);
+        // Coordinates are optional: ingest needs only the time zone.
+        let (lat_i, lon_i) = (col("lat").ok(), col("lon").ok());
         let mut by_iata = HashMap::new();
         for rec in rdr.records() {
             let rec = rec.map_err(|e| row_err(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
@@ -70,8 +76,16 @@ impl Airports {
             let tz_name = rec.get(tz_i).unwrap_or("").trim();
             let tz: Tz =
                 tz_name.parse().map_err(|_| row_err(line, format!("unknown time zone {tz_name:?} for {iata}")))?;
-            by_iata
-                .insert(iata.to_string(), Airport { country: rec.get(country_i).unwrap_or("").trim().to_string(), tz });
+            let coord = |i: Option<usize>| i.and_then(|i| rec.get(i)).and_then(|v| v.trim().parse::<f64>().ok());
+            by_iata.insert(
+                iata.to_string(),
+                Airport {
+                    country: rec.get(country_i).unwrap_or("").trim().to_string(),
+                    tz,
+                    lat: coord(lat_i),
+                    lon: coord(lon_i),
+                },
+            );
         }
         Ok(Airports { by_iata })
     }

@@ -105,7 +105,7 @@ pub fn run(action: RulesCommand) -> i32 {
                 }
             }
         }
-        RulesCommand::Stats { input, dir, threads } => match stats(&input, &dir, threads) {
+        RulesCommand::Stats { input, labels, dir, threads } => match stats(&input, labels.as_deref(), &dir, threads) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("paxrisk rules stats: error: {e:#}");
@@ -115,7 +115,12 @@ pub fn run(action: RulesCommand) -> i32 {
     }
 }
 
-fn stats(input: &[std::path::PathBuf], dir: &Path, threads: Option<usize>) -> anyhow::Result<i32> {
+fn stats(
+    input: &[std::path::PathBuf],
+    labels: Option<&Path>,
+    dir: &Path,
+    threads: Option<usize>,
+) -> anyhow::Result<i32> {
     set_threads(threads)?;
     let pack = match load(dir, "rules stats") {
         Ok(p) => p,
@@ -148,6 +153,28 @@ fn stats(input: &[std::path::PathBuf], dir: &Path, threads: Option<usize>) -> an
     }
     let hit_keys: std::collections::BTreeSet<&str> = eval.hits.iter().map(|h| h.key.as_str()).collect();
     writeln!(out, "{} hits on {} travellers", eval.hits.len(), hit_keys.len())?;
+    if let Some(path) = labels {
+        let labels = crate::rules::quality::read_labels(path)?;
+        let scored = crate::run::scores::build(&engine, &pack, &eval, "stats")?;
+        let keys = |b: &arrow::array::RecordBatch| -> anyhow::Result<arrow::array::StringArray> {
+            let c = b.column_by_name("journey_id").ok_or_else(|| anyhow::anyhow!("scored table without journey_id"))?;
+            Ok(arrow::array::AsArray::as_string::<i32>(&arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
+                .clone())
+        };
+        let (all, review) = (keys(&scored.scores)?, keys(&scored.review)?);
+        let q = crate::rules::quality::measure(
+            &labels,
+            all.iter().flatten(),
+            review.iter().flatten(),
+            eval.hits.iter().map(|h| (h.rule, h.key.as_str())),
+        );
+        let rules: Vec<(usize, &str, &str)> = compiled
+            .iter()
+            .map(|c| (c.index, pack.rules[c.index].spec.id.as_str(), pack.rules[c.index].spec.title.as_str()))
+            .collect();
+        writeln!(out)?;
+        crate::rules::quality::report(&mut out, &q, &rules)?;
+    }
     for f in &eval.failures {
         eprintln!("{f}");
     }

@@ -76,9 +76,9 @@ fn stats_counts_hits_on_real_input() {
 #[test]
 fn the_committed_catalogue_is_up_to_date() {
     let pack = paxrisk::rules::pack::Pack::load(&root().join("rules")).unwrap();
-    let committed = std::fs::read_to_string(root().join("docs/catalogue.md")).unwrap();
+    let committed = std::fs::read_to_string(root().join("rules/CATALOGUE.md")).unwrap();
     assert!(
         committed == paxrisk::rules::doc::catalogue(&pack),
-        "docs/catalogue.md is stale: run `cargo run -- rules doc --out docs/catalogue.md` and commit it with the rule change"
+        "rules/CATALOGUE.md is stale: run `cargo run -- rules doc --out rules/CATALOGUE.md` and commit it with the rule change"
     );
 }

@@ -70,9 +70,9 @@ fn known_travellers_get_exact_scores_and_hits() {
     let dir = dir.expect("a finished run folder");
     let scores = read(&dir.join("scores.parquet"));
     assert_eq!(strings(&scores, "surname"), ["PEREZ", "GARCIA"], "highest score first");
-    assert_eq!(strings(&scores, "score"), ["60.0", "15.0"]);
-    assert_eq!(strings(&scores, "band"), ["medium", "low"]);
-    assert_eq!(strings(&scores, "hit_count"), ["4", "2"]);
+    assert_eq!(strings(&scores, "score"), ["80.0", "15.0"]);
+    assert_eq!(strings(&scores, "band"), ["high", "low"]);
+    assert_eq!(strings(&scores, "hit_count"), ["5", "2"]);
     assert_eq!(strings(&scores, "flight"), ["XX123", "XX123"]);
     assert_eq!(strings(&scores, "flight_dep_date"), ["2026-12-01", "2026-12-01"]);
     let hits = scores.column_by_name("hits").unwrap().as_list::<i32>();
@@ -82,10 +82,10 @@ fn known_travellers_get_exact_scores_and_hits() {
         let c = arrow::compute::cast(first.column_by_name(name).unwrap(), &arrow::datatypes::DataType::Utf8).unwrap();
         (0..c.len()).map(|i| c.as_string::<i32>().value(i).to_string()).collect::<Vec<_>>()
     };
-    // In rule-id order; 5 + 10 + 15 + 30 = 60 under sum_capped.
-    assert_eq!(col("rule_id"), ["CON-002", "ROUTE-001", "ROUTE-005", "TKT-001"]);
-    assert_eq!(col("rule_version"), ["1", "1", "1", "1"]);
-    assert_eq!(col("weight"), ["5", "10", "15", "30"]);
+    // In rule-id order; 5 + 10 + 15 + 30 + 20 = 80 under sum_capped.
+    assert_eq!(col("rule_id"), ["CON-002", "ROUTE-001", "ROUTE-005", "TKT-001", "TKT-007"]);
+    assert_eq!(col("rule_version"), ["1", "1", "1", "1", "1"]);
+    assert_eq!(col("weight"), ["5", "10", "15", "30", "20"]);
     assert_eq!(
         col("reason"),
         [
@@ -93,12 +93,13 @@ fn known_travellers_get_exact_scores_and_hits() {
             "flight departs from CO, on the drug source and transit list",
             "one-way, 8031 km leg, no frequent-flyer record",
             "cash one-way ticket issued 17 h before departure",
+            "paid cash for a 8031 km flight",
         ]
     );
     assert_eq!(hits.value(1).len(), 2);
 
     let h = read(&dir.join("hits.parquet"));
-    assert_eq!(h.num_rows(), 6);
+    assert_eq!(h.num_rows(), 7);
     let rule_text = std::fs::read(root().join("rules/ticketing/TKT-001.toml")).unwrap();
     assert_eq!(strings(&h, "rule_hash")[3], hex::encode(Sha256::digest(&rule_text)));
     assert_eq!(strings(&h, "rule_id")[3], "TKT-001");
@@ -119,7 +120,7 @@ fn known_travellers_get_exact_scores_and_hits() {
     assert!(kv.iter().any(|(k, _)| k == "paxrisk.rule_pack_hash"));
     assert!(scores.schema().field_with_name("score").unwrap().metadata().contains_key("description"));
     let review = read(&dir.join("review.parquet"));
-    assert_eq!(strings(&review, "surname"), ["PEREZ"], "60 is at or above the review threshold of 50, 15 is not");
+    assert_eq!(strings(&review, "surname"), ["PEREZ"], "80 is at or above the review threshold of 50, 15 is not");
 }
 
 #[test]
@@ -139,10 +140,10 @@ fn the_manifest_accounts_for_everything_and_hashes_every_output() {
     assert!(invariants.len() >= 8);
     assert!(invariants.iter().all(|i| i["holds"] == true), "{invariants:?}");
     let per_rule = m["hits_per_rule"].as_array().unwrap();
-    assert_eq!(per_rule.len(), 27, "every active rule has a count, 0 included");
+    assert_eq!(per_rule.len(), 32, "every active rule has a count, 0 included");
     assert!(per_rule.contains(&serde_json::json!({"rule_id": "TKT-001", "hits": 1})));
     assert!(per_rule.contains(&serde_json::json!({"rule_id": "ROUTE-001", "hits": 2})));
-    assert_eq!(per_rule.iter().map(|r| r["hits"].as_u64().unwrap()).sum::<u64>(), 6);
+    assert_eq!(per_rule.iter().map(|r| r["hits"].as_u64().unwrap()).sum::<u64>(), 7);
     let rules = m["rule_pack"]["rules"].as_array().unwrap();
     assert!(rules.iter().any(|r| r["id"] == "TKT-001" && r["version"] == 1 && r["hash"].as_str().unwrap().len() == 64));
     for o in m["outputs"].as_array().unwrap() {
@@ -275,4 +276,19 @@ fn landing_tables_and_logs_on_request() {
         &std::fs::read_dir(landing.join("traveller/dep_date=2026-12-01")).unwrap().next().unwrap().unwrap().path(),
     );
     assert_eq!(travellers.num_rows(), 2);
+}
+
+#[test]
+fn with_no_input_the_run_reads_the_bundled_sample_data() {
+    let out = tempdir().join("out");
+    let (code, err) = paxrisk(&["run", "--as-of", AS_OF, "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "the sample data loads whole: {err}");
+    let dir = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let m = manifest(&dir);
+    assert_eq!(m["totals"]["files_rejected"], 0);
+    assert_eq!(m["inputs"].as_array().unwrap().len(), 60, "the pushes only, not the README, labels or manifest");
+    let review = read(&dir.join("review.parquet"));
+    assert!(review.num_rows() > 0);
+    let scores = read(&dir.join("scores.parquet"));
+    assert!(scores.num_rows() > 3000, "{}", scores.num_rows());
 }

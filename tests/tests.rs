@@ -6,6 +6,7 @@ mod bad_input;
 mod cli_rules;
 mod conformance;
 mod fields;
+mod generate;
 mod landing;
 mod properties;
 mod rules;

@@ -148,6 +148,14 @@ party AS (
 adult_surnames AS (
     SELECT DISTINCT pnr_id, push_id, surname_norm FROM trav_age WHERE is_adult AND surname_norm <> ''
 ),
+-- Minors of each PNR with no adult of their surname in it.
+unrelated_minors AS (
+    SELECT t.pnr_id, t.push_id, COUNT(*) AS minors
+    FROM trav_age t
+    LEFT JOIN adult_surnames s ON s.pnr_id = t.pnr_id AND s.push_id = t.push_id AND s.surname_norm = t.surname_norm
+    WHERE t.is_minor AND s.surname_norm IS NULL
+    GROUP BY t.pnr_id, t.push_id
+),
 pay AS (
     SELECT t.traveller_id, t.push_id,
            bool_or(p.is_cash) AS paid_cash,
@@ -231,6 +239,13 @@ bags AS (
     JOIN checkin k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id AND k.leg_seq = i.pushed_leg_seq
     GROUP BY t.traveller_id, t.push_id
 ),
+-- Bags checked by anyone of the PNR on the pushed flight (families pool bags on one traveller).
+pnr_bags AS (
+    SELECT k.pnr_id, k.push_id, SUM(k.bag_count) AS bag_count
+    FROM checkin k
+    JOIN trip i ON i.pnr_id = k.pnr_id AND i.push_id = k.push_id AND k.leg_seq = i.pushed_leg_seq
+    GROUP BY k.pnr_id, k.push_id
+),
 specials AS (
     SELECT t.traveller_id, t.push_id, bool_or(s.code = 'UMNR') AS has_umnr
     FROM trav t
@@ -275,6 +290,8 @@ SELECT
     t.is_minor AS is_minor, -- Under 18 at travel (or typed child/infant when the age is unknown).
     t.is_minor AND s.surname_norm IS NULL AS minor_without_same_surname_adult, -- A minor with no adult of the same surname in the PNR.
     t.is_minor AND COALESCE(pa.adults_in_pnr, 0) = 0 AS minor_alone, -- A minor with no adult at all in the PNR.
+    COALESCE(um.minors, 0) AS pnr_minors_without_same_surname_adult, -- Minors of the PNR with no adult of their surname in it; the same on every traveller of the PNR.
+    COALESCE(pa.adults_in_pnr, 0) AS adults_in_pnr, -- Adults (18 or older, or typed adult when the age is unknown) in the PNR.
     COALESCE(sp.has_umnr, false) AS has_umnr, -- An SSR UMNR (unaccompanied minor) is booked.
     t.nationality AS nationality, -- [sensitive] Nationality from DOCS.
     t.gender AS gender, -- [sensitive] Gender from DOCS.
@@ -342,6 +359,7 @@ SELECT
     b.checked_in_at_utc IS NOT NULL OR b.traveller_id IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
     (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(b.checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
     b.bag_count AS bag_count, -- Checked bags on the pushed flight (NULL: no check-in data).
+    pb.bag_count AS pnr_bag_count, -- Checked bags of all travellers of the PNR on the pushed flight (NULL: no check-in data).
     b.bag_weight_kg AS bag_weight_kg, -- Checked bag weight in kg (pounds converted).
     b.bag_tag_destinations AS bag_tag_destinations, -- Bag tag destinations, ';'-joined.
     b.bag_tag_destinations IS NOT NULL
@@ -362,11 +380,13 @@ LEFT JOIN touched g ON g.pnr_id = t.pnr_id AND g.push_id = t.push_id
 LEFT JOIN connection_points c ON c.pnr_id = t.pnr_id AND c.push_id = t.push_id
 LEFT JOIN party pa ON pa.pnr_id = t.pnr_id AND pa.push_id = t.push_id
 LEFT JOIN adult_surnames s ON s.pnr_id = t.pnr_id AND s.push_id = t.push_id AND s.surname_norm = t.surname_norm
+LEFT JOIN unrelated_minors um ON um.pnr_id = t.pnr_id AND um.push_id = t.push_id
 LEFT JOIN pay p ON p.traveller_id = t.traveller_id AND p.push_id = t.push_id
 LEFT JOIN sponsor so ON so.pnr_id = t.pnr_id AND so.push_id = t.push_id
 LEFT JOIN tickets k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id
 LEFT JOIN contacts ct ON ct.traveller_id = t.traveller_id AND ct.push_id = t.push_id
 LEFT JOIN card_share cs ON cs.card_key = p.card_key
 LEFT JOIN bags b ON b.traveller_id = t.traveller_id AND b.push_id = t.push_id
+LEFT JOIN pnr_bags pb ON pb.pnr_id = t.pnr_id AND pb.push_id = t.push_id
 LEFT JOIN specials sp ON sp.traveller_id = t.traveller_id AND sp.push_id = t.push_id
 LEFT JOIN changes h ON h.pnr_id = t.pnr_id AND h.push_id = t.push_id

@@ -255,6 +255,9 @@ pub fn find_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
     Ok(out)
 }
 
+/// File extensions skipped when a folder is searched: documentation and metadata, never pushes.
+pub const SKIPPED_IN_FOLDERS: &[&str] = &["md", "json", "parquet"];
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
     let entries = std::fs::read_dir(dir).map_err(|source| IngestError::Input { path: dir.into(), source })?;
     for e in entries {
@@ -263,6 +266,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
         let name = e.file_name();
         // Hidden files (editor swap files, .DS_Store) are never airline pushes.
         if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        // A drop folder's documentation and metadata (a README, the generator's labels and
+        // manifest) are not pushes either; name such a file explicitly to have it read.
+        if path
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| SKIPPED_IN_FOLDERS.contains(&x.to_ascii_lowercase().as_str()))
+        {
             continue;
         }
         let ft = e.file_type().map_err(|source| IngestError::Input { path: path.clone(), source })?;

@@ -5,6 +5,7 @@ pub mod doc;
 pub mod engine;
 pub mod given;
 pub mod pack;
+pub mod quality;
 pub mod sandbox;
 pub mod score;
 pub mod tables;
