@@ -121,12 +121,93 @@ pub enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Why each traveller of a PNR scored what it did, from a run folder alone.
+    ///
+    /// For each traveller of the PNR on each pushed flight: score, band, review-list status, the
+    /// input file and byte offset, and every rule that fired with its version, weight, reason,
+    /// title, description, references and SQL, taken from the rule pack saved in the run.
+    /// Exit code 1: nobody matched.
+    #[cfg(feature = "engine")]
+    Explain {
+        /// Run folder (OUT/<run-id>).
+        run: PathBuf,
+        /// Record locator of the PNR.
+        #[arg(long, required_unless_present = "traveller", conflicts_with = "traveller")]
+        locator: Option<String>,
+        /// A traveller_id instead.
+        #[arg(long)]
+        traveller: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExplainFormat,
+    },
+    /// Read-only SQL over a run's Parquet files (scores, review, hits, rejects, diagnostics).
+    ///
+    /// Runs in the rules' sandbox: DDL, DML, COPY, SET and file access are refused.
+    #[cfg(feature = "engine")]
+    Query {
+        /// Run folder.
+        run: PathBuf,
+        /// The SQL.
+        sql: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::audit::query::Format,
+    },
+    /// Check a run folder: `verify` against its manifest, `replay` against a fresh run.
+    #[cfg(feature = "engine")]
+    Audit {
+        /// What to check.
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Print every table, view and column a rule can use, with types and descriptions.
     #[cfg(feature = "engine")]
     Schema {
         /// Rule pack whose views, lists and reference tables are described.
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+    },
+}
+
+/// `paxrisk explain --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// Text for a reader.
+    Text,
+    /// JSON for tools.
+    Json,
+}
+
+/// `paxrisk audit …`
+#[cfg(feature = "engine")]
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Re-check a run folder against its manifest. Exit code 1 on any difference.
+    ///
+    /// Output files against their SHA-256 and row counts; the count invariants recomputed from
+    /// the recorded counts; hits.parquet against the hits in scores.parquet; every score and band
+    /// rebuilt from its hits; the saved rule pack and each rule file against their hashes; with
+    /// --inputs, the input files' SHA-256.
+    Verify {
+        /// Run folder.
+        run: PathBuf,
+        /// The run's input files or folders, to check their hashes too.
+        #[arg(long, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Run again with the saved rule pack and the recorded --as-of; confirm identical outputs.
+    ///
+    /// Exit code 1 when any output row, count or input differs (each difference is printed).
+    Replay {
+        /// Run folder.
+        run: PathBuf,
+        /// The run's input files or folders.
+        #[arg(long, required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -251,6 +332,19 @@ pub fn run_cli(cli: Cli) -> i32 {
         }
         #[cfg(feature = "engine")]
         Command::Rules { action } => crate::rules_cli::run(action),
+        #[cfg(feature = "engine")]
+        Command::Explain { run, locator, traveller, format } => {
+            let who = match (locator, traveller) {
+                (Some(l), _) => crate::audit::explain::Who::Locator(l),
+                (None, Some(t)) => crate::audit::explain::Who::Traveller(t),
+                (None, None) => unreachable!("clap requires --locator or --traveller"),
+            };
+            crate::audit_cli::explain(&run, who, format)
+        }
+        #[cfg(feature = "engine")]
+        Command::Query { run, sql, format } => crate::audit_cli::query(&run, &sql, format),
+        #[cfg(feature = "engine")]
+        Command::Audit { action } => crate::audit_cli::audit(action),
         #[cfg(feature = "engine")]
         Command::Schema { rules } => crate::rules_cli::schema(&rules),
     }

@@ -5,6 +5,10 @@
 //! landing tables of [`landing`], which are written as Parquet; [`rules`] runs a rule pack's views
 //! and rules over them in a sandboxed DataFusion session and scores the hits.
 
+#[cfg(feature = "engine")]
+pub mod audit;
+#[cfg(feature = "engine")]
+mod audit_cli;
 pub mod cli;
 pub mod diag;
 pub mod edifact;

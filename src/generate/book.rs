@@ -111,10 +111,21 @@ pub fn phone(rng: &mut Rng, country: &str) -> String {
 }
 
 /// An e-mail address for a person.
+///
+/// Free-mail addresses are unique per mailbox, so common names carry digits or initials: the
+/// shapes below keep two travellers of one name from sharing an address by chance, which would
+/// make shared-contact rules fire on coincidence.
 pub fn email(rng: &mut Rng, p: &Person, domain: &str) -> String {
-    let local: String =
-        format!("{}.{}", p.given, p.surname).chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
-    if rng.chance(0.5) { format!("{local}{}@{domain}", rng.range(1, 99)) } else { format!("{local}@{domain}") }
+    let clean = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect() };
+    let (g, s) = (clean(&p.given), clean(&p.surname));
+    let initial = g.chars().next().unwrap_or('X');
+    let local = match rng.range(0, 3) {
+        0 => format!("{g}.{s}{}", rng.range(100, 9999)),
+        1 => format!("{initial}{s}{}", rng.range(10, 99_999)),
+        2 => format!("{g}{}{}", &s[..s.len().min(3)], rng.range(1000, 99_999)),
+        _ => format!("{s}.{g}.{}", rng.chars(b"abcdefghijklmnopqrstuvwxyz", 3)),
+    };
+    format!("{local}@{domain}")
 }
 
 /// A payment card.

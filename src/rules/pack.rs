@@ -427,6 +427,9 @@ pub struct Pack {
     /// SHA-256 over every file of the pack (path and content), hex: the pack's identity in the
     /// audit trail.
     pub hash: String,
+    /// Every file the hash covers, relative to `dir`, in hash order: what a run saves as its copy
+    /// of the pack.
+    pub files: Vec<PathBuf>,
 }
 
 fn read(path: &Path) -> Result<String, PackError> {
@@ -473,8 +476,10 @@ impl Pack {
             }
         };
         let mut hasher = Sha256::new();
+        let mut files = Vec::new();
         let mut hash_file = |path: &Path, bytes: &[u8]| {
             let rel = path.strip_prefix(dir).unwrap_or(path);
+            files.push(rel.to_path_buf());
             hasher.update(rel.to_string_lossy().as_bytes());
             hasher.update([0]);
             hasher.update(bytes);
@@ -565,7 +570,7 @@ impl Pack {
         let hash = hex::encode(hasher.finalize());
         match manifest {
             Some(manifest) if errors.is_empty() => {
-                Ok(Pack { dir: dir.to_path_buf(), manifest, views, tables, rules, hash })
+                Ok(Pack { dir: dir.to_path_buf(), manifest, views, tables, rules, hash, files })
             }
             _ => Err(errors),
         }

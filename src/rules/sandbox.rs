@@ -47,13 +47,13 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// Planning or execution failed (includes refused statements and unknown tables).
-    #[error("{0}")]
+    #[error(transparent)]
     Engine(#[from] datafusion::error::DataFusionError),
     /// The query ran longer than the limit.
     #[error("query exceeded the time limit of {0:?}")]
     Timeout(Duration),
     /// An Arrow conversion of a result failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),
     /// The async runtime could not start.
     #[error("cannot start the query runtime: {0}")]

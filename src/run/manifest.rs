@@ -1,7 +1,7 @@
 //! `manifest.json`: everything an auditor needs to know about a run without re-running it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::RunArgs;
 use super::scores::Scored;
@@ -10,7 +10,7 @@ use crate::rules::engine::Evaluation;
 use crate::rules::pack::{Pack, Status};
 
 /// The manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// paxrisk version.
     pub tool_version: String,
@@ -45,7 +45,7 @@ pub struct Manifest {
 }
 
 /// Arguments of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Arguments {
     /// Inputs as given.
     pub input: Vec<String>,
@@ -64,7 +64,7 @@ pub struct Arguments {
 }
 
 /// One input file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputFile {
     /// Path.
     pub path: String,
@@ -87,7 +87,7 @@ pub struct InputFile {
 }
 
 /// read = loaded + rejected + duplicate.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Count4 {
     /// Read.
     pub read: u64,
@@ -100,7 +100,7 @@ pub struct Count4 {
 }
 
 /// Sums.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Totals {
     /// Input files.
     pub files: u64,
@@ -133,7 +133,7 @@ pub struct Totals {
 }
 
 /// One invariant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Invariant {
     /// What it says.
     pub name: String,
@@ -146,7 +146,7 @@ pub struct Invariant {
 }
 
 /// The rule pack.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RulePack {
     /// Folder.
     pub dir: String,
@@ -156,12 +156,15 @@ pub struct RulePack {
     pub version: String,
     /// SHA-256 over every file.
     pub hash: String,
+    /// The copy of the pack inside the run folder, relative to it: what `explain` and `audit`
+    /// read, so that later edits of the pack never change what an old run explains.
+    pub saved_copy: String,
     /// Every rule.
     pub rules: Vec<RuleEntry>,
 }
 
 /// One rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleEntry {
     /// Id.
     pub id: String,
@@ -178,7 +181,7 @@ pub struct RuleEntry {
 }
 
 /// Hits of one rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleHits {
     /// Rule id.
     pub rule_id: String,
@@ -187,7 +190,7 @@ pub struct RuleHits {
 }
 
 /// A failed rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedRule {
     /// Rule id.
     pub rule_id: String,
@@ -198,7 +201,7 @@ pub struct FailedRule {
 }
 
 /// What the run found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
     /// Distinct flights (flight and date).
     pub flights: u64,
@@ -219,7 +222,7 @@ pub struct Results {
 }
 
 /// An output file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutputFile {
     /// File name in the run folder.
     pub name: String,
@@ -362,6 +365,7 @@ pub fn build(x: Inputs<'_>) -> Manifest {
             name: x.pack.manifest.name.clone(),
             version: x.pack.manifest.version.clone(),
             hash: x.pack.hash.clone(),
+            saved_copy: super::SAVED_PACK.to_string(),
             rules,
         },
         hits_per_rule: x

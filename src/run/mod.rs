@@ -207,6 +207,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         ("rejects.parquet", RejectRow::to_batch(&ingested.rows.rejects)),
         ("diagnostics.parquet", DiagnosticRow::to_batch(&ingested.rows.diagnostics)),
     ];
+    copy_pack(&pack, &partial.join(SAVED_PACK))?;
     let mut files = Vec::new();
     for (name, batch) in &outputs {
         let path = partial.join(name);
@@ -245,7 +246,30 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     Ok(RunOutcome { dir: final_dir, manifest, exit_code })
 }
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
+/// The folder of a run that holds its copy of the rule pack.
+pub const SAVED_PACK: &str = "rule-pack";
+
+/// Copies every file of the pack (those its hash covers) to `to`, keeping relative paths.
+fn copy_pack(pack: &Pack, to: &Path) -> anyhow::Result<()> {
+    for rel in &pack.files {
+        let (from, dest) = (pack.dir.join(rel), to.join(rel));
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::copy(&from, &dest).with_context(|| format!("copying {} to {}", from.display(), dest.display()))?;
+    }
+    let copy = Pack::load(to)
+        .map_err(|e| anyhow::anyhow!("the saved rule pack {} does not load: {}", to.display(), e.len()))?;
+    anyhow::ensure!(
+        copy.hash == pack.hash,
+        "the saved rule pack {} differs from {} (hash)",
+        to.display(),
+        pack.dir.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading back {}", path.display()))?;
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
