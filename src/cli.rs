@@ -428,12 +428,13 @@ pub fn batch_id(result: &Ingested) -> String {
 }
 
 /// Prints the counts an operator checks after ingest: per file and in total, read / loaded /
-/// rejected for messages, PNRs and travellers; diagnostics by code; sensitive drops.
+/// rejected for messages, PNRs and travellers, PAXLST persons read / loaded; diagnostics by
+/// code; sensitive drops.
 pub fn write_report(w: &mut impl Write, result: &Ingested) -> std::io::Result<()> {
     writeln!(
         w,
-        "{:<40} {:>8} {:>22} {:>22} {:>22}",
-        "file", "format", "messages read/ok/rej", "PNRs read/ok/rej", "travellers read/ok/rej"
+        "{:<40} {:>8} {:>22} {:>22} {:>22} {:>12}",
+        "file", "format", "messages read/ok/rej", "PNRs read/ok/rej", "travellers read/ok/rej", "API persons"
     )?;
     let line = |f: &ingest::FileReport| {
         let name = if f.path.chars().count() > 40 {
@@ -443,12 +444,13 @@ pub fn write_report(w: &mut impl Write, result: &Ingested) -> std::io::Result<()
             f.path.clone()
         };
         format!(
-            "{:<40} {:>8} {:>22} {:>22} {:>22}{}",
+            "{:<40} {:>8} {:>22} {:>22} {:>22} {:>12}{}",
             name,
             f.format,
             format!("{}/{}/{}", f.messages_read, f.messages_loaded, f.messages_rejected),
             format!("{}/{}/{}", f.counts.pnrs_read, f.counts.pnrs_loaded, f.counts.pnrs_rejected),
             format!("{}/{}/{}", f.counts.travellers_read, f.counts.travellers_loaded, f.counts.travellers_rejected),
+            format!("{}/{}", f.counts.api_persons_read, f.counts.api_persons_loaded),
             if f.file_rejected {
                 "  FILE REJECTED".to_string()
             } else if let Some(first) = &f.duplicate_of {

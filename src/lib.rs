@@ -15,6 +15,7 @@ pub mod edifact;
 pub mod generate;
 pub mod ingest;
 pub mod landing;
+pub mod paxlst;
 pub mod pnrgov;
 pub mod reference;
 #[cfg(feature = "engine")]

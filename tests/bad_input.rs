@@ -96,12 +96,31 @@ fn fifty_megabytes_without_terminators_are_skipped_with_a_diagnostic() {
 }
 
 #[test]
-fn paxlst_is_recognised_and_rejected_per_message_until_it_is_ingested() {
-    let r =
-        ingest_text("api.edi", b"UNB+UNOA:4+XX+YY+250101:1200+R'UNH+1+PAXLST:D:05B:UN:IATA+X'BGM+745'UNT+3+1'UNZ+1+R'");
+fn a_paxlst_message_without_list_or_flight_is_rejected_as_a_unit() {
+    let r = ingest_text(
+        "api.edi",
+        b"UNB+UNOA:4+XX+YY+250101:1200+R'UNH+1+PAXLST:D:05B:UN:IATA+X'RFF+TN:1'UNT+3+1'UNZ+1+R'",
+    );
     assert_eq!(r.files[0].format, "PAXLST");
     assert_eq!((r.files[0].messages_read, r.files[0].messages_rejected), (1, 1));
-    assert_eq!(r.rows.rejects[0].code, "UNSUPPORTED_MESSAGE_TYPE");
+    assert_eq!(r.rows.rejects[0].code, "MESSAGE_UNREADABLE");
+}
+
+#[test]
+fn a_paxlst_list_with_faults_loads_every_person_and_reports_the_faults() {
+    // No TDT, a CNT that disagrees, a date of birth that does not parse, a stray segment.
+    let text = "UNB+UNOA:4+XX+YY+250101:1200+R'UNH+1+PAXLST:D:05B:UN:IATA'BGM+745'\
+                NAD+FL+++ONE:ANNA'DTM+329:99XX01'TVL+1'NAD+FL+++TWO:BEN'CNT+42:3'UNT+8+1'UNZ+1+R'";
+    let r = ingest_text("api_faults.edi", text.as_bytes());
+    assert_invariants(&r);
+    assert!(r.rows.rejects.is_empty(), "{:?}", r.rows.rejects);
+    assert_eq!(r.rows.api_traveller.len(), 2);
+    assert_eq!(r.totals().counts.api_persons_loaded, 2);
+    let codes = diag_codes(&r);
+    for c in ["NO_PUSHED_FLIGHT", "BAD_DATE", "SEGMENT_UNPLACED", "CNT_COUNT_MISMATCH"] {
+        assert!(codes.contains(&c.to_string()), "{c} missing from {codes:?}");
+    }
+    assert_eq!(r.rows.api_traveller[0].date_of_birth, None);
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod conformance;
 mod fields;
 mod generate;
 mod landing;
+mod paxlst;
 mod properties;
 mod rules;
 mod run;

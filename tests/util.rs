@@ -72,4 +72,5 @@ pub fn assert_invariants(r: &Ingested) {
     assert_eq!(r.rows.push.len() as u64, t.messages_loaded);
     assert_eq!(r.rows.pnr.len() as u64, t.counts.pnrs_loaded);
     assert_eq!(r.rows.traveller.len() as u64, t.counts.travellers_loaded);
+    assert_eq!(r.rows.api_traveller.len() as u64, t.counts.api_persons_loaded);
 }

@@ -72,7 +72,12 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
     let t = &m.totals;
     let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &m.inputs {
-        for (what, k) in [("messages", &f.messages), ("PNRs", &f.pnrs), ("travellers", &f.travellers)] {
+        for (what, k) in [
+            ("messages", &f.messages),
+            ("PNRs", &f.pnrs),
+            ("travellers", &f.travellers),
+            ("API persons", &f.api_persons),
+        ] {
             c.eq(
                 format!("{what} read = loaded + rejected + duplicate ({})", f.path),
                 k.read,
@@ -90,6 +95,8 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
             ("pnrs_duplicate", f.pnrs.duplicate),
             ("travellers_read", f.travellers.read),
             ("travellers_loaded", f.travellers.loaded),
+            ("api_persons_read", f.api_persons.read),
+            ("api_persons_loaded", f.api_persons.loaded),
             ("files_rejected", u64::from(f.file_rejected)),
         ] {
             *sums.entry(name).or_default() += v;
@@ -106,6 +113,8 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
         ("pnrs_duplicate", t.pnrs_duplicate),
         ("travellers_read", t.travellers_read),
         ("travellers_loaded", t.travellers_loaded),
+        ("api_persons_read", t.api_persons_read),
+        ("api_persons_loaded", t.api_persons_loaded),
         ("files_rejected", t.files_rejected),
     ] {
         c.eq(format!("totals.{name} = sum over the inputs"), total, sums.get(name).copied().unwrap_or(0));

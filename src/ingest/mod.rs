@@ -7,6 +7,7 @@
 //! prove it.
 
 pub mod ids;
+pub mod paxlst_map;
 pub mod pnrgov_map;
 pub mod sensitive;
 pub mod times;
@@ -113,15 +114,18 @@ impl FileReport {
         self.counts.pnrs_duplicate += c.pnrs_read;
         self.counts.travellers_read += c.travellers_read;
         self.counts.travellers_duplicate += c.travellers_read;
+        self.counts.api_persons_read += c.api_persons_read;
+        self.counts.api_persons_duplicate += c.api_persons_read;
     }
 
     /// The nothing-lost invariants of this report: (what, read, loaded + rejected + duplicate).
-    pub fn invariants(&self) -> [(&'static str, u64, u64); 3] {
+    pub fn invariants(&self) -> [(&'static str, u64, u64); 4] {
         let c = &self.counts;
         [
             ("messages", self.messages_read, self.messages_loaded + self.messages_rejected + self.messages_duplicate),
             ("pnrs", c.pnrs_read, c.pnrs_loaded + c.pnrs_rejected + c.pnrs_duplicate),
             ("travellers", c.travellers_read, c.travellers_loaded + c.travellers_rejected + c.travellers_duplicate),
+            ("API persons", c.api_persons_read, c.api_persons_loaded + c.api_persons_duplicate),
         ]
     }
 }
@@ -462,10 +466,17 @@ fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, C
     match msg.message_type.as_deref() {
         Some("PNRGOV") => {}
         Some("PAXLST") => {
-            return reject(
-                "UNSUPPORTED_MESSAGE_TYPE",
-                "PAXLST messages are not ingested by this version of paxrisk".into(),
-            );
+            if !msg.body.iter().any(|s| matches!(s.tag.as_ref(), "BGM" | "TDT" | "NAD")) {
+                return reject(
+                    "MESSAGE_UNREADABLE",
+                    format!(
+                        "PAXLST message has {} body segments and none of BGM, TDT or NAD; nothing to load",
+                        msg.body.len()
+                    ),
+                );
+            }
+            let mapped = paxlst_map::map_message(msg, push_id, ctx);
+            return (mapped.rows, mapped.counts, mapped.drops, true);
         }
         other => {
             return reject(

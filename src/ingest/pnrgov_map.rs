@@ -51,6 +51,12 @@ pub struct Counts {
     pub pnrs_duplicate: u64,
     /// Travellers of those PNRs.
     pub travellers_duplicate: u64,
+    /// People (passengers and crew) of PAXLST messages read.
+    pub api_persons_read: u64,
+    /// Of those, loaded into `api_traveller`.
+    pub api_persons_loaded: u64,
+    /// Not loaded because the same PAXLST message was already loaded.
+    pub api_persons_duplicate: u64,
 }
 
 impl Counts {
@@ -64,6 +70,9 @@ impl Counts {
         self.travellers_rejected += o.travellers_rejected;
         self.pnrs_duplicate += o.pnrs_duplicate;
         self.travellers_duplicate += o.travellers_duplicate;
+        self.api_persons_read += o.api_persons_read;
+        self.api_persons_loaded += o.api_persons_loaded;
+        self.api_persons_duplicate += o.api_persons_duplicate;
     }
 }
 

@@ -486,6 +486,47 @@ landing_table! {
 }
 
 landing_table! {
+    /// A row of `api_traveller`.
+    ApiTravellerRow, "api_traveller", "One passenger or crew member in a PAXLST (API) message." {
+        api_traveller_id: String => "Stable id: 'A' + 16 hex digits of SHA-256 over flight carrier, number and local departure date, surname, given name, date of birth and document number. The same person in a re-sent list has the same id.",
+        push_id: String => "The PAXLST message the person was listed in.",
+        role: String => "passenger (NAD FL), crew (FM), in_transit_passenger (DDU), in_transit_crew (DDT) or other.",
+        list_type: Option<String> => "BGM list type: passenger (745), crew (250), master_crew (336), flight_status (266), gate_pass (655) or unknown.",
+        list_change: Option<String> => "BGM document id: CP change, XR cancel, RP reduction, CL close, CLNB/CLOB close with passengers not/on board, …",
+        flight_carrier: Option<String> => "Carrier of the reported leg (TDT e5, or the letters of the flight id).",
+        flight_number: Option<String> => "Flight number of the reported leg (TDT e2 without the carrier), e.g. 0989.",
+        dep_airport: Option<String> => "Departure airport of the reported leg (LOC 125, or 92 of a progressive leg).",
+        arr_airport: Option<String> => "Arrival airport of the reported leg (LOC 87, or 92).",
+        dep_local: Option<NaiveDateTime> => "Departure of the reported leg, local time (DTM 189).",
+        dep_utc: Option<DateTime<Utc>> => "Departure in UTC; NULL when the airport's time zone is unknown.",
+        dep_date: Option<NaiveDate> => "Local departure date of the reported leg; the landing Parquet partition key.",
+        legs: Option<String> => "Every leg of the message as CARRIER+NUMBER:FROM-TO, semicolon-separated (progressive itineraries).",
+        surname: Option<String> => "Surname (NAD e4 c1).",
+        given_name: Option<String> => "Given name (NAD e4 c2).",
+        middle_name: Option<String> => "Further given names (NAD e4 c3).",
+        gender: Option<String> => "ATT gender: M, F, U or X.",
+        date_of_birth: Option<NaiveDate> => "DTM 329.",
+        nationality: Option<String> => "NAT (as sent, usually ISO alpha-3).",
+        residence_country: Option<String> => "LOC 174.",
+        embark_airport: Option<String> => "LOC 178: where the person boarded.",
+        debark_airport: Option<String> => "LOC 179: where the person leaves the flight.",
+        first_arrival_airport: Option<String> => "LOC 22: first arrival in the receiving state.",
+        birth_place: Option<String> => "LOC 180.",
+        record_locator: Option<String> => "RFF AVF: the PNR record locator.",
+        passenger_ref: Option<String> => "RFF ABO: the unique passenger reference.",
+        seat: Option<String> => "RFF SEA.",
+        doc_type: Option<String> => "DOC e1 c1: P passport, V visa, I/A/C identity cards, …",
+        doc_number: Option<String> => "DOC e2.",
+        doc_issuer: Option<String> => "LOC 91 of the document.",
+        doc_expiry: Option<NaiveDate> => "DTM 36 of the document.",
+        doc_issued: Option<NaiveDate> => "DTM 182 of the document, when sent.",
+        other_documents: Option<String> => "Further documents as TYPE:NUMBER:ISSUER, semicolon-separated (a visa beside the passport).",
+        source_file: String => "Input file.",
+        source_offset: i64 => "Byte offset of the person's NAD.",
+    }
+}
+
+landing_table! {
     /// A row of `rejects`.
     RejectRow, "rejects", "Input that could not be loaded: a whole file, a message or a PNR." {
         source_file: String => "Input file.",
@@ -522,6 +563,7 @@ pub fn all_schemas() -> Vec<(&'static str, &'static str, SchemaRef)> {
         (SsrRow::TABLE, SsrRow::DESCRIPTION, SsrRow::schema()),
         (CheckinRow::TABLE, CheckinRow::DESCRIPTION, CheckinRow::schema()),
         (HistoryRow::TABLE, HistoryRow::DESCRIPTION, HistoryRow::schema()),
+        (ApiTravellerRow::TABLE, ApiTravellerRow::DESCRIPTION, ApiTravellerRow::schema()),
         (RejectRow::TABLE, RejectRow::DESCRIPTION, RejectRow::schema()),
         (DiagnosticRow::TABLE, DiagnosticRow::DESCRIPTION, DiagnosticRow::schema()),
     ]
@@ -550,6 +592,8 @@ pub struct Rows {
     pub checkin: Vec<CheckinRow>,
     /// `history` rows.
     pub history: Vec<HistoryRow>,
+    /// `api_traveller` rows.
+    pub api_traveller: Vec<ApiTravellerRow>,
     /// `rejects` rows.
     pub rejects: Vec<RejectRow>,
     /// `diagnostics` rows.
@@ -569,6 +613,7 @@ impl Rows {
         self.ssr.append(&mut other.ssr);
         self.checkin.append(&mut other.checkin);
         self.history.append(&mut other.history);
+        self.api_traveller.append(&mut other.api_traveller);
         self.rejects.append(&mut other.rejects);
         self.diagnostics.append(&mut other.diagnostics);
     }
@@ -586,6 +631,7 @@ impl Rows {
             (SsrRow::TABLE, SsrRow::to_batch(&self.ssr)),
             (CheckinRow::TABLE, CheckinRow::to_batch(&self.checkin)),
             (HistoryRow::TABLE, HistoryRow::to_batch(&self.history)),
+            (ApiTravellerRow::TABLE, ApiTravellerRow::to_batch(&self.api_traveller)),
             (RejectRow::TABLE, RejectRow::to_batch(&self.rejects)),
             (DiagnosticRow::TABLE, DiagnosticRow::to_batch(&self.diagnostics)),
         ]

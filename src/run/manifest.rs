@@ -84,10 +84,13 @@ pub struct InputFile {
     pub pnrs: Count4,
     /// Travellers.
     pub travellers: Count4,
+    /// People of PAXLST (API) lists: read / loaded / duplicate (never rejected one by one).
+    #[serde(default)]
+    pub api_persons: Count4,
 }
 
 /// read = loaded + rejected + duplicate.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Count4 {
     /// Read.
     pub read: u64,
@@ -126,6 +129,12 @@ pub struct Totals {
     pub travellers_read: u64,
     /// Travellers loaded.
     pub travellers_loaded: u64,
+    /// People of PAXLST lists read.
+    #[serde(default)]
+    pub api_persons_read: u64,
+    /// People of PAXLST lists loaded (rows of `api_traveller`).
+    #[serde(default)]
+    pub api_persons_loaded: u64,
     /// Rows of `rejects`.
     pub reject_rows: u64,
     /// Rows of `diagnostics`.
@@ -293,6 +302,12 @@ pub fn build(x: Inputs<'_>) -> Manifest {
                 rejected: f.counts.travellers_rejected,
                 duplicate: f.counts.travellers_duplicate,
             },
+            api_persons: Count4 {
+                read: f.counts.api_persons_read,
+                loaded: f.counts.api_persons_loaded,
+                rejected: 0,
+                duplicate: f.counts.api_persons_duplicate,
+            },
         })
         .collect();
     let mut invariants = Vec::new();
@@ -309,6 +324,11 @@ pub fn build(x: Inputs<'_>) -> Manifest {
     inv("push rows = messages loaded".into(), ing.rows.push.len() as u64, t.messages_loaded);
     inv("pnr rows = PNRs loaded".into(), ing.rows.pnr.len() as u64, t.counts.pnrs_loaded);
     inv("traveller rows = travellers loaded".into(), ing.rows.traveller.len() as u64, t.counts.travellers_loaded);
+    inv(
+        "api_traveller rows = API persons loaded".into(),
+        ing.rows.api_traveller.len() as u64,
+        t.counts.api_persons_loaded,
+    );
     let scored_hits: u64 = x.eval.hits.len() as u64 - x.scored.stray_hits;
     inv("hits.parquet rows = hits on scored travellers".into(), x.scored.hits.num_rows() as u64, scored_hits);
     let per_rule_sum: u64 = x.eval.hits_per_rule.values().sum();
@@ -356,6 +376,8 @@ pub fn build(x: Inputs<'_>) -> Manifest {
             pnrs_duplicate: t.counts.pnrs_duplicate,
             travellers_read: t.counts.travellers_read,
             travellers_loaded: t.counts.travellers_loaded,
+            api_persons_read: t.counts.api_persons_read,
+            api_persons_loaded: t.counts.api_persons_loaded,
             reject_rows: ing.rows.rejects.len() as u64,
             diagnostic_rows: ing.rows.diagnostics.len() as u64,
         },
