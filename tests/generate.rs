@@ -89,6 +89,12 @@ fn generated_pushes_ingest_whole_and_the_labels_name_ingested_travellers() {
     let types: HashSet<i64> = r.rows.push.iter().filter_map(|p| p.push_type).collect();
     assert_eq!(types, HashSet::from([22, 141]));
     assert!(s["multipart_messages"].as_u64().unwrap() > 0);
+    // One API file per flight: a passenger list of everyone checked in, and a crew list.
+    assert_eq!(s["api_files"], s["flights"]);
+    let checked_in: HashSet<&str> = r.rows.checkin.iter().filter_map(|c| c.traveller_id.as_deref()).collect();
+    let passengers = r.rows.api_traveller.iter().filter(|a| a.role == "passenger").count();
+    assert!(passengers >= checked_in.len(), "{passengers} API passengers, {} checked in", checked_in.len());
+    assert!(r.rows.api_traveller.iter().any(|a| a.role == "crew"));
     assert!(r.rows.push.iter().any(|p| p.parts > 1));
 }
 
@@ -114,7 +120,8 @@ fn feed_faults_are_read_and_reported_and_nothing_is_lost() {
     for f in ["wrapped_lines", "no_una", "una_syntax4", "unt_count_off", "missing_optional_segments"] {
         assert!(faults.get(f).copied().unwrap_or(0) > 0, "no file with {f}: {faults:?}");
     }
-    assert_eq!(faults.values().sum::<u64>(), s["files"].as_u64().unwrap());
+    // Every push file has a fault; the API lists are written clean.
+    assert_eq!(faults.values().sum::<u64>(), s["files"].as_u64().unwrap() - s["api_files"].as_u64().unwrap());
     let r = paxrisk::ingest::ingest_paths(std::slice::from_ref(&dir), &config()).unwrap();
     assert_invariants(&r);
     assert!(r.rows.rejects.is_empty(), "{:?}", r.rows.rejects.first());

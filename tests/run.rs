@@ -140,7 +140,7 @@ fn the_manifest_accounts_for_everything_and_hashes_every_output() {
     assert!(invariants.len() >= 8);
     assert!(invariants.iter().all(|i| i["holds"] == true), "{invariants:?}");
     let per_rule = m["hits_per_rule"].as_array().unwrap();
-    assert_eq!(per_rule.len(), 32, "every active rule has a count, 0 included");
+    assert_eq!(per_rule.len(), 37, "every active rule has a count, 0 included");
     assert!(per_rule.contains(&serde_json::json!({"rule_id": "TKT-001", "hits": 1})));
     assert!(per_rule.contains(&serde_json::json!({"rule_id": "ROUTE-001", "hits": 2})));
     assert_eq!(per_rule.iter().map(|r| r["hits"].as_u64().unwrap()).sum::<u64>(), 7);
@@ -286,7 +286,11 @@ fn with_no_input_the_run_reads_the_bundled_sample_data() {
     let dir = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
     let m = manifest(&dir);
     assert_eq!(m["totals"]["files_rejected"], 0);
-    assert_eq!(m["inputs"].as_array().unwrap().len(), 60, "the pushes only, not the README, labels or manifest");
+    assert_eq!(
+        m["inputs"].as_array().unwrap().len(),
+        80,
+        "the pushes and API lists only, not the README, labels or manifest"
+    );
     let review = read(&dir.join("review.parquet"));
     assert!(review.num_rows() > 0);
     let scores = read(&dir.join("scores.parquet"));

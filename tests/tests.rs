@@ -11,6 +11,7 @@ mod generate;
 mod landing;
 mod paxlst;
 mod properties;
+mod reconcile;
 mod rules;
 mod run;
 mod time_arithmetic;

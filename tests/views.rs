@@ -182,7 +182,7 @@ pub fn engine(rows: &Rows) -> Engine {
 }
 
 /// One line per journey: the listed columns, '|'-separated, sorted by journey_id.
-fn select(engine: &Engine, columns: &str) -> Vec<String> {
+pub fn select(engine: &Engine, columns: &str) -> Vec<String> {
     let sql = format!("SELECT {columns} FROM traveller_journey ORDER BY journey_id");
     let batches = engine.sandbox().query(&sql).unwrap();
     let mut out = Vec::new();

@@ -43,6 +43,7 @@ air AS (
 gaps AS (
     SELECT a.*,
            LEAD(a.dep_airport) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq) AS next_dep_airport,
+           LEAD(a.arr_country) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq) AS next_arr_country,
            (to_unixtime(LEAD(a.dep_utc) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq))
              - to_unixtime(a.arr_utc)) / 3600.0 AS gap_hours,
            2 * 6371 * asin(sqrt(
@@ -80,7 +81,8 @@ itin AS (
            MIN(CASE WHEN is_pushed_flight THEN seq END) AS pushed_leg_seq,
            MIN(CASE WHEN is_pushed_flight THEN dep_utc END) AS pushed_leg_dep_utc,
            MIN(CASE WHEN is_pushed_flight THEN dep_country END) AS pushed_dep_country,
-           MIN(CASE WHEN is_pushed_flight THEN arr_country END) AS pushed_arr_country
+           MIN(CASE WHEN is_pushed_flight THEN arr_country END) AS pushed_arr_country,
+           MIN(CASE WHEN is_pushed_flight AND is_connection THEN next_arr_country END) AS connecting_to_country
     FROM stops
     GROUP BY pnr_id, push_id
 ),
@@ -253,6 +255,86 @@ specials AS (
               AND (s.traveller_id IS NULL OR s.traveller_id = t.traveller_id)
     GROUP BY t.traveller_id, t.push_id
 ),
+-- API (PAXLST) passengers, each person once: from the latest list that names them.
+api_pax AS (
+    SELECT a.api_traveller_id, a.flight_carrier, ltrim(a.flight_number, '0') AS flight_no, a.dep_date,
+           upper(a.record_locator) AS record_locator, norm_name(a.surname) AS surname_norm,
+           norm_name(a.given_name) AS given_norm, a.date_of_birth, upper(a.doc_number) AS doc_number,
+           a.debark_airport,
+           ROW_NUMBER() OVER (PARTITION BY a.api_traveller_id
+                              ORDER BY p.prepared_at_utc DESC NULLS LAST, a.push_id DESC) AS list_rank
+    FROM api_traveller a
+    JOIN push p ON p.push_id = a.push_id
+    WHERE a.role IN ('passenger', 'in_transit_passenger')
+),
+api_latest AS (
+    SELECT * FROM api_pax WHERE list_rank = 1
+),
+api_lists AS (
+    SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest
+),
+pnr_pax AS (
+    SELECT t.traveller_id, t.push_id, v.flight_carrier, ltrim(v.flight_number, '0') AS flight_no,
+           v.flight_dep_date AS dep_date, upper(v.record_locator) AS record_locator, t.surname_norm,
+           norm_name(t.given_name) AS given_norm, t.date_of_birth, upper(t.doc_number) AS doc_number
+    FROM trav t
+    JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
+),
+-- Link candidates on the same flight and date, ranked: 1 locator, surname, given name and date of
+-- birth; 2 locator, surname and given name; 3 locator and surname; 4 surname, given name and date
+-- of birth; 5 document number.
+api_candidates AS (
+    SELECT p.traveller_id, p.push_id, a.api_traveller_id,
+           CASE
+               WHEN a.given_norm = p.given_norm AND a.date_of_birth = p.date_of_birth THEN 1
+               WHEN a.given_norm = p.given_norm THEN 2
+               ELSE 3
+           END AS method
+    FROM pnr_pax p
+    JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
+                     AND a.record_locator = p.record_locator AND a.surname_norm = p.surname_norm
+    UNION ALL
+    SELECT p.traveller_id, p.push_id, a.api_traveller_id, 4 AS method
+    FROM pnr_pax p
+    JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
+                     AND a.surname_norm = p.surname_norm AND a.given_norm = p.given_norm
+                     AND a.date_of_birth = p.date_of_birth
+    UNION ALL
+    SELECT p.traveller_id, p.push_id, a.api_traveller_id, 5 AS method
+    FROM pnr_pax p
+    JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
+                     AND a.doc_number = p.doc_number
+),
+api_best AS (
+    SELECT c.traveller_id, c.push_id, c.api_traveller_id, c.method
+    FROM api_candidates c
+    JOIN (SELECT traveller_id, push_id, MIN(method) AS method FROM api_candidates GROUP BY traveller_id, push_id) b
+      ON b.traveller_id = c.traveller_id AND b.push_id = c.push_id AND b.method = c.method
+),
+-- An API person goes to the traveller that claims it at the best rank: a family member who did
+-- not fly (matched by locator and surname only) does not take the API row of one who did.
+api_claims AS (
+    SELECT c.traveller_id, c.push_id, c.api_traveller_id, c.method
+    FROM api_best c
+    JOIN (SELECT api_traveller_id, MIN(method) AS method FROM api_best GROUP BY api_traveller_id) k
+      ON k.api_traveller_id = c.api_traveller_id AND k.method = c.method
+),
+-- A link is one-to-one: a traveller with two equal candidates (two people of one name and no date
+-- of birth), or an API person claimed equally by two travellers, stays unlinked.
+api_ambiguous AS (
+    SELECT traveller_id, push_id FROM api_best GROUP BY traveller_id, push_id
+    HAVING COUNT(DISTINCT api_traveller_id) > 1
+),
+api_link AS (
+    SELECT c.traveller_id, c.push_id, MIN(c.api_traveller_id) AS api_traveller_id, MIN(c.method) AS method
+    FROM api_claims c
+    LEFT JOIN api_ambiguous x ON x.traveller_id = c.traveller_id AND x.push_id = c.push_id
+    WHERE x.traveller_id IS NULL
+      AND c.api_traveller_id IN (
+        SELECT api_traveller_id FROM api_claims GROUP BY api_traveller_id HAVING COUNT(DISTINCT traveller_id) = 1
+      )
+    GROUP BY c.traveller_id, c.push_id
+),
 changes AS (
     SELECT h.pnr_id, h.push_id,
            COUNT(*) AS history_changes,
@@ -372,7 +454,21 @@ SELECT
     COALESCE(h.history_changes, 0) AS history_changes, -- History entries in the latest version.
     COALESCE(h.history_cancellations, 0) AS history_cancellations, -- History entries that cancelled something.
     COALESCE(h.itinerary_changes, 0) AS itinerary_changes, -- History entries that changed a flight segment.
-    COALESCE(h.name_changes, 0) AS name_changes -- History entries that changed a name.
+    COALESCE(h.name_changes, 0) AS name_changes, -- History entries that changed a name.
+    al2.flight_carrier IS NOT NULL AS api_list_received, -- A PAXLST passenger list was received for the pushed flight.
+    al.api_traveller_id IS NOT NULL AS api_linked, -- The traveller is linked to one API passenger of the flight.
+    CASE al.method WHEN 1 THEN 'locator_name_dob' WHEN 2 THEN 'locator_name' WHEN 3 THEN 'locator_surname'
+                   WHEN 4 THEN 'name_dob' WHEN 5 THEN 'document' END AS api_link_method, -- How the API link was made (best unique match).
+    al.api_traveller_id AS api_traveller_id, -- The linked API passenger.
+    ap.doc_number AS api_doc_number, -- Document number in API.
+    ap.date_of_birth AS api_date_of_birth, -- Date of birth in API.
+    ap.debark_airport AS api_debark_airport, -- Port of debarkation in API (LOC 179).
+    COALESCE(ap.doc_number <> upper(t.doc_number), false) AS api_doc_number_differs, -- API and PNR both give a document number, and they differ.
+    COALESCE(ap.date_of_birth <> t.date_of_birth, false) AS api_dob_differs, -- API and PNR both give a date of birth, and they differ.
+    COALESCE(ap.surname_norm <> t.surname_norm OR ap.given_norm <> norm_name(t.given_name), false) AS api_name_differs, -- The linked API passenger's surname or given name differs from the PNR's.
+    al2.flight_carrier IS NOT NULL AND al.api_traveller_id IS NULL AS api_missing, -- The flight's API list has no passenger that links to this traveller (no-show, or not the person booked).
+    i.connecting_to_country AS connecting_to_country, -- Country the traveller flies on to within 24 h of the pushed flight's arrival (NULL: no connection).
+    COALESCE(ap.debark_airport = v.flight_arr_airport AND i.connecting_to_country <> i.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
 FROM trav_age t
 JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
 LEFT JOIN trip i ON i.pnr_id = t.pnr_id AND i.push_id = t.push_id
@@ -390,3 +486,7 @@ LEFT JOIN bags b ON b.traveller_id = t.traveller_id AND b.push_id = t.push_id
 LEFT JOIN pnr_bags pb ON pb.pnr_id = t.pnr_id AND pb.push_id = t.push_id
 LEFT JOIN specials sp ON sp.traveller_id = t.traveller_id AND sp.push_id = t.push_id
 LEFT JOIN changes h ON h.pnr_id = t.pnr_id AND h.push_id = t.push_id
+LEFT JOIN api_link al ON al.traveller_id = t.traveller_id AND al.push_id = t.push_id
+LEFT JOIN api_latest ap ON ap.api_traveller_id = al.api_traveller_id
+LEFT JOIN api_lists al2 ON al2.flight_carrier = v.flight_carrier AND al2.flight_no = ltrim(v.flight_number, '0')
+                       AND al2.dep_date = v.flight_dep_date

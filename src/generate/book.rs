@@ -77,6 +77,7 @@ pub fn person(rng: &mut Rng, country: &str, pax: PaxType, on: NaiveDate, surname
         bags: (0, 0),
         bag_tag_to: None,
         scenario: None,
+        api: Default::default(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::model::{Flight, Fop, History, Leg, PaxType, Pnr};
+use super::model::{Flight, Fop, History, Leg, PaxType, Person, Pnr};
 use super::world::{self, Geo};
 
 /// Recipient written in UNB: the passenger information unit.
@@ -380,5 +380,120 @@ pub fn render_push(
         wrapped.push('\n');
         return wrapped.into_bytes();
     }
+    out.into_bytes()
+}
+
+fn yymmdd(d: chrono::NaiveDate) -> String {
+    d.format("%y%m%d").to_string()
+}
+
+/// The flight's API at check-in close: one interchange with the passenger list (`BGM+745`) of
+/// everyone who checked in, consistent with their PNRs unless a scenario says otherwise, and the
+/// crew list (`BGM+250`).
+pub fn render_paxlst(
+    geo: &Geo,
+    flight: &Flight,
+    pnrs: &[&Pnr],
+    at: NaiveDateTime,
+    crew: &[Person],
+    seq: u64,
+) -> Vec<u8> {
+    let mut w = Writer { segs: Vec::new(), syntax4: false };
+    let dep = local(geo, flight.from, flight.dep_utc);
+    let arr = local(geo, flight.to, flight.arr_utc);
+    let iref = format!("A{:08}", seq % 100_000_000);
+    let mut out = String::with_capacity(pnrs.len() * 500 + 2000);
+    out.push_str("UNA:+.? '\n");
+    let _ = writeln!(out, "UNB+UNOA:4+{}+{RECIPIENT}+{}:{}+{iref}'", flight.carrier, at.format("%y%m%d"), hhmm(at));
+    let header = |w: &mut Writer, n: usize, code: &str| {
+        w.segs.clear();
+        w.seg(format!("UNH+{n}+PAXLST:D:05B:UN:IATA+{}{}/{}", flight.carrier, flight.number, ddmmyy(dep)));
+        w.seg(format!("BGM+{code}"));
+        w.seg(format!("NAD+MS+++{} API DESK", flight.carrier));
+        w.seg(format!("TDT+20+{}{}+++{}", flight.carrier, flight.number, flight.carrier));
+        w.seg(format!("LOC+125+{}", flight.from));
+        w.seg(format!("DTM+189:{}{}:201", dep.format("%y%m%d"), hhmm(dep)));
+        w.seg(format!("LOC+87+{}", flight.to));
+        w.seg(format!("DTM+232:{}{}:201", arr.format("%y%m%d"), hhmm(arr)));
+    };
+    let person = |w: &mut Writer,
+                  qualifier: &str,
+                  p: &Person,
+                  given: &str,
+                  dob: chrono::NaiveDate,
+                  locator: Option<&str>,
+                  debark: &str,
+                  doc: Option<(&str, &str, &str, chrono::NaiveDate)>| {
+        let (sn, gn) = (w.esc(&p.surname), w.esc(given));
+        w.seg(format!("NAD+{qualifier}+++{sn}:{gn}"));
+        w.seg(format!("ATT+2++{}", p.gender));
+        w.seg(format!("DTM+329:{}", yymmdd(dob)));
+        w.seg(format!("LOC+178+{}", flight.from));
+        w.seg(format!("LOC+179+{debark}"));
+        w.seg(format!("NAT+2+{}", geo.alpha3(&p.nationality)));
+        if let Some(l) = locator {
+            w.seg(format!("RFF+AVF:{l}"));
+        }
+        if let Some((kind, number, issuer, expiry)) = doc {
+            w.seg(format!("DOC+{kind}:110:111+{number}"));
+            w.seg(format!("DTM+36:{}", yymmdd(expiry)));
+            w.seg(format!("LOC+91+{issuer}"));
+        }
+    };
+    header(&mut w, 1, "745");
+    let mut passengers = 0;
+    for pnr in pnrs {
+        let pushed = &pnr.legs[pnr.pushed];
+        // Through-checked travellers debark at the end of their outbound journey.
+        let end = pnr.outbound_end();
+        let booked_debark = if end >= pnr.pushed { pnr.legs[end].to.clone() } else { pushed.to.clone() };
+        for p in pnr.people.iter().filter(|p| p.checks_in) {
+            let given = p.api.given.clone().unwrap_or_else(|| p.given.clone());
+            let dob = p.api.dob.unwrap_or(p.dob);
+            let debark = p.api.debark.clone().unwrap_or_else(|| booked_debark.clone());
+            let doc = p.doc.as_ref().map(|d| {
+                (
+                    d.kind,
+                    p.api.doc_number.clone().unwrap_or_else(|| d.number.clone()),
+                    geo.alpha3(&d.issuer).to_string(),
+                    d.expiry,
+                )
+            });
+            let doc_ref = doc.as_ref().map(|(k, n, i, e)| (*k, n.as_str(), i.as_str(), *e));
+            person(&mut w, "FL", p, &given, dob, Some(&pnr.locator), &debark, doc_ref);
+            passengers += 1;
+        }
+    }
+    w.seg(format!("CNT+42:{passengers}"));
+    let count = w.segs.len() + 1;
+    w.seg(format!("UNT+{count}+1"));
+    for s in &w.segs {
+        out.push_str(s);
+        out.push_str("'\n");
+    }
+    header(&mut w, 2, "250");
+    for p in crew {
+        let issuer = geo.alpha3(&p.nationality).to_string();
+        let number = p.doc.as_ref().map(|d| d.number.clone()).unwrap_or_default();
+        let expiry = p.doc.as_ref().map(|d| d.expiry).unwrap_or(p.dob);
+        person(
+            &mut w,
+            "FM",
+            p,
+            &p.given.clone(),
+            p.dob,
+            None,
+            flight.to,
+            Some(("P", number.as_str(), issuer.as_str(), expiry)),
+        );
+    }
+    w.seg(format!("CNT+41:{}", crew.len()));
+    let count = w.segs.len() + 1;
+    w.seg(format!("UNT+{count}+2"));
+    for s in &w.segs {
+        out.push_str(s);
+        out.push_str("'\n");
+    }
+    let _ = writeln!(out, "UNZ+2+{iref}'");
     out.into_bytes()
 }

@@ -87,6 +87,8 @@ pub struct Summary {
     pub multipart_messages: usize,
     /// Update pushes (MSG 141).
     pub update_pushes: usize,
+    /// PAXLST (API) files, one per flight at check-in close.
+    pub api_files: usize,
     /// Files per fault.
     pub faults: BTreeMap<String, usize>,
     /// Planted travellers per scenario.
@@ -160,6 +162,7 @@ pub fn generate(cfg: &GenerateConfig) -> anyhow::Result<Summary> {
         summary.pnr_versions += r.pnr_versions;
         summary.multipart_messages += r.multipart;
         summary.update_pushes += r.updates;
+        summary.api_files += r.api_files;
         for f in r.faults {
             *summary.faults.entry(f.to_string()).or_default() += 1;
         }
@@ -313,6 +316,7 @@ struct FlightOut {
     pnr_versions: usize,
     multipart: usize,
     updates: usize,
+    api_files: usize,
     faults: Vec<&'static str>,
     labels: Vec<Label>,
 }
@@ -350,6 +354,7 @@ fn flight_files(
         pnr_versions: 0,
         multipart: 0,
         updates: 0,
+        api_files: 0,
         faults: Vec::new(),
         labels: Vec::new(),
     };
@@ -408,6 +413,32 @@ fn flight_files(
             out.updates += 1;
         }
     }
+    // API at check-in close: the passenger list of everyone checked in, and the crew list.
+    let close_pnrs: Vec<&Pnr> = pnrs.iter().collect();
+    let mut crng = Rng::new(cfg.seed, 7_000_000_000 + f.index as u64);
+    let crew_country = world::carrier_country(f.carrier);
+    let crew: Vec<model::Person> = (0..crng.range(6, 12))
+        .map(|_| {
+            let mut p = book::person(&mut crng, crew_country, model::PaxType::Adult, f.dep_utc.date(), None);
+            let age = crng.range(22, 60);
+            p.dob = book::birth_date(&mut crng, f.dep_utc.date(), age);
+            p.doc = Some(book::usual_document(&mut crng, &p, f.dep_utc.date(), false));
+            p
+        })
+        .collect();
+    let api = edifact::render_paxlst(geo, f, &close_pnrs, close, &crew, serial_offset * 3 + 3);
+    let dep_local =
+        geo.airports.get(f.from).map(|a| f.dep_utc.and_utc().with_timezone(&a.tz).naive_local()).unwrap_or(f.dep_utc);
+    let path = dir.join(format!("{}{:04}_{}_API.edi", f.carrier, f.number, dep_local.format("%Y%m%d")));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, &api).with_context(|| format!("writing {}", path.display()))?;
+    out.files += 1;
+    out.bytes += api.len() as u64;
+    out.api_files += 1;
     let flight_name = format!("{}{}", f.carrier, f.number);
     let dep_local_date = geo
         .airports

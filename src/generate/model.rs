@@ -88,6 +88,21 @@ pub struct Person {
     pub bag_tag_to: Option<String>,
     /// Planted scenario this traveller belongs to.
     pub scenario: Option<&'static str>,
+    /// What check-in reads off the document when it is not what was booked (API).
+    pub api: ApiDiff,
+}
+
+/// Differences between the booked traveller and the person the airline lists in API.
+#[derive(Debug, Clone, Default)]
+pub struct ApiDiff {
+    /// Another given name.
+    pub given: Option<String>,
+    /// Another date of birth.
+    pub dob: Option<NaiveDate>,
+    /// Another document number.
+    pub doc_number: Option<String>,
+    /// Debarks here rather than at the booked destination.
+    pub debark: Option<String>,
 }
 
 /// An air segment of the itinerary.

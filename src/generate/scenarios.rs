@@ -82,6 +82,11 @@ pub const KINDS: &[Kind] = &[
         story: "migrant smuggling: weeks-long 'tourist' trip with no checked bag, throwaway e-mail, booked in a third country (ind. 11, 15, 27, 34)",
         decoy: false,
     },
+    Kind {
+        id: "impostor_lookalike",
+        story: "impostor: the ticket is flown by a look-alike of the same surname; API at check-in shows another given name, birth date and passport (ind. 17, 18)",
+        decoy: false,
+    },
     Kind { id: "decoy_honest_cash", story: "honest cash payer on a return trip booked weeks ahead", decoy: true },
     Kind {
         id: "decoy_last_minute",
@@ -102,6 +107,11 @@ pub const KINDS: &[Kind] = &[
     Kind {
         id: "decoy_self_connect",
         story: "budget traveller with a separate onward ticket to another country",
+        decoy: true,
+    },
+    Kind {
+        id: "decoy_renewed_passport",
+        story: "honest traveller who renewed the passport after booking: API shows the new number",
         decoy: true,
     },
 ];
@@ -433,6 +443,10 @@ impl Planter<'_> {
                     self.recent_passport(&mut p, on, (10, 120));
                 }
                 p.bags = (0, 0);
+                // At check-in the airline lists the arrival as the end of the journey.
+                if self.rng.chance(0.6) {
+                    p.api.debark = Some(f.to.to_string());
+                }
                 self.solo(&mut pnr, p);
                 self.one_way(&mut pnr, f, &[origin], &[]);
                 // The onward leg: another carrier, a separate ticket, a long wait.
@@ -566,6 +580,11 @@ impl Planter<'_> {
                     d.issuer = (*self.rng.pick(&["GR", "PT", "IT", "BG", "RO", "HR"])).to_string();
                 }
                 p.bags = (0, 0);
+                // The document shown at check-in is not the one booked (a swap in transit).
+                if self.rng.chance(0.6) {
+                    p.api.doc_number =
+                        Some(format!("{}{}", self.rng.chars(b"ABCDEFGHJKLMNPRSTUVWXYZ", 2), self.rng.digits(7)));
+                }
                 self.solo(&mut pnr, p);
                 let before: Vec<String> = origin.iter().cloned().collect();
                 self.one_way(&mut pnr, f, &before, &[]);
@@ -608,7 +627,40 @@ impl Planter<'_> {
                 pnr.seller = s;
                 out.push((f.index, pnr));
             }
+            "impostor_lookalike" => {
+                let mut pnr = self.base(f);
+                let country = pnr.people[0].residence.clone();
+                let mut p = self.adult(&country, on, (20, 45));
+                p.ff = None;
+                p.doc = Some(book::usual_document(&mut self.rng, &p, on, false));
+                p.bags = if self.rng.chance(0.5) { (0, 0) } else { (1, self.rng.range(8, 20) as u32) };
+                // A relative or look-alike of the same surname flies: API reads their document.
+                let pool = world::name_pool(&country);
+                let other = if p.gender == 'M' { self.rng.pick(pool.male) } else { self.rng.pick(pool.female) };
+                p.api.given = Some(if *other == p.given { format!("{other}A") } else { other.to_string() });
+                let age = self.rng.range(18, 50);
+                p.api.dob = Some(book::birth_date(&mut self.rng, on, age));
+                p.api.doc_number =
+                    Some(format!("{}{}", self.rng.chars(b"ABCDEFGHJKLMNPRSTUVWXYZ", 2), self.rng.digits(7)));
+                self.solo(&mut pnr, p);
+                let stay = self.rng.range(5, 20) * 24;
+                self.round_trip(&mut pnr, f, stay, false);
+                out.push((f.index, pnr));
+            }
             // Decoys.
+            "decoy_renewed_passport" => {
+                let mut pnr = self.base(f);
+                let country = pnr.people[0].residence.clone();
+                let mut p = self.adult(&country, on, (25, 70));
+                p.doc = Some(book::usual_document(&mut self.rng, &p, on, false));
+                p.api.doc_number =
+                    Some(format!("{}{}", self.rng.chars(b"ABCDEFGHJKLMNPRSTUVWXYZ", 2), self.rng.digits(7)));
+                p.bags = (1, 18);
+                self.solo(&mut pnr, p);
+                let stay = self.rng.range(5, 20) * 24;
+                self.round_trip(&mut pnr, f, stay, !f.inbound);
+                out.push((f.index, pnr));
+            }
             "decoy_honest_cash" => {
                 let mut pnr = self.base(f);
                 let stay = self.rng.range(7, 25) * 24;

@@ -62,6 +62,33 @@ pub const CARRIERS: &[Carrier] = &[
     Carrier { code: "CA", prefix: "999", system: "1E" },
 ];
 
+/// The home country of a carrier, for its crews.
+pub fn carrier_country(code: &str) -> &'static str {
+    match code {
+        "IB" | "UX" | "VY" => "ES",
+        "AV" => "CO",
+        "LA" => "BR",
+        "AR" => "AR",
+        "AM" => "MX",
+        "AA" | "DL" => "US",
+        "BA" => "GB",
+        "AF" => "FR",
+        "LH" => "DE",
+        "KL" => "NL",
+        "TP" => "PT",
+        "TK" => "TR",
+        "EK" => "AE",
+        "QR" => "QA",
+        "AT" => "MA",
+        "AH" => "DZ",
+        "CM" => "PA",
+        "ET" => "ET",
+        "HC" => "SN",
+        "CA" => "CN",
+        _ => "ES",
+    }
+}
+
 /// The carrier with this code.
 pub fn carrier(code: &str) -> Carrier {
     *CARRIERS.iter().find(|c| c.code == code).unwrap_or(&CARRIERS[0])
