@@ -25,7 +25,38 @@ proptest! {
         let parsed = read_messages(&bytes, 0);
         for m in &parsed.messages {
             let _ = paxrisk::pnrgov::grammar::parse(&m.body);
+            let _ = paxrisk::paxlst::parse(&m.body);
         }
+    }
+
+    #[test]
+    fn paxlst_shaped_noise_loads_every_listed_person_and_never_panics(body in proptest::collection::vec(
+        prop_oneof![
+            Just("NAD+FL+++DOE:JANE'".to_string()), Just("NAD+FM+++ROE:RICK:X'".to_string()), Just("NAD+DDU+++X:Y'".to_string()),
+            Just("TDT+20+XX123+++XX'".to_string()), Just("LOC+125+LHR'".to_string()), Just("LOC+87+JFK'".to_string()),
+            Just("LOC+92+JFK'".to_string()), Just("DTM+189:2501011000:201'".to_string()), Just("DTM+329:900101'".to_string()),
+            Just("DTM+329:99XX99'".to_string()), Just("ATT+2++F'".to_string()), Just("NAT+2+GBR'".to_string()),
+            Just("RFF+AVF:ABC123'".to_string()), Just("DOC+P:110:111+123'".to_string()), Just("DTM+36:300101'".to_string()),
+            Just("LOC+91+GBR'".to_string()), Just("CNT+42:3'".to_string()), Just("BGM+745'".to_string()),
+            Just("NAD+MS+++DESK'".to_string()), Just("COM+1:TE'".to_string()),
+            "[A-Z0-9+:'?* \n]{0,12}",
+        ], 0..60)) {
+        let text = format!("UNB+UNOA:4+XX+YY+250101:1200+R'UNH+1+PAXLST:D:05B:UN:IATA'BGM+745'{}UNT+1+1'UNZ+1+R'", body.concat());
+        let dir = std::env::temp_dir().join(format!("paxrisk-prop-api-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("noise.edi");
+        std::fs::write(&p, &text).unwrap();
+        let r = paxrisk::ingest::ingest_files(&[p], &crate::util::config());
+        let t = r.totals();
+        for (what, read, accounted) in t.invariants() {
+            prop_assert_eq!(read, accounted, "{}", what);
+        }
+        prop_assert_eq!(r.rows.api_traveller.len() as u64, t.counts.api_persons_loaded);
+        // Nothing lost: every person NAD the lexer reads is a row (the noise may forge more).
+        let nads = paxrisk::edifact::lexer::Lexer::new(text.as_bytes())
+            .filter(|s| s.tag == "NAD" && s.get(0, 0).is_some_and(|q| q.trim() != "MS"))
+            .count();
+        prop_assert_eq!(r.rows.api_traveller.len(), nads);
     }
 
     #[test]

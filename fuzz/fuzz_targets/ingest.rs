@@ -1,11 +1,12 @@
 //! Fuzzes the whole read path on arbitrary bytes: lexer, envelope, multi-part reassembly,
-//! PNRGOV grammar and the mapping to landing rows. Any panic is a bug.
+//! PNRGOV and PAXLST grammars and the mapping to landing rows. Any panic is a bug.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use paxrisk::edifact::interchange;
+use paxrisk::ingest::paxlst_map;
 use paxrisk::ingest::pnrgov_map::{map_message, MapContext};
 use paxrisk::ingest::sensitive::SensitiveCodes;
 use paxrisk::reference::Airports;
@@ -30,9 +31,11 @@ fuzz_target!(|data: &[u8]| {
     let ctx = MapContext { files: &files, raw: &raw, airports: airports(), sensitive: &sensitive };
     for m in re.complete.iter() {
         let _ = map_message(m, "M0".into(), &ctx);
+        let _ = paxlst_map::map_message(m, "M0".into(), &ctx);
     }
     if !re.pending.is_empty() {
         let joined = interchange::join_parts(re.pending);
         let _ = map_message(&joined, "M1".into(), &ctx);
+        let _ = paxlst_map::map_message(&joined, "M1".into(), &ctx);
     }
 });
