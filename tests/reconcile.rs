@@ -110,4 +110,31 @@ fn api_travellers_link_to_pnr_travellers_exactly_and_ambiguity_stays_unlinked() 
             "SMITH|JOHN|NULL|true|false|NULL|false|false|false|true|false",
         ]
     );
+
+    // The other way round: every API passenger, and whether a PNR traveller links to it.
+    let batches = engine
+        .sandbox()
+        .query("SELECT surname, given_name, pnr_linked, link_method FROM api_passenger ORDER BY surname, given_name, api_traveller_id")
+        .unwrap();
+    let mut rows = Vec::new();
+    for b in &batches {
+        let cols: Vec<Vec<Option<String>>> =
+            b.columns().iter().map(|c| paxrisk::audit::texts(c.as_ref()).unwrap()).collect();
+        for i in 0..b.num_rows() {
+            rows.push(cols.iter().map(|c| c[i].clone().unwrap_or_else(|| "NULL".into())).collect::<Vec<_>>().join("|"));
+        }
+    }
+    assert_eq!(
+        rows,
+        [
+            "DIAZ|PEDRO|true|document",
+            "GARCIA|ANA|true|locator_name_dob",
+            "LOPEZ|MARIA|true|name_dob",
+            "NOBODY|X|false|NULL",
+            "PEREZ|LUIS|true|locator_name_dob",
+            "RUIZ|ANA|true|locator_name",
+            "SMITH|JOHN|false|NULL",
+            "SMITH|JOHN|false|NULL",
+        ]
+    );
 }

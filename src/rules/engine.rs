@@ -207,8 +207,13 @@ impl Engine {
                     }
                     Err(e) => {
                         let msg = e.to_string();
-                        let waits_for_view =
-                            names.iter().any(|n| *n != file.name && msg.contains(&format!("table '{n}' not found")));
+                        // DataFusion names the missing table bare or fully qualified
+                        // (`datafusion.public.<name>`).
+                        let waits_for_view = names.iter().any(|n| {
+                            *n != file.name
+                                && (msg.contains(&format!("table '{n}' not found"))
+                                    || msg.contains(&format!(".{n}' not found")))
+                        });
                         if waits_for_view {
                             waiting.push((file, msg));
                         } else {
