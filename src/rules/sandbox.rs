@@ -36,10 +36,27 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            memory_bytes: 4 * 1024 * 1024 * 1024,
+            memory_bytes: default_memory_bytes(),
             timeout: Duration::from_secs(600),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         }
+    }
+}
+
+/// The query engine's default memory limit: half of the machine's memory (Linux
+/// `/proc/meminfo`), at least 2 GiB; 4 GiB where the size cannot be read. The traveller_journey
+/// view of 100,000 generated PNRs needed more than a fixed 4 GiB.
+fn default_memory_bytes() -> usize {
+    const GIB: usize = 1024 * 1024 * 1024;
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<usize>().ok())
+    });
+    match total_kib {
+        Some(kib) => (kib * 1024 / 2).max(2 * GIB),
+        None => 4 * GIB,
     }
 }
 
