@@ -1,20 +1,10 @@
 //! The auditor's toolkit on a real run folder: `explain`, `query`, `audit verify`, `audit replay`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::util::{root, tempdir};
+use crate::util::{paxrisk, root, tempdir};
 
 const AS_OF: &str = "2026-11-30T12:00:00Z";
-
-fn paxrisk(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_paxrisk")).args(args).current_dir(root()).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn input() -> PathBuf {
     root().join("tests/data/run")

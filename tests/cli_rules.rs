@@ -1,17 +1,6 @@
 //! The `rules` and `schema` commands as a rule author runs them: output and exit codes.
 
-use std::process::Command;
-
-use crate::util::{root, tempdir};
-
-fn paxrisk(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_paxrisk")).args(args).current_dir(root()).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::util::{paxrisk, root, tempdir};
 
 #[test]
 fn check_and_test_pass_on_the_bundled_pack() {

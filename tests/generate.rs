@@ -4,20 +4,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use arrow::array::AsArray;
 
-use crate::util::{assert_invariants, config, root, tempdir};
-
-fn paxrisk(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_paxrisk")).args(args).current_dir(root()).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::util::{assert_invariants, config, paxrisk, root, tempdir};
 
 fn generate(extra: &[&str]) -> PathBuf {
     let out = tempdir().join("gen");

@@ -4,6 +4,17 @@ use std::path::{Path, PathBuf};
 
 use paxrisk::ingest::{IngestConfig, Ingested};
 
+/// Runs the paxrisk binary in the crate folder: (exit code, stdout, stderr).
+pub fn paxrisk(args: &[&str]) -> (i32, String, String) {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_paxrisk")).args(args).current_dir(root()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The crate's own folder.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
-use super::pnrgov_map::{Counts, MapContext, Mapped};
+use super::pnrgov_map::{Counts, MapContext, Mapped, envelope_row};
 use super::times::{self, LocalToUtc};
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
@@ -198,17 +198,6 @@ impl Mapper<'_, '_> {
         let list_type = bgm_code.as_deref().map(paxlst::list_type).map(str::to_string);
         let list_change = g.bgm.and_then(|b| owned(b.get(1, 0)));
         self.out.rows.push.push(PushRow {
-            push_id: self.push_id.clone(),
-            format: "PAXLST".into(),
-            version: self.msg.version.clone(),
-            sender: env.sender.clone(),
-            recipient: env.recipient.clone(),
-            interchange_ref: env.control_ref.clone(),
-            message_ref: self.msg.reference.clone(),
-            common_access_ref: self.msg.common_access_ref.clone(),
-            parts: self.msg.parts as i64,
-            prepared_at_utc: prepared,
-            push_type: None,
             originator: g.reporting_party.and_then(|n| owned(n.get(3, 0))),
             flight_carrier: carrier.clone(),
             flight_number: number.clone(),
@@ -217,11 +206,7 @@ impl Mapper<'_, '_> {
             dep_local,
             dep_utc,
             dep_date,
-            declared_pnr_count: None,
-            pnr_count: 0,
-            source_file: self.file(self.msg.origin),
-            source_offset: self.msg.offset as i64,
-            ..Default::default()
+            ..envelope_row(self.msg, &self.push_id, "PAXLST", self.ctx)
         });
 
         let reference = dep_date.or(prepared.map(|p| p.date_naive()));

@@ -87,6 +87,29 @@ pub struct Mapped {
     pub drops: SensitiveDrops,
 }
 
+/// The columns of a `push` row that come from the envelope and UNH, for either format.
+pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapContext<'_>) -> PushRow {
+    let env = &msg.envelope;
+    PushRow {
+        push_id: push_id.to_string(),
+        format: format.to_string(),
+        version: msg.version.clone(),
+        sender: env.sender.clone(),
+        recipient: env.recipient.clone(),
+        interchange_ref: env.control_ref.clone(),
+        message_ref: msg.reference.clone(),
+        common_access_ref: msg.common_access_ref.clone(),
+        parts: msg.parts as i64,
+        prepared_at_utc: times::utc(
+            env.prepared_date.as_deref().and_then(times::parse_yymmdd),
+            env.prepared_time.as_deref().and_then(times::parse_hhmm),
+        ),
+        source_file: ctx.files.get(msg.origin as usize).cloned().unwrap_or_default(),
+        source_offset: msg.offset as i64,
+        ..Default::default()
+    }
+}
+
 /// Renders a segment's elements back as text (`+` between elements, `:` between components),
 /// for history items and free text that has no column of its own.
 pub fn render(seg: &Segment<'_>) -> String {
@@ -263,23 +286,11 @@ impl<'c, 'm> Mapper<'c, 'm> {
             env.prepared_time.as_deref().and_then(times::parse_hhmm),
         );
         let mut row = PushRow {
-            push_id: self.push_id.clone(),
-            format: "PNRGOV".into(),
-            version: self.msg.version.clone(),
-            sender: env.sender.clone(),
-            recipient: env.recipient.clone(),
-            interchange_ref: env.control_ref.clone(),
-            message_ref: self.msg.reference.clone(),
-            common_access_ref: self.msg.common_access_ref.clone(),
-            parts: self.msg.parts as i64,
-            prepared_at_utc: prepared,
             push_type: g.msg.and_then(|m| parse_int(m.get(0, 1).or(m.get(0, 0)))),
             originator: g.originator.map(|o| render(o)).filter(|s| !s.is_empty()),
             pnr_count: g.pnrs.len() as i64,
             declared_pnr_count: g.eqn.and_then(|e| parse_int(e.get(0, 0))),
-            source_file: self.ctx.files.get(self.msg.origin as usize).cloned().unwrap_or_default(),
-            source_offset: self.msg.offset as i64,
-            ..Default::default()
+            ..envelope_row(self.msg, &self.push_id, "PNRGOV", self.ctx)
         };
         self.reference_date = prepared.map(|p| p.date_naive());
         match g.flight {
