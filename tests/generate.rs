@@ -187,3 +187,21 @@ fn the_default_pack_finds_the_planted_travellers_of_the_sample_data() {
     assert!(background * 100 < journeys * 2, "review list holds over 2% of honest travellers: {line}");
     assert!(out.contains("rule             hits  precision   recall  decoys"), "{out}");
 }
+
+#[test]
+fn a_busy_day_gives_every_flight_its_own_number() {
+    // 300 flights in one day: a route's flight numbers run on past the next route's base, and
+    // two flights with one number and date would overwrite each other's files.
+    let dir = generate(&["--pnrs", "3000", "--pnrs-per-flight", "10", "--days", "1", "--fault-share", "0"]);
+    let s = summary(&dir);
+    assert_eq!(s["flights"], 300);
+    let r = paxrisk::ingest::ingest_paths(std::slice::from_ref(&dir), &config()).unwrap();
+    let flights: HashSet<(String, String)> = r
+        .rows
+        .push
+        .iter()
+        .filter(|p| p.format == "PNRGOV")
+        .map(|p| (format!("{:?}{:?}", p.flight_carrier, p.flight_number), format!("{:?}", p.dep_date)))
+        .collect();
+    assert_eq!(flights.len(), 300);
+}

@@ -196,7 +196,7 @@ fn schedule(cfg: &GenerateConfig, geo: &Geo) -> Vec<Flight> {
     let n = cfg.pnrs.div_ceil(cfg.pnrs_per_flight.max(1)).max(1);
     let mut rng = Rng::new(cfg.seed, 1);
     let weights: Vec<(usize, f64)> = world::ROUTES.iter().enumerate().map(|(i, r)| (i, r.weight)).collect();
-    let mut used: BTreeMap<(String, u32, NaiveDate), u32> = BTreeMap::new();
+    let mut taken: std::collections::HashSet<(&str, u32, NaiveDate)> = std::collections::HashSet::new();
     let mut flights = Vec::with_capacity(n);
     for i in 0..n {
         let route = *rng.weighted(&weights);
@@ -214,10 +214,12 @@ fn schedule(cfg: &GenerateConfig, geo: &Geo) -> Vec<Flight> {
         let arr_utc = dep_utc + TimeDelta::minutes(geo.block_minutes(from, to));
         let base = 100 + route as u32 * 20 + if inbound { 1 } else { 0 };
         // Flight numbers are unique per carrier and local departure date, as the flight's
-        // identity in PNRGOV (and in the file name) is that pair.
-        let k = used.entry((carrier.to_string(), base, day)).or_default();
-        let number = base + *k * 2;
-        *k += 1;
+        // identity in PNRGOV (and in the file name) is that pair. A busy route's numbers run on
+        // past the next route's base, so every candidate is checked against all numbers taken.
+        let mut number = base;
+        while !taken.insert((carrier, number, day)) {
+            number += 2;
+        }
         let seats = if geo.km(from, to) >= 4000.0 { 300 } else { 180 };
         flights.push(Flight { index: i, carrier, number, from, to, dep_utc, arr_utc, seats, pnrs: 0, route, inbound });
     }
