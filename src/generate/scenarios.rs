@@ -179,6 +179,15 @@ impl Planter<'_> {
         p
     }
 
+    /// A document issued some time in its validity, replaced with probability `recent` by a
+    /// passport issued `days` ago.
+    fn passport(&mut self, p: &mut Person, on: NaiveDate, recent: f64, days: (i64, i64)) {
+        p.doc = Some(book::usual_document(&mut self.rng, p, on, false));
+        if self.rng.chance(recent) {
+            self.recent_passport(p, on, days);
+        }
+    }
+
     fn recent_passport(&mut self, p: &mut Person, on: NaiveDate, days: (i64, i64)) {
         let d = self.rng.range(days.0, days.1);
         p.doc = Some(book::document(&mut self.rng, p, on, d, "P"));
@@ -380,10 +389,7 @@ impl Planter<'_> {
                 let mut pnr = self.base(f);
                 let mut adult = self.adult(&origin_country, on, (24, 50));
                 adult.ff = None;
-                adult.doc = Some(book::usual_document(&mut self.rng, &adult, on, false));
-                if self.rng.chance(0.5) {
-                    self.recent_passport(&mut adult, on, (20, 150));
-                }
+                self.passport(&mut adult, on, 0.5, (20, 150));
                 adult.bags = (1, self.rng.range(12, 23) as u32);
                 let mut people = vec![adult.clone()];
                 for _ in 0..self.rng.range(1, 2) {
@@ -418,10 +424,7 @@ impl Planter<'_> {
                 let age = self.rng.range(9, 15);
                 child.dob = book::birth_date(&mut self.rng, on, age);
                 child.title = None;
-                child.doc = Some(book::usual_document(&mut self.rng, &child, on, false));
-                if self.rng.chance(0.5) {
-                    self.recent_passport(&mut child, on, (10, 90));
-                }
+                self.passport(&mut child, on, 0.5, (10, 90));
                 child.bags = if self.rng.chance(0.5) { (0, 0) } else { (1, self.rng.range(5, 12) as u32) };
                 self.solo(&mut pnr, child);
                 self.one_way(&mut pnr, f, &[], &[]);
@@ -438,10 +441,7 @@ impl Planter<'_> {
                 let mut pnr = self.base(f);
                 let mut p = self.adult(&origin_country, on, (19, 45));
                 p.ff = None;
-                p.doc = Some(book::usual_document(&mut self.rng, &p, on, false));
-                if self.rng.chance(0.5) {
-                    self.recent_passport(&mut p, on, (10, 120));
-                }
+                self.passport(&mut p, on, 0.5, (10, 120));
                 p.bags = (0, 0);
                 // At check-in the airline lists the arrival as the end of the journey.
                 if self.rng.chance(0.6) {
@@ -602,10 +602,7 @@ impl Planter<'_> {
                 let origin_country = foreign_country.clone();
                 let mut p = self.adult(&origin_country, on, (19, 35));
                 p.ff = None;
-                p.doc = Some(book::usual_document(&mut self.rng, &p, on, false));
-                if self.rng.chance(0.7) {
-                    self.recent_passport(&mut p, on, (10, 120));
-                }
+                self.passport(&mut p, on, 0.7, (10, 120));
                 p.bags = (0, 0);
                 p.checks_in = true;
                 let domain = *self.rng.pick(world::DISPOSABLE_DOMAINS);

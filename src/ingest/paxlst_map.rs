@@ -154,11 +154,6 @@ impl Mapper<'_, '_> {
     }
 
     fn map(&mut self, g: &PaxlstMessage<'_, '_>) {
-        let env = &self.msg.envelope;
-        let prepared = times::utc(
-            env.prepared_date.as_deref().and_then(times::parse_yymmdd),
-            env.prepared_time.as_deref().and_then(times::parse_hhmm),
-        );
         let legs: Vec<LegInfo> = g.legs.iter().map(leg_info).collect();
         // The reported leg: the one crossing the border (LOC 125/87), else the last one.
         let main = legs.iter().position(|l| l.reported).or(legs.len().checked_sub(1));
@@ -197,7 +192,7 @@ impl Mapper<'_, '_> {
         let bgm_code = g.bgm.and_then(|b| owned(b.get(0, 0)));
         let list_type = bgm_code.as_deref().map(paxlst::list_type).map(str::to_string);
         let list_change = g.bgm.and_then(|b| owned(b.get(1, 0)));
-        self.out.rows.push.push(PushRow {
+        let push = PushRow {
             originator: g.reporting_party.and_then(|n| owned(n.get(3, 0))),
             flight_carrier: carrier.clone(),
             flight_number: number.clone(),
@@ -207,7 +202,9 @@ impl Mapper<'_, '_> {
             dep_utc,
             dep_date,
             ..envelope_row(self.msg, &self.push_id, "PAXLST", self.ctx)
-        });
+        };
+        let prepared = push.prepared_at_utc;
+        self.out.rows.push.push(push);
 
         let reference = dep_date.or(prepared.map(|p| p.date_naive()));
         let mut counted: [u64; 2] = [0, 0];
