@@ -185,16 +185,20 @@ fn audit_verify_passes_on_a_fresh_run_and_names_each_kind_of_tampering() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("all ") && out.contains(" checks passed"), "{out}");
 
-    // One byte changed in scores.parquet.
-    let d = damaged(&run);
-    let p = d.join("scores.parquet");
-    let mut bytes = std::fs::read(&p).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x01;
-    std::fs::write(&p, bytes).unwrap();
-    let (code, out) = verify(&d, &[]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL scores.parquet: SHA-256: "), "{out}");
+    // One byte changed in scores.parquet: in the data, in the footer or in the footer's length.
+    // Some of these make the Parquet reader itself fail; verify still reports, never crashes.
+    let len = std::fs::metadata(run.join("scores.parquet")).unwrap().len() as usize;
+    for at in [len / 4, len / 2, 3 * len / 4, len - 9, len - 6] {
+        let d = damaged(&run);
+        let p = d.join("scores.parquet");
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes[at] ^= 0x01;
+        std::fs::write(&p, bytes).unwrap();
+        let (code, out) = verify(&d, &[]);
+        assert_eq!(code, 1, "byte {at} of {len}: {out}");
+        assert!(out.contains("FAIL scores.parquet: SHA-256: "), "byte {at} of {len}: {out}");
+        assert!(!out.contains("panicked"), "byte {at} of {len}: {out}");
+    }
 
     // A row deleted from hits.parquet (rewritten as a valid Parquet file).
     let d = damaged(&run);

@@ -53,18 +53,12 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
             }),
             Err(e) => c.push(format!("{}: present", o.name), false, || format!("{e:#}")),
         }
-        let rows = std::fs::File::open(&path)
-            .ok()
-            .and_then(|f| parquet::file::reader::SerializedFileReader::new(f).ok())
-            .map(|r| parquet::file::reader::FileReader::metadata(&r).file_metadata().num_rows() as u64);
-        match rows {
-            Some(n) => {
+        match super::parquet_rows(&path) {
+            Ok(n) => {
                 rows_of.insert(o.name.as_str(), n);
                 c.eq(format!("{}: rows = manifest outputs rows", o.name), n, o.rows);
             }
-            None => {
-                c.push(format!("{}: readable Parquet", o.name), false, || format!("{} cannot be read", path.display()))
-            }
+            Err(e) => c.push(format!("{}: readable Parquet", o.name), false, || format!("{e:#}")),
         }
     }
 
@@ -175,89 +169,9 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
     // Hits against scores, and every score rebuilt from its hits.
     match (run.table("scores"), run.table("hits")) {
         (Ok(scores), Ok(hits)) => {
-            let key = |j: &str, rule: &str, v: &str, w: &str, reason: &str| {
-                format!("{j}\u{1f}{rule}\u{1f}{v}\u{1f}{w}\u{1f}{reason}")
-            };
-            let mut from_scores: BTreeMap<String, i64> = BTreeMap::new();
-            let journeys = texts(column(&scores, "scores.parquet", "journey_id")?)?;
-            let list = column(&scores, "scores.parquet", "hits")?.as_list::<i32>().clone();
-            let score_col =
-                column(&scores, "scores.parquet", "score")?.as_primitive::<arrow::datatypes::Float64Type>().clone();
-            let bands = texts(column(&scores, "scores.parquet", "band")?)?;
-            let hit_counts = texts(column(&scores, "scores.parquet", "hit_count")?)?;
-            let mut wrong_scores = Vec::new();
-            for i in 0..scores.num_rows() {
-                let j = journeys[i].clone().unwrap_or_default();
-                let v = list.value(i);
-                let s = v.as_struct();
-                let f = |n: &str| -> anyhow::Result<Vec<Option<String>>> {
-                    texts(
-                        s.column_by_name(n)
-                            .ok_or_else(|| anyhow::anyhow!("scores.parquet: hits has no {n:?}"))?
-                            .as_ref(),
-                    )
-                };
-                let (ids, vs, ws, rs) = (f("rule_id")?, f("rule_version")?, f("weight")?, f("reason")?);
-                let mut weights = Vec::new();
-                for k in 0..s.len() {
-                    let w = ws[k].clone().unwrap_or_default();
-                    weights.push(w.parse::<u32>().unwrap_or(0));
-                    let k = key(
-                        &j,
-                        ids[k].as_deref().unwrap_or(""),
-                        vs[k].as_deref().unwrap_or(""),
-                        &w,
-                        rs[k].as_deref().unwrap_or(""),
-                    );
-                    *from_scores.entry(k).or_default() += 1;
-                }
-                if hit_counts[i].as_deref() != Some(s.len().to_string().as_str()) {
-                    wrong_scores.push(format!("{j}: hit_count {:?} but {} hits", hit_counts[i], s.len()));
-                }
-                if let Ok(p) = &pack {
-                    let rebuilt = score::score(&p.manifest, &weights);
-                    let got = if score_col.is_null(i) { f64::NAN } else { score_col.value(i) };
-                    if (rebuilt - got).abs() > 1e-9 {
-                        wrong_scores.push(format!("{j}: score {got} but its hits give {rebuilt}"));
-                    }
-                    let band = score::band(&p.manifest.bands, got).map(str::to_string);
-                    if band != bands[i] {
-                        wrong_scores.push(format!("{j}: band {:?} but score {got} is in band {band:?}", bands[i]));
-                    }
-                }
+            if let Err(e) = hits_match_scores(&mut c, &scores, &hits, pack.as_ref().ok()) {
+                c.push("scores.parquet and hits.parquet: the columns a run writes", false, || format!("{e:#}"));
             }
-            c.push("every score, band and hit_count rebuilds from its hits", wrong_scores.is_empty(), || {
-                format!("{} rows differ, first: {}", wrong_scores.len(), wrong_scores[0])
-            });
-            let mut from_hits: BTreeMap<String, i64> = BTreeMap::new();
-            let col = |n: &str| -> anyhow::Result<Vec<Option<String>>> { texts(column(&hits, "hits.parquet", n)?) };
-            let (hj, hr, hv, hw, hreason) =
-                (col("journey_id")?, col("rule_id")?, col("rule_version")?, col("weight")?, col("reason")?);
-            for i in 0..hits.num_rows() {
-                let k = key(
-                    hj[i].as_deref().unwrap_or(""),
-                    hr[i].as_deref().unwrap_or(""),
-                    hv[i].as_deref().unwrap_or(""),
-                    hw[i].as_deref().unwrap_or(""),
-                    hreason[i].as_deref().unwrap_or(""),
-                );
-                *from_hits.entry(k).or_default() += 1;
-            }
-            let mut diffs: Vec<String> = Vec::new();
-            for (k, n) in &from_scores {
-                let m = from_hits.get(k).copied().unwrap_or(0);
-                if m != *n {
-                    diffs.push(format!("{} (scores.parquet {n}, hits.parquet {m})", k.replace('\u{1f}', " | ")));
-                }
-            }
-            for (k, n) in &from_hits {
-                if !from_scores.contains_key(k) {
-                    diffs.push(format!("{} (scores.parquet 0, hits.parquet {n})", k.replace('\u{1f}', " | ")));
-                }
-            }
-            c.push("hits.parquet rows = the hits inside scores.parquet", diffs.is_empty(), || {
-                format!("{} hits differ, first: {}", diffs.len(), diffs[0])
-            });
         }
         (Err(e), _) | (_, Err(e)) => c.push("scores.parquet and hits.parquet: readable", false, || format!("{e:#}")),
     }
@@ -295,6 +209,102 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
         }
     }
     Ok(c.0)
+}
+
+/// `hits.parquet` against the hits inside `scores.parquet`, and every score, band and hit count
+/// rebuilt from its hits with the saved pack's scoring (when the pack loads). An error means a
+/// file lacks a column a run writes, or has it with another type.
+fn hits_match_scores(
+    c: &mut Checks,
+    scores: &arrow::array::RecordBatch,
+    hits: &arrow::array::RecordBatch,
+    pack: Option<&crate::rules::pack::Pack>,
+) -> anyhow::Result<()> {
+    let key = |j: &str, rule: &str, v: &str, w: &str, reason: &str| {
+        format!("{j}\u{1f}{rule}\u{1f}{v}\u{1f}{w}\u{1f}{reason}")
+    };
+    let mut from_scores: BTreeMap<String, i64> = BTreeMap::new();
+    let journeys = texts(column(scores, "scores.parquet", "journey_id")?)?;
+    let list = column(scores, "scores.parquet", "hits")?
+        .as_list_opt::<i32>()
+        .ok_or_else(|| anyhow::anyhow!("scores.parquet: hits is not a list"))?
+        .clone();
+    let score_col = column(scores, "scores.parquet", "score")?
+        .as_primitive_opt::<arrow::datatypes::Float64Type>()
+        .ok_or_else(|| anyhow::anyhow!("scores.parquet: score is not a float64 column"))?
+        .clone();
+    let bands = texts(column(scores, "scores.parquet", "band")?)?;
+    let hit_counts = texts(column(scores, "scores.parquet", "hit_count")?)?;
+    let mut wrong_scores = Vec::new();
+    for i in 0..scores.num_rows() {
+        let j = journeys[i].clone().unwrap_or_default();
+        let v = list.value(i);
+        let s = v.as_struct_opt().ok_or_else(|| anyhow::anyhow!("scores.parquet: hits is not a list of structs"))?;
+        let f = |n: &str| -> anyhow::Result<Vec<Option<String>>> {
+            texts(s.column_by_name(n).ok_or_else(|| anyhow::anyhow!("scores.parquet: hits has no {n:?}"))?.as_ref())
+        };
+        let (ids, vs, ws, rs) = (f("rule_id")?, f("rule_version")?, f("weight")?, f("reason")?);
+        let mut weights = Vec::new();
+        for k in 0..s.len() {
+            let w = ws[k].clone().unwrap_or_default();
+            weights.push(w.parse::<u32>().unwrap_or(0));
+            let k = key(
+                &j,
+                ids[k].as_deref().unwrap_or(""),
+                vs[k].as_deref().unwrap_or(""),
+                &w,
+                rs[k].as_deref().unwrap_or(""),
+            );
+            *from_scores.entry(k).or_default() += 1;
+        }
+        if hit_counts[i].as_deref() != Some(s.len().to_string().as_str()) {
+            wrong_scores.push(format!("{j}: hit_count {:?} but {} hits", hit_counts[i], s.len()));
+        }
+        if let Some(p) = pack {
+            let rebuilt = score::score(&p.manifest, &weights);
+            let got = if score_col.is_null(i) { f64::NAN } else { score_col.value(i) };
+            if (rebuilt - got).abs() > 1e-9 {
+                wrong_scores.push(format!("{j}: score {got} but its hits give {rebuilt}"));
+            }
+            let band = score::band(&p.manifest.bands, got).map(str::to_string);
+            if band != bands[i] {
+                wrong_scores.push(format!("{j}: band {:?} but score {got} is in band {band:?}", bands[i]));
+            }
+        }
+    }
+    c.push("every score, band and hit_count rebuilds from its hits", wrong_scores.is_empty(), || {
+        format!("{} rows differ, first: {}", wrong_scores.len(), wrong_scores[0])
+    });
+    let mut from_hits: BTreeMap<String, i64> = BTreeMap::new();
+    let col = |n: &str| -> anyhow::Result<Vec<Option<String>>> { texts(column(hits, "hits.parquet", n)?) };
+    let (hj, hr, hv, hw, hreason) =
+        (col("journey_id")?, col("rule_id")?, col("rule_version")?, col("weight")?, col("reason")?);
+    for i in 0..hits.num_rows() {
+        let k = key(
+            hj[i].as_deref().unwrap_or(""),
+            hr[i].as_deref().unwrap_or(""),
+            hv[i].as_deref().unwrap_or(""),
+            hw[i].as_deref().unwrap_or(""),
+            hreason[i].as_deref().unwrap_or(""),
+        );
+        *from_hits.entry(k).or_default() += 1;
+    }
+    let mut diffs: Vec<String> = Vec::new();
+    for (k, n) in &from_scores {
+        let m = from_hits.get(k).copied().unwrap_or(0);
+        if m != *n {
+            diffs.push(format!("{} (scores.parquet {n}, hits.parquet {m})", k.replace('\u{1f}', " | ")));
+        }
+    }
+    for (k, n) in &from_hits {
+        if !from_scores.contains_key(k) {
+            diffs.push(format!("{} (scores.parquet 0, hits.parquet {n})", k.replace('\u{1f}', " | ")));
+        }
+    }
+    c.push("hits.parquet rows = the hits inside scores.parquet", diffs.is_empty(), || {
+        format!("{} hits differ, first: {}", diffs.len(), diffs[0])
+    });
+    Ok(())
 }
 
 fn file_name(path: &str) -> String {

@@ -27,6 +27,10 @@ pub struct Label {
 
 /// Reads `labels.parquet`: traveller_id → label.
 pub fn read_labels(path: &Path) -> anyhow::Result<HashMap<String, Label>> {
+    crate::audit::without_panic(path, || labels_from(path))
+}
+
+fn labels_from(path: &Path) -> anyhow::Result<HashMap<String, Label>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
