@@ -219,3 +219,76 @@ fn custom_separators_seat_requests_and_escaped_email() {
         r.rows.ssr.iter().filter(|s| s.code.as_deref() == Some("NSST")).map(|s| s.seat.as_deref()).collect();
     assert_eq!(seats, vec![Some("074E")]);
 }
+
+/// Two JOHN SMITHs (a father and son) in each of three PNRs: documents under each traveller,
+/// documents sent once per leg with no reference, and namesakes without references at all.
+#[test]
+fn namesakes_in_one_pnr_keep_their_own_documents_and_ids() {
+    let text = "UNA:+.? '
+UNB+IATA:1+XX+YY+261201:0100+R1'
+UNH+1+PNRGOV:13:1:IA+XX123/011226'
+MSG+:22'
+ORG+XX:BOG'
+TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
+EQN+3'
+SRC'
+RCI+XX:AAA111::201126:1000'
+TIF+SMITH+JOHN:A:1'
+SSR+DOCS:HK::XX:::::/P/GBR/111111111/GBR/01JAN70/M/01JAN31/SMITH/JOHN'
+TIF+SMITH+JOHN:A:2'
+SSR+DOCS:HK::XX:::::/P/GBR/222222222/GBR/02FEB02/M/01JAN32/SMITH/JOHN'
+TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
+SRC'
+RCI+XX:BBB222::201126:1000'
+TIF+SMITH+JOHN:A:1'
+TIF+SMITH+JOHN:A:2'
+TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
+SSR+DOCS:HK::XX:::::/P/GBR/333333333/GBR/03MAR71/M/01JAN31/SMITH/JOHN'
+SSR+DOCS:HK::XX:::::/P/GBR/444444444/GBR/04APR03/M/01JAN32/SMITH/JOHN'
+TVL+021226:1600:021226:1830+MAD+LHR+XX+900'
+SSR+DOCS:HK::XX:::::/P/GBR/333333333/GBR/03MAR71/M/01JAN31/SMITH/JOHN'
+SSR+DOCS:HK::XX:::::/P/GBR/444444444/GBR/04APR03/M/01JAN32/SMITH/JOHN'
+SRC'
+RCI+XX:CCC333::201126:1000'
+TIF+SMITH+JOHN:A'
+TIF+SMITH+JOHN:A'
+TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
+UNT+28+1'
+UNZ+1+R1'
+";
+    let r = ingest_text("namesakes.edi", text.as_bytes());
+    assert_invariants(&r);
+    type Namesake = (Option<String>, Option<String>, Option<NaiveDate>, String);
+    let of = |locator: &str| -> Vec<Namesake> {
+        let p = r.rows.pnr.iter().find(|p| p.record_locator.as_deref() == Some(locator)).unwrap();
+        r.rows
+            .traveller
+            .iter()
+            .filter(|t| t.pnr_id == p.pnr_id)
+            .map(|t| (t.traveller_ref.clone(), t.doc_number.clone(), t.date_of_birth, t.traveller_id.clone()))
+            .collect()
+    };
+    let s = |v: &str| Some(v.to_string());
+
+    let a = of("AAA111");
+    assert_eq!(a.len(), 2);
+    assert_eq!((&a[0].0, &a[0].1, a[0].2), (&s("1"), &s("111111111"), date(1970, 1, 1)));
+    assert_eq!((&a[1].0, &a[1].1, a[1].2), (&s("2"), &s("222222222"), date(2002, 2, 2)));
+
+    // Each document is sent on both legs; each copy goes to the SMITH it was first given to.
+    let b = of("BBB222");
+    assert_eq!((&b[0].1, b[0].2), (&s("333333333"), date(1971, 3, 3)));
+    assert_eq!((&b[1].1, b[1].2), (&s("444444444"), date(2003, 4, 4)));
+
+    // No references: two travellers all the same, with two ids and a warning.
+    let c = of("CCC333");
+    assert_eq!(c.len(), 2);
+    assert_ne!(c[0].3, c[1].3);
+    assert_eq!(c[0].3, paxrisk::ingest::ids::traveller_id(&r.rows.pnr[2].pnr_id, "SMITH", "JOHN", ""));
+    assert_eq!(c[1].3, paxrisk::ingest::ids::traveller_id(&r.rows.pnr[2].pnr_id, "SMITH", "JOHN", "#2"));
+    let clash: Vec<_> = r.rows.diagnostics.iter().filter(|d| d.code == "TRAVELLER_ID_CLASH").collect();
+    assert_eq!(clash.len(), 1, "{:?}", diag_codes(&r));
+    assert!(clash[0].message.contains("its traveller_id is derived with reference \"#2\""), "{}", clash[0].message);
+    let ids: std::collections::HashSet<_> = r.rows.traveller.iter().map(|t| &t.traveller_id).collect();
+    assert_eq!(ids.len(), r.rows.traveller.len());
+}

@@ -9,7 +9,7 @@ UNH+1+PNRGOV:13:1:IA+XX123/011226'
 MSG+:22'
 ORG+XX:BOG'
 TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
-EQN+4'
+EQN+5'
 SRC'
 RCI+XX:AAA111::201126:1000'
 TIF+GARCIA+ANA:A:1'
@@ -34,14 +34,22 @@ RCI+XX:DDD444::201126:1000'
 TIF+RUIZ+ANA:A:1'
 TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
 TVL+021226:1600:021226:1830+MAD+LHR+XX+900'
-UNT+33+1'
+SRC'
+RCI+XX:EEE555::201126:1000'
+TIF+BROWN+TOM:A:1'
+SSR+DOCS:HK::XX:::::/P/GBR/B1111111/GBR/01JUN60/M/01JAN31/BROWN/TOM'
+TIF+BROWN+TOM:A:2'
+SSR+DOCS:HK::XX:::::/P/GBR/B2222222/GBR/02JUL95/M/01JAN31/BROWN/TOM'
+TVL+011226:2000:021226:1300+BOG+MAD+XX+123'
+UNT+37+1'
 UNZ+1+R1'
 ";
 
 // GARCIA: same in every field. PEREZ: another passport. The SMITHs: two JOHN SMITHs of one
 // PNR, and the PNR gives no birth date to tell them apart. LOPEZ: no locator in API, found by
 // name and birth date. DIAZ: no locator, another birth date, found by document. RUIZ: booked
-// on to London, API ends the journey in Madrid. NOBODY: listed, booked nowhere.
+// on to London, API ends the journey in Madrid. NOBODY: listed, booked nowhere. The BROWNs: a
+// father and son of one PNR, told apart by the birth dates in their DOCS.
 const PAXLST: &str = "UNA:+.? '
 UNB+UNOA:4+XX+YY+261201:1930+A1'
 UNH+1+PAXLST:D:05B:UN:IATA'
@@ -77,8 +85,14 @@ LOC+179+MAD'
 RFF+AVF:DDD444'
 NAD+FL+++NOBODY:X'
 RFF+AVF:ZZZ999'
-CNT+42:8'
-UNT+40+1'
+NAD+FL+++BROWN:TOM'
+DTM+329:950702'
+RFF+AVF:EEE555'
+NAD+FL+++BROWN:TOM'
+DTM+329:600601'
+RFF+AVF:EEE555'
+CNT+42:10'
+UNT+41+1'
 UNZ+1+A1'
 ";
 
@@ -89,7 +103,7 @@ fn api_travellers_link_to_pnr_travellers_exactly_and_ambiguity_stays_unlinked() 
     std::fs::write(dir.join("api.edi"), PAXLST).unwrap();
     let r = paxrisk::ingest::ingest_paths(&[dir], &config()).unwrap();
     assert!(r.rows.rejects.is_empty(), "{:?}", r.rows.rejects);
-    assert_eq!(r.rows.api_traveller.len(), 8);
+    assert_eq!(r.rows.api_traveller.len(), 10);
     let engine = crate::views::engine(&r.rows);
     let got = crate::views::select(
         &engine,
@@ -101,6 +115,8 @@ fn api_travellers_link_to_pnr_travellers_exactly_and_ambiguity_stays_unlinked() 
     assert_eq!(
         got,
         [
+            "BROWN|TOM|1960-06-01|true|true|locator_name_dob|false|false|false|false|false",
+            "BROWN|TOM|1995-07-02|true|true|locator_name_dob|false|false|false|false|false",
             "DIAZ|PEDRO|1980-01-01|true|true|document|false|true|false|false|false",
             "GARCIA|ANA|1985-03-12|true|true|locator_name_dob|false|false|false|false|false",
             "LOPEZ|MARIA|1970-05-05|true|true|name_dob|true|false|false|false|false",
@@ -127,6 +143,8 @@ fn api_travellers_link_to_pnr_travellers_exactly_and_ambiguity_stays_unlinked() 
     assert_eq!(
         rows,
         [
+            "BROWN|TOM|true|locator_name_dob",
+            "BROWN|TOM|true|locator_name_dob",
             "DIAZ|PEDRO|true|document",
             "GARCIA|ANA|true|locator_name_dob",
             "LOPEZ|MARIA|true|name_dob",

@@ -14,6 +14,9 @@
 //!   `"traveller" 0x1F pnr_id 0x1F surname 0x1F given_name 0x1F traveller_ref`, with surname and
 //!   given name upper-cased, whitespace collapsed, and the title removed from the given name
 //!   (`JOHNMR` and `JOHN MR` give the same id); a missing part is the empty string.
+//!   **Namesakes:** when a later traveller of the same PNR would get an earlier one's id (same
+//!   name, same or no reference), its `traveller_ref` part is `#` + its 1-based TIF position
+//!   instead, with a `TRAVELLER_ID_CLASH` warning.
 //! * `push_id` = `M` + 16 hex of SHA-256 over the raw bytes of the message (UNH to UNT) and, for
 //!   a multi-part push, of each part in sequence. Resending the same message gives the same id.
 

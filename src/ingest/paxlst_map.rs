@@ -7,34 +7,35 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
-use super::pnrgov_map::{Counts, MapContext, Mapped, envelope_row};
-use super::times::{self, LocalToUtc};
+use super::pnrgov_map::{Counts, MapContext, Mapped, diagnostic_row, envelope_row};
+use super::times;
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
 use crate::edifact::lexer::Segment;
-use crate::landing::schema::{ApiTravellerRow, DiagnosticRow, PushRow};
+use crate::landing::schema::{ApiTravellerRow, PushRow};
 use crate::paxlst::{self, Leg, PaxlstMessage};
 
 fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-/// `YYMMDDHHMM` (DTM 189/232, format 201).
-fn parse_yymmddhhmm(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    if s.len() < 10 || !s.is_char_boundary(6) {
-        return None;
-    }
-    let d = times::parse_yymmdd(&s[..6])?;
-    let t = times::parse_hhmm(&s[6..10])?;
-    Some(d.and_time(t))
+/// A leg's `DTM` 189/232 as a local date and time (formats 201 and 203).
+fn dtm_datetime(dtm: &Segment<'_>) -> Option<NaiveDateTime> {
+    let (date, time, _) = times::parse_dtm(dtm.get(0, 1)?, dtm.get(0, 2))?;
+    Some(date.and_time(time?))
 }
 
-/// A `YYMMDD` date of birth: the latest century that keeps it on or before `reference`.
-fn birth_date(s: &str, reference: Option<NaiveDate>) -> Option<NaiveDate> {
-    let d = times::parse_yymmdd(s.trim().get(..6)?)?;
+/// A `DTM` date (formats 101 and 102; a date and time gives its date).
+fn dtm_date(dtm: &Segment<'_>) -> Option<NaiveDate> {
+    times::parse_dtm(dtm.get(0, 1)?, dtm.get(0, 2)).map(|(d, _, _)| d)
+}
+
+/// A `DTM+329` date of birth: a two-digit year takes the latest century that keeps it on or
+/// before `reference`; a four-digit year (format 102, D:12B) is taken as it is.
+fn birth_date(dtm: &Segment<'_>, reference: Option<NaiveDate>) -> Option<NaiveDate> {
+    let (d, _, long_year) = times::parse_dtm(dtm.get(0, 1)?, dtm.get(0, 2))?;
     match reference {
-        Some(r) if d > r => chrono::Datelike::with_year(&d, chrono::Datelike::year(&d) - 100),
+        Some(r) if d > r && !long_year => chrono::Datelike::with_year(&d, chrono::Datelike::year(&d) - 100),
         _ => Some(d),
     }
 }
@@ -81,7 +82,7 @@ fn leg_info(l: &Leg<'_, '_>) -> LegInfo {
     let mut info = LegInfo { carrier, number, from: None, to: None, dep: None, reported: false };
     for (loc, dtm) in &l.places {
         let place = owned(loc.get(1, 0));
-        let when = dtm.and_then(|d| d.get(0, 1)).and_then(parse_yymmddhhmm);
+        let when = dtm.and_then(dtm_datetime);
         let departure = dtm.and_then(|d| d.get(0, 0)) == Some("189");
         match loc.get(0, 0).map(str::trim) {
             Some("125") => {
@@ -118,14 +119,8 @@ impl Mapper<'_, '_> {
     }
 
     fn diag(&mut self, origin: u32, d: &Diagnostic) {
-        self.out.rows.diagnostics.push(DiagnosticRow {
-            source_file: self.file(origin),
-            source_offset: d.offset as i64,
-            push_id: Some(self.push_id.clone()),
-            severity: d.severity.as_str().to_string(),
-            code: d.code.to_string(),
-            message: d.message.clone(),
-        });
+        let row = diagnostic_row(self.ctx, &self.push_id, origin, d);
+        self.out.rows.diagnostics.push(row);
     }
 
     fn warn(&mut self, seg: &Segment<'_>, code: &'static str, message: String) {
@@ -139,18 +134,11 @@ impl Mapper<'_, '_> {
         airport: Option<&str>,
         local: Option<NaiveDateTime>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        let (airport, local) = (airport?, local?);
-        match times::local_to_utc(self.ctx.airports, airport, local) {
-            LocalToUtc::Ok(t) | LocalToUtc::Gap(t) => Some(t),
-            LocalToUtc::UnknownAirport => {
-                self.warn(
-                    seg,
-                    "UNKNOWN_AIRPORT",
-                    format!("airport {airport:?} is not in the reference table; local time kept, UTC left NULL"),
-                );
-                None
-            }
+        let (utc, diag) = times::utc_at(self.ctx.airports, airport?, local?, seg.offset);
+        if let Some(d) = diag {
+            self.diag(seg.origin, &d);
         }
+        utc
     }
 
     fn map(&mut self, g: &PaxlstMessage<'_, '_>) {
@@ -241,12 +229,12 @@ impl Mapper<'_, '_> {
             };
             for d in &p.dtm {
                 if d.get(0, 0) == Some("329") {
-                    row.date_of_birth = d.get(0, 1).and_then(|s| birth_date(s, reference));
+                    row.date_of_birth = birth_date(d, reference);
                     if row.date_of_birth.is_none() {
                         self.warn(
                             d,
                             "BAD_DATE",
-                            format!("date of birth {:?} is not YYMMDD", d.get(0, 1).unwrap_or("")),
+                            format!("date of birth {:?} is not YYMMDD or CCYYMMDD", d.get(0, 1).unwrap_or("")),
                         );
                     }
                 }
@@ -278,7 +266,7 @@ impl Mapper<'_, '_> {
                 let mut expiry = None;
                 let mut issued = None;
                 for t in &d.dtm {
-                    let date = t.get(0, 1).and_then(|s| times::parse_yymmdd(s.trim().get(..6).unwrap_or("")));
+                    let date = dtm_date(t);
                     match t.get(0, 0) {
                         Some("36") => expiry = date,
                         Some("182") => issued = date,

@@ -14,7 +14,7 @@ use crate::edifact::interchange::Message;
 use crate::edifact::lexer::Segment;
 use crate::ingest::ids;
 use crate::ingest::sensitive::{SensitiveCodes, SensitiveDrops};
-use crate::ingest::times::{self, LocalToUtc, YearKind};
+use crate::ingest::times::{self, YearKind};
 use crate::landing::schema::*;
 use crate::pnrgov::freetext::{self, Docs};
 use crate::pnrgov::grammar::{self, Pnr};
@@ -110,6 +110,18 @@ pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapCon
     }
 }
 
+/// A diagnostic of a message's mapping as a `diagnostics` row, for either format.
+pub fn diagnostic_row(ctx: &MapContext<'_>, push_id: &str, origin: u32, d: &Diagnostic) -> DiagnosticRow {
+    DiagnosticRow {
+        source_file: ctx.files.get(origin as usize).cloned().unwrap_or_default(),
+        source_offset: d.offset as i64,
+        push_id: Some(push_id.to_string()),
+        severity: d.severity.as_str().to_string(),
+        code: d.code.to_string(),
+        message: d.message.clone(),
+    }
+}
+
 /// Renders a segment's elements back as text (`+` between elements, `:` between components),
 /// for history items and free text that has no column of its own.
 pub fn render(seg: &Segment<'_>) -> String {
@@ -174,26 +186,12 @@ impl<'c, 'm> Mapper<'c, 'm> {
     }
 
     fn diag(&mut self, seg: &Segment<'_>, severity: Severity, code: &'static str, message: String) {
-        let row = DiagnosticRow {
-            source_file: self.file(seg),
-            source_offset: seg.offset as i64,
-            push_id: Some(self.push_id.clone()),
-            severity: severity.as_str().to_string(),
-            code: code.to_string(),
-            message,
-        };
-        self.out.rows.diagnostics.push(row);
+        self.push_diag(seg.origin, &Diagnostic::new(seg.offset, severity, code, message));
     }
 
     fn push_diag(&mut self, origin: u32, d: &Diagnostic) {
-        self.out.rows.diagnostics.push(DiagnosticRow {
-            source_file: self.ctx.files.get(origin as usize).cloned().unwrap_or_default(),
-            source_offset: d.offset as i64,
-            push_id: Some(self.push_id.clone()),
-            severity: d.severity.as_str().to_string(),
-            code: d.code.to_string(),
-            message: d.message.clone(),
-        });
+        let row = diagnostic_row(self.ctx, &self.push_id, origin, d);
+        self.out.rows.diagnostics.push(row);
     }
 
     fn local_to_utc(
@@ -202,28 +200,11 @@ impl<'c, 'm> Mapper<'c, 'm> {
         airport: Option<&str>,
         local: Option<NaiveDateTime>,
     ) -> Option<DateTime<Utc>> {
-        let (airport, local) = (airport?, local?);
-        match times::local_to_utc(self.ctx.airports, airport, local) {
-            LocalToUtc::Ok(t) => Some(t),
-            LocalToUtc::Gap(t) => {
-                self.diag(
-                    seg,
-                    Severity::Info,
-                    "LOCAL_TIME_IN_DST_GAP",
-                    format!("{local} does not exist at {airport} (clocks went forward); read as one hour later"),
-                );
-                Some(t)
-            }
-            LocalToUtc::UnknownAirport => {
-                self.diag(
-                    seg,
-                    Severity::Warning,
-                    "UNKNOWN_AIRPORT",
-                    format!("airport {airport:?} is not in the reference table; local time kept, UTC left NULL"),
-                );
-                None
-            }
+        let (utc, diag) = times::utc_at(self.ctx.airports, airport?, local?, seg.offset);
+        if let Some(d) = diag {
+            self.push_diag(seg.origin, &d);
         }
+        utc
     }
 
     /// Dates and times of a TVL: `DDMMYY:HHMM:DDMMYY:HHMM`, with the variants senders use
@@ -522,8 +503,15 @@ impl<'c, 'm> Mapper<'c, 'm> {
             match code {
                 "DOCS" => {
                     let d = freetext::parse_docs(&text);
-                    let who =
-                        match_person(&stubs, d.surname.as_deref(), d.given.as_deref(), ssr_ref, *under, d.is_infant());
+                    // Among namesakes: the one this document was already seen for (DOCS is
+                    // often sent once per leg), then one with no document yet.
+                    let rank = |i: usize| match &docs[i] {
+                        Some(x) if x.number.is_some() && x.number == d.number => 0,
+                        None => 1,
+                        Some(_) => 2,
+                    };
+                    let (sn, gn) = (d.surname.as_deref(), d.given.as_deref());
+                    let who = match_person(&stubs, sn, gn, ssr_ref, *under, d.is_infant(), &rank);
                     match who {
                         Some(i) => merge_docs(&mut docs[i], d),
                         None => self.diag(
@@ -535,14 +523,14 @@ impl<'c, 'm> Mapper<'c, 'm> {
                     }
                 }
                 "DOCO" => {
-                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, text.ends_with("/I"))
+                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, text.ends_with("/I"), &|_| 0)
                         && doco[i].is_none()
                     {
                         doco[i] = Some(freetext::parse_doco(&text));
                     }
                 }
                 "DOCA" => {
-                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, text.ends_with("/I")) {
+                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, text.ends_with("/I"), &|_| 0) {
                         let a = freetext::parse_doca(&text);
                         let slot = if a.kind.as_deref() == Some("D") { &mut doca_d[i] } else { &mut doca_r[i] };
                         if slot.is_none() {
@@ -551,7 +539,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                     }
                 }
                 "FQTV" => {
-                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, false)
+                    if let Some(i) = match_person(&stubs, None, None, ssr_ref, *under, false, &|_| 0)
                         && fqtv[i].is_none()
                     {
                         fqtv[i] = Some(freetext::parse_fqtv(&text));
@@ -560,7 +548,9 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 _ => {
                     let inf = freetext::parse_inft(&text);
                     if let Some(i) =
-                        match_person(&stubs, inf.surname.as_deref(), inf.given.as_deref(), None, None, true)
+                        match_person(&stubs, inf.surname.as_deref(), inf.given.as_deref(), None, None, true, &|i| {
+                            u8::from(inft_dob[i].is_some())
+                        })
                         && inft_dob[i].is_none()
                     {
                         inft_dob[i] = inf.dob;
@@ -572,17 +562,37 @@ impl<'c, 'm> Mapper<'c, 'm> {
         // Keys, then infant links.
         let mut keys: Vec<Option<TravellerKey>> = Vec::with_capacity(stubs.len());
         for (i, stub) in stubs.iter().enumerate() {
-            keys.push(stub.as_ref().map(|s| {
-                let doc_given = docs[i].as_ref().and_then(|d| d.given.as_deref());
-                let (given, title) = freetext::split_title(&s.given_raw, doc_given);
-                let reference = s.reference.clone().unwrap_or_default();
-                TravellerKey {
-                    id: ids::traveller_id(pnr_id, &s.surname, &given, &reference),
-                    surname: s.surname.clone(),
-                    given,
-                    title,
-                    reference: s.reference.clone(),
-                }
+            let Some(s) = stub else {
+                keys.push(None);
+                continue;
+            };
+            let doc_given = docs[i].as_ref().and_then(|d| d.given.as_deref());
+            let (given, title) = freetext::split_title(&s.given_raw, doc_given);
+            let reference = s.reference.clone().unwrap_or_default();
+            let mut id = ids::traveller_id(pnr_id, &s.surname, &given, &reference);
+            if keys.iter().flatten().any(|k| k.id == id) {
+                // Namesakes with the same (or no) reference would share one id and be merged
+                // downstream; the later one takes its TIF position as the reference instead.
+                let position = format!("#{}", i + 1);
+                id = ids::traveller_id(pnr_id, &s.surname, &given, &position);
+                self.diag(
+                    pnr.travellers[i].tif,
+                    Severity::Warning,
+                    "TRAVELLER_ID_CLASH",
+                    format!(
+                        "traveller {} has the name and reference {:?} of an earlier traveller of this PNR; \
+                         its traveller_id is derived with reference {position:?}",
+                        i + 1,
+                        reference
+                    ),
+                );
+            }
+            keys.push(Some(TravellerKey {
+                id,
+                surname: s.surname.clone(),
+                given,
+                title,
+                reference: s.reference.clone(),
             }));
         }
         for (i, t) in pnr.travellers.iter().enumerate() {
@@ -1376,7 +1386,8 @@ fn squash(s: &str) -> String {
 
 /// Finds the traveller an SSR describes: an infant's document goes to an infant; then a name
 /// match; then the traveller reference; then the traveller the SSR was sent under; then the only
-/// traveller.
+/// traveller. When several travellers have the name, the reference or the traveller the SSR was
+/// sent under decides, else the lowest `rank` (the first of equals).
 fn match_person(
     stubs: &[Option<Stub>],
     surname: Option<&str>,
@@ -1384,6 +1395,7 @@ fn match_person(
     reference: Option<&str>,
     under: Option<usize>,
     infant: bool,
+    rank: &dyn Fn(usize) -> u8,
 ) -> Option<usize> {
     let live: Vec<usize> = stubs.iter().enumerate().filter(|(_, s)| s.is_some()).map(|(i, _)| i).collect();
     let is_infant = |i: usize| stubs[i].as_ref().is_some_and(|s| traveller_type(s.type_code.as_deref()) == "infant");
@@ -1404,7 +1416,23 @@ fn match_person(
     };
     let candidates: Vec<usize> = live.iter().copied().filter(|&i| is_infant(i) == infant).collect();
     let pool = if candidates.is_empty() { live.clone() } else { candidates };
-    if let Some(i) = pool.iter().copied().find(|&i| name_ok(i)) {
+    let named: Vec<usize> = pool.iter().copied().filter(|&i| name_ok(i)).collect();
+    if named.len() > 1 {
+        // Namesakes in one PNR (a father and son, say): the reference, then the traveller the SSR
+        // was sent under, then the caller's preference tell them apart.
+        if let Some(r) = reference
+            && let Some(&i) = named.iter().find(|&&i| stubs[i].as_ref().and_then(|s| s.reference.as_deref()) == Some(r))
+        {
+            return Some(i);
+        }
+        if let Some(u) = under
+            && named.contains(&u)
+        {
+            return Some(u);
+        }
+        return named.iter().copied().min_by_key(|&i| rank(i));
+    }
+    if let Some(&i) = named.first() {
         return Some(i);
     }
     if infant {

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
+use crate::diag::{Diagnostic, Severity};
 use crate::reference::Airports;
 
 /// Parses `DDMMYY` (flight, creation, transaction dates): years are 2000 + YY.
@@ -128,6 +129,63 @@ pub fn local_to_utc(airports: &Airports, airport: &str, local: NaiveDateTime) ->
     }
 }
 
+/// [`local_to_utc`] for a time read at byte `offset`, with the diagnostic both formats give: a
+/// time in a daylight-saving gap is read as one hour later (info), an unknown airport keeps its
+/// local time and leaves UTC NULL (warning).
+pub fn utc_at(
+    airports: &Airports,
+    airport: &str,
+    local: NaiveDateTime,
+    offset: usize,
+) -> (Option<DateTime<Utc>>, Option<Diagnostic>) {
+    match local_to_utc(airports, airport, local) {
+        LocalToUtc::Ok(t) => (Some(t), None),
+        LocalToUtc::Gap(t) => {
+            let m = format!("{local} does not exist at {airport} (clocks went forward); read as one hour later");
+            (Some(t), Some(Diagnostic::new(offset, Severity::Info, "LOCAL_TIME_IN_DST_GAP", m)))
+        }
+        LocalToUtc::UnknownAirport => {
+            let m = format!("airport {airport:?} is not in the reference table; local time kept, UTC left NULL");
+            (None, Some(Diagnostic::new(offset, Severity::Warning, "UNKNOWN_AIRPORT", m)))
+        }
+    }
+}
+
+/// The value of an EDIFACT `DTM` by its format code (e2 of the composite): `101` YYMMDD, `102`
+/// CCYYMMDD, `201` YYMMDDHHMM, `203` CCYYMMDDHHMM. Without a code, or with one that does not fit
+/// the value, the length decides, so lists that leave it out or get it wrong still read. Two-digit years come back in 20YY; the caller picks the century.
+/// Returns the date, the time if the value has one, and whether the year had four digits.
+pub fn parse_dtm(value: &str, format: Option<&str>) -> Option<(NaiveDate, Option<NaiveTime>, bool)> {
+    let v = value.trim();
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let by_length = match v.len() {
+        6 => "101",
+        8 => "102",
+        10 => "201",
+        12 => "203",
+        _ => return None,
+    };
+    let shape = |code: &str| match code {
+        "101" => Some((6, 0, false)),
+        "102" => Some((8, 0, true)),
+        "201" => Some((6, 4, false)),
+        "203" => Some((8, 4, true)),
+        _ => None,
+    };
+    // A code that does not fit the value's length is a sender's slip: the length decides.
+    let (date_len, time_len, long_year) =
+        format.and_then(|f| shape(f.trim())).filter(|(d, t, _)| d + t == v.len()).or_else(|| shape(by_length))?;
+    let date = if long_year {
+        NaiveDate::from_ymd_opt(v[0..4].parse().ok()?, v[4..6].parse().ok()?, v[6..8].parse().ok()?)?
+    } else {
+        parse_yymmdd(&v[..6])?
+    };
+    let time = if time_len > 0 { Some(parse_hhmm(&v[date_len..])?) } else { None };
+    Some((date, time, long_year))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +233,22 @@ mod tests {
             local_to_utc(&airports, "LHR", gap),
             LocalToUtc::Gap(d(2010, 3, 28).and_hms_opt(1, 30, 0).unwrap().and_utc())
         );
+    }
+
+    #[test]
+    fn dtm_values_read_by_their_format_code_or_their_length() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0);
+        assert_eq!(parse_dtm("850312", Some("101")), Some((d(2085, 3, 12), None, false)));
+        assert_eq!(parse_dtm("19850312", Some("102")), Some((d(1985, 3, 12), None, true)));
+        assert_eq!(parse_dtm("2612012000", Some("201")), Some((d(2026, 12, 1), t(20, 0), false)));
+        assert_eq!(parse_dtm("202612012000", Some("203")), Some((d(2026, 12, 1), t(20, 0), true)));
+        // No code, or a code that does not fit: the length decides.
+        assert_eq!(parse_dtm("19850312", None), Some((d(1985, 3, 12), None, true)));
+        assert_eq!(parse_dtm("202612012000", Some("201")), Some((d(2026, 12, 1), t(20, 0), true)));
+        assert_eq!(parse_dtm(" 850312 ", Some("")), Some((d(2085, 3, 12), None, false)));
+        for bad in ["", "8503", "85031", "851312", "2612012460", "26-12-01", "1985031X"] {
+            assert_eq!(parse_dtm(bad, None), None, "{bad:?}");
+        }
+        assert_eq!(parse_dtm("850312", Some("999")), Some((d(2085, 3, 12), None, false)));
     }
 }
