@@ -94,29 +94,60 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// First departure day (YYYY-MM-DD).
-        #[arg(long, default_value = "2026-12-01")]
+        #[arg(long, default_value = crate::generate::DEFAULT_START)]
         start: chrono::NaiveDate,
         /// Days over which departures are spread.
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = crate::generate::DEFAULT_DAYS)]
         days: u32,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
         /// Share of travellers in planted scenarios.
-        #[arg(long, default_value_t = 0.005)]
+        #[arg(long, default_value_t = crate::generate::DEFAULT_SCENARIO_SHARE)]
         scenario_share: f64,
         /// Share of travellers in decoys (honest travellers sharing one scenario feature).
-        #[arg(long, default_value_t = 0.01)]
+        #[arg(long, default_value_t = crate::generate::DEFAULT_DECOY_SHARE)]
         decoy_share: f64,
         /// Share of push files with a feed fault.
-        #[arg(long, default_value_t = 0.02)]
+        #[arg(long, default_value_t = crate::generate::DEFAULT_FAULT_SHARE)]
         fault_share: f64,
         /// Average PNRs per flight (sets the number of flights).
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = crate::generate::DEFAULT_PNRS_PER_FLIGHT)]
         pnrs_per_flight: usize,
         /// Rule pack whose reference tables (airports, countries) give the geography.
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Benchmark the nightly run on a generated data set, stage by stage.
+    ///
+    /// Generates N PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every
+    /// input byte once (the physical floor), then runs exactly what `paxrisk run` runs and reports
+    /// wall time, CPU time and peak resident memory per stage, ingest MB/s and PNRs/s, and content
+    /// hashes of the scored outputs (equal hashes: the same rows). Writes
+    /// OUT/bench-N-pnrs-<time>.md and .json and prints the Markdown table.
+    #[cfg(feature = "engine")]
+    Bench {
+        /// Number of PNRs in the data set.
+        #[arg(long, default_value_t = 100_000)]
+        pnrs: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Folder that caches generated data sets.
+        #[arg(long, default_value = "bench-data")]
+        data: PathBuf,
+        /// Rule pack.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Folder for the reports and the run folders.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+        /// Also write the landing Parquet set, as `paxrisk run --landing` does.
+        #[arg(long)]
+        landing: bool,
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
@@ -332,6 +363,23 @@ pub fn run_cli(cli: Cli) -> i32 {
         }
         #[cfg(feature = "engine")]
         Command::Rules { action } => crate::rules_cli::run(action),
+        #[cfg(feature = "engine")]
+        Command::Bench { pnrs, seed, data, rules, out, landing, threads } => {
+            let args = crate::bench::BenchArgs { pnrs, seed, data, rules, out, landing, threads };
+            let result = set_threads(threads).and_then(|()| crate::bench::bench(&args));
+            match result {
+                Ok((report, md)) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = crate::bench::markdown(&mut out, &report);
+                    let _ = writeln!(out, "\nreport: {} (and .json)", md.display());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("paxrisk bench: error: {e:#}");
+                    2
+                }
+            }
+        }
         #[cfg(feature = "engine")]
         Command::Explain { run, locator, traveller, format } => {
             let who = match (locator, traveller) {

@@ -9,6 +9,8 @@
 pub mod audit;
 #[cfg(feature = "engine")]
 mod audit_cli;
+#[cfg(feature = "engine")]
+pub mod bench;
 pub mod cli;
 pub mod diag;
 pub mod edifact;

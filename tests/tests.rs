@@ -4,6 +4,7 @@ mod util;
 
 mod audit;
 mod bad_input;
+mod bench;
 mod cli_rules;
 mod conformance;
 mod fields;

@@ -43,6 +43,19 @@ use model::{Flight, Pnr};
 use rng::Rng;
 use world::Geo;
 
+/// Defaults of `paxrisk generate` (and of the data sets `paxrisk bench` makes).
+pub const DEFAULT_START: &str = "2026-12-01";
+/// Days over which departures are spread by default.
+pub const DEFAULT_DAYS: u32 = 7;
+/// Default share of travellers in planted scenarios.
+pub const DEFAULT_SCENARIO_SHARE: f64 = 0.005;
+/// Default share of travellers in decoys.
+pub const DEFAULT_DECOY_SHARE: f64 = 0.01;
+/// Default share of push files with a feed fault.
+pub const DEFAULT_FAULT_SHARE: f64 = 0.02;
+/// Default average PNRs per flight.
+pub const DEFAULT_PNRS_PER_FLIGHT: usize = 100;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateConfig {
@@ -66,6 +79,24 @@ pub struct GenerateConfig {
     pub fault_share: f64,
     /// Average PNRs per flight.
     pub pnrs_per_flight: usize,
+}
+
+impl GenerateConfig {
+    /// `pnrs` PNRs with every other parameter at its default.
+    pub fn with_defaults(pnrs: usize, seed: u64, out: PathBuf, rules: PathBuf) -> GenerateConfig {
+        GenerateConfig {
+            pnrs,
+            seed,
+            start: DEFAULT_START.parse().unwrap_or_default(),
+            days: DEFAULT_DAYS,
+            out,
+            rules,
+            scenario_share: DEFAULT_SCENARIO_SHARE,
+            decoy_share: DEFAULT_DECOY_SHARE,
+            fault_share: DEFAULT_FAULT_SHARE,
+            pnrs_per_flight: DEFAULT_PNRS_PER_FLIGHT,
+        }
+    }
 }
 
 /// What was generated.

@@ -3,7 +3,8 @@
 //!
 //! Views are computed once per run: each is planned in dependency order and, for a real run,
 //! materialised into memory before any rule runs, so fifty rules over `traveller_journey` read
-//! one table instead of recomputing its joins fifty times. The rules then run together as one
+//! one table instead of recomputing its joins fifty times; within a view, each top-level CTE is
+//! computed once (see [`cte`]). The rules then run together as one
 //! `UNION ALL` plan, which DataFusion executes in parallel. If that plan fails (a rule exceeds
 //! the memory or time limit), each rule is run alone so that the failing one is named and the
 //! others still count.
@@ -16,6 +17,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
 
+use super::cte;
 use super::pack::{ColumnDoc, Pack, PackError, Rule, ViewFile};
 use super::sandbox::{Limits, Sandbox, SandboxError};
 use super::tables;
@@ -185,8 +187,7 @@ impl Engine {
                         let rows = match mode {
                             ViewMode::Materialise => {
                                 let batches = self
-                                    .sandbox
-                                    .query(&file.sql)
+                                    .compute_view(&file.sql)
                                     .map_err(|e| EngineError::Pack(vec![view_error(&file, &e.to_string())]))?;
                                 let n = batches.iter().map(|b| b.num_rows()).sum();
                                 let batches = if batches.is_empty() {
@@ -233,6 +234,42 @@ impl Engine {
             pending = waiting.into_iter().map(|(f, _)| f).collect();
         }
         if errors.is_empty() { Ok(()) } else { Err(EngineError::Pack(errors)) }
+    }
+
+    /// Computes a view. Its top-level CTEs are computed once each and held as temporary tables
+    /// while the final SELECT runs (see [`cte`]); SQL that cannot be split that way, or whose CTE
+    /// names are taken by tables, runs as written.
+    fn compute_view(&self, sql: &str) -> Result<Vec<RecordBatch>, SandboxError> {
+        let Some(split) = cte::split(sql) else { return self.sandbox.query(sql) };
+        let ctx = self.sandbox.context();
+        let mut names: Vec<&str> = split.ctes.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        let repeated = names.windows(2).any(|w| w[0] == w[1]);
+        if repeated || names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true)) {
+            return self.sandbox.query(sql);
+        }
+        let mut registered = Vec::new();
+        let mut result = Ok(Vec::new());
+        for (name, select) in &split.ctes {
+            let batches = match self.sandbox.query(select) {
+                Ok(b) if b.is_empty() => self.sandbox.plan(select).map(|s| vec![RecordBatch::new_empty(s)]),
+                other => other,
+            };
+            match batches.and_then(|b| self.sandbox.register_batches(name, b)) {
+                Ok(()) => registered.push(name.as_str()),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = self.sandbox.query(&split.body);
+        }
+        for name in registered {
+            let _ = ctx.deregister_table(name);
+        }
+        result
     }
 
     /// Compiles a rule to a SELECT of `hit_key` and `reason`, and checks it: the view exists and

@@ -1,6 +1,7 @@
 //! Rule packs: loading the declarative rule files, running their SQL in a sandbox, scoring.
 
 pub mod check;
+pub mod cte;
 pub mod doc;
 pub mod engine;
 pub mod given;

@@ -144,7 +144,13 @@ impl Sandbox {
                 ))));
             }
         };
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+        // One partition per worker thread, so that scans of the table run in parallel.
+        let n = self.limits.threads.clamp(1, batches.len().max(1));
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); n];
+        for (i, b) in batches.into_iter().enumerate() {
+            partitions[i % n].push(b);
+        }
+        let table = datafusion::datasource::MemTable::try_new(schema, partitions)?;
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, Arc::new(table))?;
         Ok(())

@@ -1,0 +1,395 @@
+//! `paxrisk bench`: the nightly run on a generated data set, timed stage by stage.
+//!
+//! The data set (`DATA/pnrs-<N>-seed-<S>/`) is generated on first use and reused afterwards. The
+//! benchmark first reads every input byte once (the physical floor any ingest must pay), then runs
+//! exactly what `paxrisk run` runs ([`crate::run::run`]), measuring for each stage the wall time,
+//! the process CPU time (user + system, all threads) and the peak resident memory within the
+//! stage (Linux: `/proc/self/clear_refs` resets the high-water mark at each stage start). It
+//! reports a Markdown table and a JSON file, with the machine and content hashes of the scored
+//! outputs, so that an optimisation can be shown not to change a single row.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::Context;
+use arrow::array::RecordBatch;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::run::{Progress, RunArgs};
+
+/// What to benchmark.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    /// PNRs in the data set.
+    pub pnrs: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// Folder that caches generated data sets.
+    pub data: PathBuf,
+    /// Rule pack.
+    pub rules: PathBuf,
+    /// Folder for the report and the run folder.
+    pub out: PathBuf,
+    /// Also write the landing Parquet set (as `paxrisk run --landing`).
+    pub landing: bool,
+    /// Worker threads.
+    pub threads: Option<usize>,
+}
+
+/// One stage as measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageFigures {
+    /// Stage name, as in the run's manifest.
+    pub stage: String,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Process CPU seconds (user + system) spent in the stage.
+    pub cpu_s: f64,
+    /// Peak resident memory during the stage, MiB (None where Linux `/proc` is not available).
+    pub peak_rss_mib: Option<f64>,
+    /// The stage's own summary line.
+    pub detail: String,
+}
+
+/// The report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Tool version.
+    pub tool_version: String,
+    /// When the benchmark ran (UTC).
+    pub started_utc: String,
+    /// The machine.
+    pub machine: Machine,
+    /// Data set folder.
+    pub data_set: String,
+    /// PNRs asked for.
+    pub pnrs: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// Input files.
+    pub input_files: u64,
+    /// Input bytes.
+    pub input_bytes: u64,
+    /// PNR versions loaded (a PNR in three pushes counts three).
+    pub pnr_versions_loaded: u64,
+    /// Travellers scored.
+    pub travellers_scored: u64,
+    /// Active rules.
+    pub active_rules: usize,
+    /// Seconds to read every input byte once, single thread (the physical floor).
+    pub read_floor_s: f64,
+    /// The stages in order.
+    pub stages: Vec<StageFigures>,
+    /// Whole run: wall seconds (the stages together).
+    pub total_wall_s: f64,
+    /// Whole run: CPU seconds.
+    pub total_cpu_s: f64,
+    /// Highest peak of any stage, MiB.
+    pub peak_rss_mib: Option<f64>,
+    /// Ingest input MB/s (10^6 bytes per wall second).
+    pub ingest_mb_per_s: f64,
+    /// Ingest input MB per CPU second (throughput per core).
+    pub ingest_mb_per_cpu_s: f64,
+    /// Ingest PNR versions per wall second.
+    pub ingest_pnrs_per_s: f64,
+    /// Ingest wall time over the read floor.
+    pub ingest_over_read_floor: f64,
+    /// Whole-run wall microseconds per PNR (for comparing sizes).
+    pub us_per_pnr: f64,
+    /// SHA-256 of each scored output's rows with the run id left out: equal hashes mean the same
+    /// rows in the same order.
+    pub content_sha256: Vec<(String, String)>,
+    /// The run folder the benchmark wrote.
+    pub run_dir: String,
+}
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// CPU model (Linux `/proc/cpuinfo`).
+    pub cpu: String,
+    /// Logical cores available to the process.
+    pub cores: usize,
+    /// Memory, GiB (Linux `/proc/meminfo`).
+    pub memory_gib: f64,
+    /// Operating system and architecture.
+    pub os: String,
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse::<f64>().ok()))
+        .map(|kib| kib / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    Machine {
+        cpu,
+        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        memory_gib,
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
+}
+
+/// Process CPU seconds so far (user + system, all threads).
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// Resets the resident-memory high-water mark (Linux); false where that is not possible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The resident-memory high-water mark since the last reset, MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Records each stage of a run.
+struct Meter {
+    current: Mutex<Option<(String, Instant, f64)>>,
+    stages: Mutex<Vec<StageFigures>>,
+    peaks: bool,
+}
+
+impl Progress for Meter {
+    fn start(&self, stage: &str) {
+        let _ = reset_peak_rss();
+        if let Ok(mut c) = self.current.lock() {
+            *c = Some((stage.to_string(), Instant::now(), cpu_seconds()));
+        }
+    }
+
+    fn finish(&self, stage: &str, detail: &str) {
+        let Some((name, started, cpu0)) = self.current.lock().ok().and_then(|mut c| c.take()) else { return };
+        let figures = StageFigures {
+            stage: if name == stage { name } else { stage.to_string() },
+            wall_s: started.elapsed().as_secs_f64(),
+            cpu_s: cpu_seconds() - cpu0,
+            peak_rss_mib: if self.peaks { peak_rss_mib() } else { None },
+            detail: detail.to_string(),
+        };
+        tracing::info!(stage = figures.stage, wall = figures.wall_s, cpu = figures.cpu_s, "measured");
+        if let Ok(mut s) = self.stages.lock() {
+            s.push(figures);
+        }
+    }
+}
+
+/// The generated data set for `args`, made on first use.
+fn data_set(args: &BenchArgs) -> anyhow::Result<PathBuf> {
+    let dir = args.data.join(format!("pnrs-{}-seed-{}", args.pnrs, args.seed));
+    let meta = dir.join("generate.json");
+    if meta.exists() {
+        let text = std::fs::read_to_string(&meta).with_context(|| format!("reading {}", meta.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a generator summary", meta.display()))?;
+        let p = &v["parameters"];
+        if p["pnrs"].as_u64() != Some(args.pnrs as u64) || p["seed"].as_u64() != Some(args.seed) {
+            anyhow::bail!("{} was generated with other parameters; remove the folder to regenerate", dir.display());
+        }
+        eprintln!("paxrisk bench: reusing the data set {}", dir.display());
+        return Ok(dir);
+    }
+    if dir.exists() {
+        anyhow::bail!(
+            "{} exists without generate.json (an interrupted generation?); remove it to regenerate",
+            dir.display()
+        );
+    }
+    eprintln!("paxrisk bench: generating {} PNRs (seed {}) into {}", args.pnrs, args.seed, dir.display());
+    let cfg = crate::generate::GenerateConfig::with_defaults(args.pnrs, args.seed, dir.clone(), args.rules.clone());
+    crate::generate::generate(&cfg)?;
+    Ok(dir)
+}
+
+/// Reads every byte of `files` once; returns (bytes, seconds).
+fn read_floor(files: &[PathBuf]) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    for f in files {
+        let mut file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
+        loop {
+            let n = file.read(&mut buf).with_context(|| format!("reading {}", f.display()))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+    }
+    Ok((total, started.elapsed().as_secs_f64()))
+}
+
+/// SHA-256 over a table's rows, every column but `run_id`, in order.
+pub fn content_hash(batch: &RecordBatch) -> anyhow::Result<String> {
+    let mut h = Sha256::new();
+    let keep: Vec<usize> = (0..batch.num_columns()).filter(|&i| batch.schema().field(i).name() != "run_id").collect();
+    let batch = batch.project(&keep)?;
+    let columns: Vec<Vec<Option<String>>> =
+        batch.columns().iter().map(|c| crate::audit::texts(c.as_ref())).collect::<anyhow::Result<_>>()?;
+    for f in batch.schema().fields() {
+        h.update(f.name().as_bytes());
+        h.update([0x1f]);
+    }
+    for row in 0..batch.num_rows() {
+        h.update([0x1e]);
+        for c in &columns {
+            match &c[row] {
+                Some(v) => h.update(v.as_bytes()),
+                None => h.update([0]),
+            }
+            h.update([0x1f]);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Runs the benchmark and writes its report; returns it.
+pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
+    let started_utc = chrono::Utc::now();
+    let dir = data_set(args)?;
+    let files = crate::ingest::find_inputs(std::slice::from_ref(&dir))?;
+    let (input_bytes, read_floor_s) = read_floor(&files)?;
+
+    let run_out = args.out.join("runs");
+    let landing = args.landing.then(|| args.out.join("landing").join(format!("pnrs-{}-seed-{}", args.pnrs, args.seed)));
+    if let Some(l) = &landing {
+        let _ = std::fs::remove_dir_all(l);
+    }
+    let run_args = RunArgs {
+        input: vec![dir.clone()],
+        rules: args.rules.clone(),
+        out: run_out,
+        as_of: Some(chrono::DateTime::parse_from_rfc3339("2026-12-15T00:00:00Z")?.to_utc()),
+        landing,
+        threads: args.threads,
+        command_line: std::env::args().collect(),
+    };
+    let meter = Meter { current: Mutex::new(None), stages: Mutex::new(Vec::new()), peaks: reset_peak_rss() };
+    let outcome = crate::run::run(&run_args, &meter).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stages = meter.stages.into_inner().unwrap_or_default();
+
+    let folder = crate::audit::RunFolder::open(&outcome.dir)?;
+    let mut content_sha256 = Vec::new();
+    for name in ["scores", "review", "hits"] {
+        content_sha256.push((format!("{name}.parquet"), content_hash(&folder.table(name)?)?));
+    }
+    let m = &outcome.manifest;
+    let ingest = stages.iter().find(|s| s.stage == "ingest");
+    let (ingest_wall, ingest_cpu) = ingest.map(|s| (s.wall_s, s.cpu_s)).unwrap_or((0.0, 0.0));
+    let total_wall_s: f64 = stages.iter().map(|s| s.wall_s).sum();
+    let pnrs_loaded = m.totals.pnrs_loaded;
+    let report = Report {
+        tool_version: crate::VERSION.to_string(),
+        started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        machine: machine(),
+        data_set: dir.display().to_string(),
+        pnrs: args.pnrs,
+        seed: args.seed,
+        input_files: files.len() as u64,
+        input_bytes,
+        pnr_versions_loaded: pnrs_loaded,
+        travellers_scored: m.results.travellers_scored,
+        active_rules: m.rule_pack.rules.iter().filter(|r| r.status != "deprecated").count(),
+        read_floor_s,
+        total_wall_s,
+        total_cpu_s: stages.iter().map(|s| s.cpu_s).sum(),
+        peak_rss_mib: stages.iter().filter_map(|s| s.peak_rss_mib).reduce(f64::max),
+        ingest_mb_per_s: input_bytes as f64 / 1e6 / ingest_wall.max(1e-9),
+        ingest_mb_per_cpu_s: input_bytes as f64 / 1e6 / ingest_cpu.max(1e-9),
+        ingest_pnrs_per_s: pnrs_loaded as f64 / ingest_wall.max(1e-9),
+        ingest_over_read_floor: ingest_wall / read_floor_s.max(1e-9),
+        us_per_pnr: total_wall_s * 1e6 / args.pnrs.max(1) as f64,
+        stages,
+        content_sha256,
+        run_dir: outcome.dir.display().to_string(),
+    };
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let stem = format!(
+        "bench-{}-pnrs{}-{}",
+        args.pnrs,
+        if args.landing { "-landing" } else { "" },
+        started_utc.format("%Y%m%dT%H%M%SZ")
+    );
+    let json = args.out.join(format!("{stem}.json"));
+    std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))?;
+    let md = args.out.join(format!("{stem}.md"));
+    let mut text = Vec::new();
+    markdown(&mut text, &report)?;
+    std::fs::write(&md, &text).with_context(|| format!("writing {}", md.display()))?;
+    Ok((report, md))
+}
+
+/// The report as Markdown.
+pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let mib = |v: Option<f64>| v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into());
+    writeln!(w, "### {} PNRs (seed {}), paxrisk {}, {}", r.pnrs, r.seed, r.tool_version, r.started_utc)?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Machine: {}, {} cores, {:.1} GiB, {}. Input: {} files, {:.1} MB, {} PNR versions; {} travellers scored by {} active rules.",
+        r.machine.cpu,
+        r.machine.cores,
+        r.machine.memory_gib,
+        r.machine.os,
+        r.input_files,
+        r.input_bytes as f64 / 1e6,
+        r.pnr_versions_loaded,
+        r.travellers_scored,
+        r.active_rules
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| stage | wall s | CPU s | peak RSS MiB | detail |")?;
+    writeln!(w, "|---|---:|---:|---:|---|")?;
+    writeln!(
+        w,
+        "| read input bytes (floor) | {:.2} | | | {:.0} MB/s, one thread |",
+        r.read_floor_s,
+        r.input_bytes as f64 / 1e6 / r.read_floor_s.max(1e-9)
+    )?;
+    for s in &r.stages {
+        writeln!(w, "| {} | {:.2} | {:.2} | {} | {} |", s.stage, s.wall_s, s.cpu_s, mib(s.peak_rss_mib), s.detail)?;
+    }
+    writeln!(
+        w,
+        "| **total** | **{:.2}** | **{:.2}** | **{}** | {:.0} µs per PNR |",
+        r.total_wall_s,
+        r.total_cpu_s,
+        mib(r.peak_rss_mib),
+        r.us_per_pnr
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Ingest: {:.1} MB/s wall, {:.1} MB per CPU second, {:.0} PNR versions/s, {:.1}× the read floor.",
+        r.ingest_mb_per_s, r.ingest_mb_per_cpu_s, r.ingest_pnrs_per_s, r.ingest_over_read_floor
+    )?;
+    writeln!(w)?;
+    for (name, hash) in &r.content_sha256 {
+        writeln!(w, "- rows of `{name}` (run id left out): SHA-256 `{hash}`")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! `paxrisk bench` on a tiny data set: it generates once and reuses, measures every stage of the
+//! run, writes Markdown and JSON, and its content hashes are the same on a second run.
+
+use crate::util::{paxrisk, root, tempdir};
+
+#[test]
+fn bench_measures_every_stage_and_its_content_hashes_repeat() {
+    let dir = tempdir();
+    let (data, out) = (dir.join("data"), dir.join("results"));
+    let rules = root().join("rules");
+    let args = [
+        "bench",
+        "--pnrs",
+        "300",
+        "--seed",
+        "5",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = paxrisk(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("generating 300 PNRs (seed 5)"), "{stderr}");
+    for stage in ["| read input bytes (floor) |", "| ingest |", "| views |", "| rules |", "| scores |", "| write |"] {
+        assert!(stdout.contains(stage), "{stage} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("Ingest: ") && stdout.contains(" MB/s wall"), "{stdout}");
+
+    let reports: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(reports.len(), 1);
+    let first: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+    assert_eq!(first["pnrs"], 300);
+    assert!(first["input_bytes"].as_u64().unwrap() > 100_000);
+    assert!(first["pnr_versions_loaded"].as_u64().unwrap() >= 300);
+    assert_eq!(first["active_rules"], 37);
+    let stages: Vec<&str> = first["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["load rule pack", "ingest", "views", "rules", "scores", "write"]);
+    for s in first["stages"].as_array().unwrap() {
+        assert!(s["wall_s"].as_f64().unwrap() >= 0.0 && s["cpu_s"].as_f64().unwrap() >= 0.0, "{s}");
+        assert!(s["peak_rss_mib"].as_f64().unwrap() > 1.0, "{s}");
+    }
+    let hashes = first["content_sha256"].clone();
+    assert_eq!(hashes.as_array().unwrap().len(), 3);
+
+    // The second time the data set is reused, and the scored rows are the same.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, stdout, stderr) = paxrisk(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("reusing the data set"), "{stderr}");
+    let mut reports: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    reports.sort();
+    assert_eq!(reports.len(), 2);
+    let second: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[1]).unwrap()).unwrap();
+    assert_eq!(second["content_sha256"], hashes);
+}
