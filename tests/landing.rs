@@ -86,3 +86,30 @@ fn ingest_exits_2_on_a_missing_input_path() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/feed.edi"));
 }
+
+/// A run ingests in Arrow mode: each message's rows become record batches on the worker that
+/// mapped it. The tables must be exactly those of the row mode, duplicates included.
+#[test]
+fn arrow_mode_lands_exactly_the_rows_of_row_mode() {
+    let sample = crate::util::root().join("sample-data");
+    let first = paxrisk::ingest::find_inputs(std::slice::from_ref(&sample)).unwrap()[0].clone();
+    // A copy of the first file: its messages are duplicates the second time.
+    let copy = crate::util::tempdir().join("copy.edi");
+    std::fs::copy(&first, &copy).unwrap();
+    let inputs = [sample, copy];
+    let rows_mode = paxrisk::ingest::ingest_paths(&inputs, &crate::util::config()).unwrap();
+    let cfg = paxrisk::ingest::IngestConfig { arrow: true, ..crate::util::config() };
+    let mut arrow_mode = paxrisk::ingest::ingest_paths(&inputs, &cfg).unwrap();
+    assert!(rows_mode.totals().messages_duplicate > 0);
+    assert!(arrow_mode.rows.traveller.is_empty() && !arrow_mode.landing.is_empty());
+    assert_eq!(arrow_mode.rows.diagnostics, rows_mode.rows.diagnostics);
+    let expected = rows_mode.rows.to_batches();
+    let got = arrow_mode.take_landing();
+    assert_eq!(got.len(), expected.len());
+    for ((name, batches), (expected_name, expected_batch)) in got.iter().zip(&expected) {
+        assert_eq!(name, expected_name);
+        let batch = arrow::compute::concat_batches(&expected_batch.schema(), batches).unwrap();
+        assert!(batch.num_rows() > 0 || *name == "rejects" || *name == "ssr", "{name} is empty");
+        assert_eq!(&batch, expected_batch, "{name}");
+    }
+}

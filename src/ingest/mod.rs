@@ -2,7 +2,9 @@
 //! every message to landing-table rows, losing nothing.
 //!
 //! Files are parsed in parallel (rayon), and so are the messages of a large file. Results are
-//! collected in input order, so the rows are the same whatever the thread count. Every message
+//! collected in input order, so the rows are the same whatever the thread count. With
+//! [`IngestConfig::arrow`] (what a run uses) each message's rows move into Arrow record batches
+//! on the worker that mapped it, so the whole input is never held as Rust rows at once. Every message
 //! ends up in `push` or `rejects`, and so does every PNR; [`FileReport`] carries the counts that
 //! prove it.
 
@@ -19,7 +21,9 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::edifact::interchange::{self, Message};
-use crate::landing::schema::{DiagnosticRow, RejectRow, Rows};
+use arrow::record_batch::RecordBatch;
+
+use crate::landing::schema::{BATCH_ROWS, DiagnosticRow, RejectRow, Rows};
 use crate::reference::Airports;
 use pnrgov_map::{Counts, MapContext};
 use sensitive::{SensitiveCodes, SensitiveDrops};
@@ -135,9 +139,20 @@ struct MessageOutcome {
     push_id: String,
     source_offset: usize,
     rows: Rows,
+    /// In Arrow mode, the data tables' rows as batches (order of `Rows::DATA_TABLES`), and `rows`
+    /// keeps only rejects and diagnostics.
+    batches: Vec<RecordBatch>,
     counts: Counts,
     drops: SensitiveDrops,
     loaded: bool,
+}
+
+impl MessageOutcome {
+    fn new(push_id: String, source_offset: usize, mapped: (Rows, Counts, SensitiveDrops, bool), arrow: bool) -> Self {
+        let (mut rows, counts, drops, loaded) = mapped;
+        let batches = if arrow { rows.take_data_batches() } else { Vec::new() };
+        MessageOutcome { push_id, source_offset, rows, batches, counts, drops, loaded }
+    }
 }
 
 /// Messages already loaded, by push_id, with where they came from.
@@ -170,6 +185,14 @@ impl Seen {
         result.files[origin].record_message(m.loaded, &m.counts);
         result.drops.merge(&m.drops);
         result.rows.append(m.rows);
+        if !m.batches.is_empty() {
+            result.landing.resize_with(Rows::DATA_TABLES.len(), Vec::new);
+            for (table, b) in result.landing.iter_mut().zip(m.batches) {
+                if b.num_rows() > 0 {
+                    table.push(b);
+                }
+            }
+        }
     }
 }
 
@@ -182,6 +205,10 @@ pub struct Ingested {
     pub files: Vec<FileReport>,
     /// Sensitive items dropped, by code.
     pub drops: SensitiveDrops,
+    /// In Arrow mode ([`IngestConfig::arrow`]): the data tables as record batches of up to
+    /// `BATCH_ROWS` rows, in the order of `Rows::DATA_TABLES`, and `rows` holds only rejects and
+    /// diagnostics. Empty otherwise.
+    pub landing: Vec<Vec<RecordBatch>>,
 }
 
 impl Ingested {
@@ -212,6 +239,28 @@ impl Ingested {
         h
     }
 
+    /// Moves the landing tables out as record batches, in the order of `all_schemas`: the data
+    /// tables (from Arrow mode, or converted from the rows now), then `rejects` and
+    /// `diagnostics`, whose rows stay (a run writes them out).
+    pub fn take_landing(&mut self) -> Vec<(&'static str, Vec<RecordBatch>)> {
+        let data: Vec<Vec<RecordBatch>> = if self.landing.is_empty() {
+            self.rows.take_data_batches().into_iter().map(|b| vec![b]).collect()
+        } else {
+            std::mem::take(&mut self.landing)
+        };
+        let mut out: Vec<(&'static str, Vec<RecordBatch>)> = Rows::DATA_TABLES.into_iter().zip(data).collect();
+        // A table no message had rows for still needs its schema.
+        for ((name, batches), (table, _, schema)) in out.iter_mut().zip(crate::landing::schema::all_schemas()) {
+            debug_assert_eq!(*name, table, "DATA_TABLES follows all_schemas");
+            if batches.is_empty() {
+                batches.push(RecordBatch::new_empty(schema));
+            }
+        }
+        out.push((RejectRow::TABLE, vec![RejectRow::to_batch(&self.rows.rejects)]));
+        out.push((DiagnosticRow::TABLE, vec![DiagnosticRow::to_batch(&self.rows.diagnostics)]));
+        out
+    }
+
     /// Diagnostics counted by code, most frequent first.
     pub fn diagnostics_by_code(&self) -> Vec<(String, u64)> {
         let mut m: BTreeMap<String, u64> = BTreeMap::new();
@@ -230,6 +279,9 @@ pub struct IngestConfig {
     pub airports: Airports,
     /// Sensitive SSR codes.
     pub sensitive: SensitiveCodes,
+    /// Arrow mode: move each message's rows into record batches as soon as it is mapped (see
+    /// [`Ingested::landing`]). Off by default, where every row stays in [`Ingested::rows`].
+    pub arrow: bool,
 }
 
 impl IngestConfig {
@@ -238,6 +290,7 @@ impl IngestConfig {
         Ok(IngestConfig {
             airports: Airports::load(&dir.join("reference").join("airports.csv"))?,
             sensitive: SensitiveCodes::load(&dir.join("lists").join("sensitive_ssr.csv"))?,
+            arrow: false,
         })
     }
 }
@@ -420,12 +473,44 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
             let raw_of = |o: u32, off: usize| std::fs::read(&files[o as usize]).ok().and_then(|b| raw_prefix(&b, off));
             let ctx = MapContext { files: &names, raw: &raw_of, airports: &cfg.airports, sensitive: &cfg.sensitive };
             let push_id = push_id_from_files(&msg, files);
-            let (rows, counts, drops, loaded) = map_one(&msg, push_id.clone(), &ctx);
-            let m = MessageOutcome { push_id, source_offset: msg.offset, rows, counts, drops, loaded };
+            let mapped = map_one(&msg, push_id.clone(), &ctx);
+            let m = MessageOutcome::new(push_id, msg.offset, mapped, cfg.arrow);
             seen.take(&mut result, origin, m);
         }
     }
+    compact(&mut result.landing);
     result
+}
+
+/// Concatenates each table's per-message batches into batches of up to `BATCH_ROWS` rows.
+fn compact(tables: &mut [Vec<RecordBatch>]) {
+    tables.par_iter_mut().for_each(|batches| {
+        let Some(schema) = batches.first().map(|b| b.schema()) else { return };
+        let mut out = Vec::new();
+        let mut group: Vec<RecordBatch> = Vec::new();
+        let mut rows = 0;
+        for b in std::mem::take(batches) {
+            if rows + b.num_rows() > BATCH_ROWS && !group.is_empty() {
+                out.push(concat(&schema, &mut group));
+                rows = 0;
+            }
+            rows += b.num_rows();
+            group.push(b);
+        }
+        if !group.is_empty() {
+            out.push(concat(&schema, &mut group));
+        }
+        *batches = out;
+    });
+}
+
+fn concat(schema: &arrow::datatypes::SchemaRef, group: &mut Vec<RecordBatch>) -> RecordBatch {
+    let parts = std::mem::take(group);
+    // Batches of one landing table share its schema, so concatenation cannot fail.
+    match arrow::compute::concat_batches(schema, &parts) {
+        Ok(b) => b,
+        Err(e) => unreachable!("batches of one landing table differ in schema: {e}"),
+    }
 }
 
 fn push_id_from_files(msg: &Message<'_>, files: &[PathBuf]) -> String {
@@ -582,8 +667,8 @@ fn ingest_one(path: &Path, origin: u32, names: &[String], cfg: &IngestConfig) ->
         .par_iter()
         .map(|m| {
             let push_id = ids::push_id(m.spans.iter().map(|&(_, s, e)| bytes.get(s..e).unwrap_or_default()));
-            let (rows, counts, drops, loaded) = map_one(m, push_id.clone(), &ctx);
-            MessageOutcome { push_id, source_offset: m.offset, rows, counts, drops, loaded }
+            let mapped = map_one(m, push_id.clone(), &ctx);
+            MessageOutcome::new(push_id, m.offset, mapped, cfg.arrow)
         })
         .collect();
     let pending = re.pending.into_iter().map(Message::into_owned).collect();

@@ -110,8 +110,23 @@ pub fn write_landing(
     batch_id: &str,
     metadata: &[(String, String)],
 ) -> Result<Vec<PathBuf>, WriteError> {
+    let tables: Vec<(&str, Vec<RecordBatch>)> = rows.to_batches().into_iter().map(|(t, b)| (t, vec![b])).collect();
+    write_landing_batches(dir, &tables, batch_id, metadata)
+}
+
+/// [`write_landing`] from tables already in Arrow (as a run holds them).
+pub fn write_landing_batches(
+    dir: &Path,
+    tables: &[(&str, Vec<RecordBatch>)],
+    batch_id: &str,
+    metadata: &[(String, String)],
+) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
-    for (table, batch) in rows.to_batches() {
+    for (table, batches) in tables {
+        let table = *table;
+        let Some(first) = batches.first() else { continue };
+        let batch = arrow::compute::concat_batches(&first.schema(), batches)
+            .map_err(|source| WriteError::Arrow { table: table.into(), source })?;
         let file_name = format!("part-{batch_id}.parquet");
         if matches!(table, "rejects" | "diagnostics") {
             let path = dir.join(table).join(&file_name);

@@ -600,6 +600,9 @@ pub struct Rows {
     pub diagnostics: Vec<DiagnosticRow>,
 }
 
+/// Rows per record batch of the landing tables a run holds in Arrow (`IngestConfig::arrow`).
+pub const BATCH_ROWS: usize = 65_536;
+
 impl Rows {
     /// Appends `other` after these rows.
     pub fn append(&mut self, mut other: Rows) {
@@ -616,6 +619,40 @@ impl Rows {
         self.api_traveller.append(&mut other.api_traveller);
         self.rejects.append(&mut other.rejects);
         self.diagnostics.append(&mut other.diagnostics);
+    }
+
+    /// The data tables (every landing table but `rejects` and `diagnostics`), in the order of
+    /// [`all_schemas`].
+    pub const DATA_TABLES: [&'static str; 11] = [
+        PushRow::TABLE,
+        PnrRow::TABLE,
+        TravellerRow::TABLE,
+        LegRow::TABLE,
+        TicketRow::TABLE,
+        PaymentRow::TABLE,
+        ContactRow::TABLE,
+        SsrRow::TABLE,
+        CheckinRow::TABLE,
+        HistoryRow::TABLE,
+        ApiTravellerRow::TABLE,
+    ];
+
+    /// Moves the data tables into one record batch each, in the order of
+    /// [`Rows::DATA_TABLES`]; `rejects` and `diagnostics` stay as rows.
+    pub fn take_data_batches(&mut self) -> Vec<RecordBatch> {
+        vec![
+            PushRow::to_batch(&std::mem::take(&mut self.push)),
+            PnrRow::to_batch(&std::mem::take(&mut self.pnr)),
+            TravellerRow::to_batch(&std::mem::take(&mut self.traveller)),
+            LegRow::to_batch(&std::mem::take(&mut self.leg)),
+            TicketRow::to_batch(&std::mem::take(&mut self.ticket)),
+            PaymentRow::to_batch(&std::mem::take(&mut self.payment)),
+            ContactRow::to_batch(&std::mem::take(&mut self.contact)),
+            SsrRow::to_batch(&std::mem::take(&mut self.ssr)),
+            CheckinRow::to_batch(&std::mem::take(&mut self.checkin)),
+            HistoryRow::to_batch(&std::mem::take(&mut self.history)),
+            ApiTravellerRow::to_batch(&std::mem::take(&mut self.api_traveller)),
+        ]
     }
 
     /// Every table as a record batch, in the order of [`all_schemas`].

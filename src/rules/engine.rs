@@ -120,18 +120,23 @@ impl Engine {
     /// Sets up the engine: the landing tables from `landing` (empty tables when `None`), the lists
     /// and reference tables, and the views.
     pub fn new(pack: &Pack, limits: Limits, landing: Option<&Rows>, mode: ViewMode) -> Result<Engine, EngineError> {
+        let batches = match landing {
+            Some(rows) => rows.to_batches().into_iter().map(|(name, b)| (name, vec![b])).collect(),
+            None => all_schemas().into_iter().map(|(name, _, s)| (name, vec![RecordBatch::new_empty(s)])).collect(),
+        };
+        Self::with_landing(pack, limits, batches, mode)
+    }
+
+    /// [`Engine::new`] over landing tables already in Arrow (see `Ingested::take_landing`).
+    pub fn with_landing(
+        pack: &Pack,
+        limits: Limits,
+        landing: Vec<(&'static str, Vec<RecordBatch>)>,
+        mode: ViewMode,
+    ) -> Result<Engine, EngineError> {
         let sandbox = Sandbox::new(limits)?;
-        match landing {
-            Some(rows) => {
-                for (name, batch) in rows.to_batches() {
-                    sandbox.register_batches(name, vec![batch])?;
-                }
-            }
-            None => {
-                for (name, _, schema) in all_schemas() {
-                    sandbox.register_empty(name, schema)?;
-                }
-            }
+        for (name, batches) in landing {
+            sandbox.register_batches(name, batches)?;
         }
         let mut errors = Vec::new();
         for t in &pack.tables {
@@ -182,7 +187,10 @@ impl Engine {
             let mut waiting = Vec::new();
             let names: Vec<String> = pending.iter().map(|v| v.name.clone()).collect();
             for file in pending {
-                match self.sandbox.plan(&file.sql) {
+                let planning = std::time::Instant::now();
+                let planned = self.sandbox.plan(&file.sql);
+                tracing::debug!(view = file.name.as_str(), seconds = planning.elapsed().as_secs_f64(), "view planned");
+                match planned {
                     Ok(schema) => {
                         let rows = match mode {
                             ViewMode::Materialise => {
@@ -251,10 +259,15 @@ impl Engine {
         let mut registered = Vec::new();
         let mut result = Ok(Vec::new());
         for (name, select) in &split.ctes {
+            let started = std::time::Instant::now();
             let batches = match self.sandbox.query(select) {
                 Ok(b) if b.is_empty() => self.sandbox.plan(select).map(|s| vec![RecordBatch::new_empty(s)]),
                 other => other,
             };
+            if let Ok(b) = &batches {
+                let rows: usize = b.iter().map(|b| b.num_rows()).sum();
+                tracing::debug!(cte = name.as_str(), rows, seconds = started.elapsed().as_secs_f64(), "CTE computed");
+            }
             match batches.and_then(|b| self.sandbox.register_batches(name, b)) {
                 Ok(()) => registered.push(name.as_str()),
                 Err(e) => {
@@ -264,7 +277,9 @@ impl Engine {
             }
         }
         if result.is_ok() {
+            let started = std::time::Instant::now();
             result = self.sandbox.query(&split.body);
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
         }
         for name in registered {
             let _ = ctx.deregister_table(name);

@@ -129,7 +129,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     end(s, format!("{} rules ({} active)", pack.rules.len(), pack.active_rules().count()), &mut durations);
 
     let s = stage("ingest");
-    let cfg = IngestConfig::from_rule_pack(&args.rules)?;
+    let cfg = IngestConfig { arrow: true, ..IngestConfig::from_rule_pack(&args.rules)? };
     let ingested = ingest::ingest_paths(&args.input, &cfg).map_err(anyhow::Error::from)?;
     let totals = ingested.totals();
     end(
@@ -151,10 +151,14 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         ("paxrisk.as_of".to_string(), as_of.to_rfc3339_opts(SecondsFormat::Secs, true)),
     ];
 
+    let mut ingested = ingested;
+    let landing = ingested.take_landing();
+    let landed: Vec<(&'static str, u64)> =
+        landing.iter().map(|(name, b)| (*name, b.iter().map(|b| b.num_rows() as u64).sum())).collect();
     if let Some(dir) = &args.landing {
         let s = stage("landing");
         let batch = crate::cli::batch_id(&ingested);
-        let written = parquet_out::write_landing(dir, &ingested.rows, &batch, &metadata)
+        let written = parquet_out::write_landing_batches(dir, &landing, &batch, &metadata)
             .with_context(|| format!("writing the landing tables to {}", dir.display()))?;
         end(s, format!("{} files under {}", written.len(), dir.display()), &mut durations);
     }
@@ -164,7 +168,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     if let Some(t) = args.threads {
         limits.threads = t.max(1);
     }
-    let engine = Engine::new(&pack, limits, Some(&ingested.rows), ViewMode::Materialise).map_err(|e| match e {
+    let engine = Engine::with_landing(&pack, limits, landing, ViewMode::Materialise).map_err(|e| match e {
         crate::rules::engine::EngineError::Pack(p) => RunError::Pack(p),
         other => RunError::Other(other.into()),
     })?;
@@ -228,6 +232,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         args,
         pack: &pack,
         ingested: &ingested,
+        landed: &landed,
         eval: &eval,
         scored: &scored,
         outputs: files,
