@@ -60,24 +60,22 @@ stops AS (
            g.next_dep_airport IS NOT NULL AND g.next_dep_airport <> g.arr_airport AS is_surface
     FROM gaps g
 ),
-itin AS (
+-- The itinerary of each PNR version. Written without ordered or DISTINCT aggregates over text,
+-- which DataFusion computes group by group (seconds per 100,000 PNRs): the end points are looked
+-- up by their sequence number instead of first_value/last_value ORDER BY seq.
+itin_base AS (
     SELECT pnr_id, push_id,
            COUNT(*) AS leg_count,
-           first_value(dep_airport ORDER BY seq) AS origin_airport,
-           first_value(dep_country ORDER BY seq) AS origin_country,
-           last_value(arr_airport ORDER BY seq) AS final_airport,
-           last_value(arr_country ORDER BY seq) AS final_country,
+           MIN(seq) AS first_seq,
+           MAX(seq) AS last_seq,
            SUM(CASE WHEN is_connection THEN 1 ELSE 0 END) AS connections,
            SUM(CASE WHEN is_stop THEN 1 ELSE 0 END) AS stops,
            SUM(CASE WHEN is_surface THEN 1 ELSE 0 END) AS surface_gaps,
            MAX(CASE WHEN is_connection THEN gap_hours END) AS max_connection_hours,
            MIN(CASE WHEN is_connection THEN gap_hours END) AS min_connection_hours,
            MAX(gap_hours) AS max_gap_hours,
-           first_value(arr_airport ORDER BY gap_hours DESC NULLS LAST, seq) AS longest_gap_airport,
-           first_value(arr_country ORDER BY gap_hours DESC NULLS LAST, seq) AS longest_gap_country,
            SUM(leg_km) AS journey_km,
            MAX(leg_km) AS max_leg_km,
-           COUNT(DISTINCT operating_carrier) AS carrier_count,
            MIN(CASE WHEN is_pushed_flight THEN seq END) AS pushed_leg_seq,
            MIN(CASE WHEN is_pushed_flight THEN dep_utc END) AS pushed_leg_dep_utc,
            MIN(CASE WHEN is_pushed_flight THEN dep_country END) AS pushed_dep_country,
@@ -85,6 +83,41 @@ itin AS (
            MIN(CASE WHEN is_pushed_flight AND is_connection THEN next_arr_country END) AS connecting_to_country
     FROM stops
     GROUP BY pnr_id, push_id
+),
+-- The segment after which the longest gap comes (the first of equals); none without any gap.
+itin_longest AS (
+    SELECT s.pnr_id, s.push_id, MIN(s.seq) AS longest_seq
+    FROM stops s
+    JOIN itin_base b ON b.pnr_id = s.pnr_id AND b.push_id = s.push_id AND s.gap_hours = b.max_gap_hours
+    GROUP BY s.pnr_id, s.push_id
+),
+itin_ends AS (
+    SELECT b.pnr_id, b.push_id,
+           MIN(CASE WHEN s.seq = b.first_seq THEN s.dep_airport END) AS origin_airport,
+           MIN(CASE WHEN s.seq = b.first_seq THEN s.dep_country END) AS origin_country,
+           MIN(CASE WHEN s.seq = b.last_seq THEN s.arr_airport END) AS final_airport,
+           MIN(CASE WHEN s.seq = b.last_seq THEN s.arr_country END) AS final_country,
+           MIN(CASE WHEN s.seq = COALESCE(l.longest_seq, b.first_seq) THEN s.arr_airport END) AS longest_gap_airport,
+           MIN(CASE WHEN s.seq = COALESCE(l.longest_seq, b.first_seq) THEN s.arr_country END) AS longest_gap_country
+    FROM itin_base b
+    JOIN stops s ON s.pnr_id = b.pnr_id AND s.push_id = b.push_id
+    LEFT JOIN itin_longest l ON l.pnr_id = b.pnr_id AND l.push_id = b.push_id
+    GROUP BY b.pnr_id, b.push_id
+),
+itin_carriers AS (
+    SELECT pnr_id, push_id, COUNT(*) AS carrier_count
+    FROM (SELECT DISTINCT pnr_id, push_id, operating_carrier FROM stops WHERE operating_carrier IS NOT NULL) c
+    GROUP BY pnr_id, push_id
+),
+itin AS (
+    SELECT b.pnr_id, b.push_id, b.leg_count, e.origin_airport, e.origin_country, e.final_airport, e.final_country,
+           b.connections, b.stops, b.surface_gaps, b.max_connection_hours, b.min_connection_hours, b.max_gap_hours,
+           e.longest_gap_airport, e.longest_gap_country, b.journey_km, b.max_leg_km,
+           COALESCE(c.carrier_count, 0) AS carrier_count, b.pushed_leg_seq, b.pushed_leg_dep_utc,
+           b.pushed_dep_country, b.pushed_arr_country, b.connecting_to_country
+    FROM itin_base b
+    JOIN itin_ends e ON e.pnr_id = b.pnr_id AND e.push_id = b.push_id
+    LEFT JOIN itin_carriers c ON c.pnr_id = b.pnr_id AND c.push_id = b.push_id
 ),
 trip AS (
     SELECT i.*,
@@ -97,17 +130,28 @@ trip AS (
            END AS trip_type
     FROM itin i
 ),
-touched AS (
-    SELECT pnr_id, push_id,
-           array_sort(array_agg(DISTINCT airport)) AS airports_touched,
-           array_sort(array_agg(DISTINCT country)) AS countries_touched
+touched_points AS (
+    SELECT pnr_id, push_id, airport, country
     FROM (
         SELECT pnr_id, push_id, dep_airport AS airport, dep_country AS country FROM air
         UNION ALL
         SELECT pnr_id, push_id, arr_airport, arr_country FROM air
     ) t
     WHERE airport IS NOT NULL AND country IS NOT NULL
-    GROUP BY pnr_id, push_id
+),
+-- DISTINCT first, then a plain array_agg: array_agg(DISTINCT) runs group by group.
+touched AS (
+    SELECT a.pnr_id, a.push_id, a.airports_touched, c.countries_touched
+    FROM (
+        SELECT pnr_id, push_id, array_sort(array_agg(airport)) AS airports_touched
+        FROM (SELECT DISTINCT pnr_id, push_id, airport FROM touched_points) d
+        GROUP BY pnr_id, push_id
+    ) a
+    JOIN (
+        SELECT pnr_id, push_id, array_sort(array_agg(country)) AS countries_touched
+        FROM (SELECT DISTINCT pnr_id, push_id, country FROM touched_points) d
+        GROUP BY pnr_id, push_id
+    ) c ON c.pnr_id = a.pnr_id AND c.push_id = a.push_id
 ),
 connection_points AS (
     SELECT pnr_id, push_id, array_sort(array_agg(DISTINCT arr_airport)) AS connection_airports
@@ -138,14 +182,20 @@ trav_age AS (
            COALESCE(t.age_at_travel >= 18, t.traveller_type = 'adult') AS is_adult
     FROM trav t
 ),
-party AS (
-    SELECT pnr_id, push_id,
-           COUNT(*) AS travellers_in_pnr,
-           COUNT(DISTINCT surname_norm) AS distinct_surnames,
-           SUM(CASE WHEN is_adult THEN 1 ELSE 0 END) AS adults_in_pnr,
-           SUM(CASE WHEN is_minor THEN 1 ELSE 0 END) AS minors_in_pnr
-    FROM trav_age
+party_surnames AS (
+    SELECT pnr_id, push_id, COUNT(*) AS distinct_surnames
+    FROM (SELECT DISTINCT pnr_id, push_id, surname_norm FROM trav_age WHERE surname_norm IS NOT NULL) d
     GROUP BY pnr_id, push_id
+),
+party AS (
+    SELECT t.pnr_id, t.push_id,
+           COUNT(*) AS travellers_in_pnr,
+           COALESCE(MIN(ps.distinct_surnames), 0) AS distinct_surnames,
+           SUM(CASE WHEN t.is_adult THEN 1 ELSE 0 END) AS adults_in_pnr,
+           SUM(CASE WHEN t.is_minor THEN 1 ELSE 0 END) AS minors_in_pnr
+    FROM trav_age t
+    LEFT JOIN party_surnames ps ON ps.pnr_id = t.pnr_id AND ps.push_id = t.push_id
+    GROUP BY t.pnr_id, t.push_id
 ),
 adult_surnames AS (
     SELECT DISTINCT pnr_id, push_id, surname_norm FROM trav_age WHERE is_adult AND surname_norm <> ''
@@ -158,19 +208,32 @@ unrelated_minors AS (
     WHERE t.is_minor AND s.surname_norm IS NULL
     GROUP BY t.pnr_id, t.push_id
 ),
-pay AS (
-    SELECT t.traveller_id, t.push_id,
-           bool_or(p.is_cash) AS paid_cash,
-           bool_or(p.fop_type = 'CC') AS paid_card,
-           bool_or(p.fop_type IS NOT NULL AND p.fop_type NOT IN ('CA', 'CC')) AS paid_other,
-           array_sort(array_agg(DISTINCT p.fop_type) FILTER (WHERE p.fop_type IS NOT NULL)) AS fop_types,
-           MIN(p.card_key) AS card_key,
-           SUM(p.amount) AS amount_paid
+trav_payment AS (
+    SELECT t.traveller_id, t.push_id, p.is_cash, p.fop_type, p.card_key, p.amount
     FROM trav t
     JOIN payment p ON p.pnr_id = t.pnr_id AND p.push_id = t.push_id
                   AND (p.traveller_id IS NULL OR p.traveller_id = t.traveller_id)
     WHERE NOT p.previous
-    GROUP BY t.traveller_id, t.push_id
+),
+pay_fops AS (
+    SELECT traveller_id, push_id, array_sort(array_agg(fop_type)) AS fop_types
+    FROM (SELECT DISTINCT traveller_id, push_id, fop_type FROM trav_payment WHERE fop_type IS NOT NULL) d
+    GROUP BY traveller_id, push_id
+),
+pay_sums AS (
+    SELECT traveller_id, push_id,
+           bool_or(is_cash) AS paid_cash,
+           bool_or(fop_type = 'CC') AS paid_card,
+           bool_or(fop_type IS NOT NULL AND fop_type NOT IN ('CA', 'CC')) AS paid_other,
+           MIN(card_key) AS card_key,
+           SUM(amount) AS amount_paid
+    FROM trav_payment
+    GROUP BY traveller_id, push_id
+),
+pay AS (
+    SELECT p.*, f.fop_types
+    FROM pay_sums p
+    LEFT JOIN pay_fops f ON f.traveller_id = p.traveller_id AND f.push_id = p.push_id
 ),
 -- A sponsor (payer name) is "the traveller" when its normalised name contains the surname of a
 -- traveller in the same PNR.

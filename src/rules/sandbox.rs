@@ -22,6 +22,23 @@ use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
+/// The batches with a schema that has no field or table metadata.
+fn without_metadata(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, SandboxError> {
+    let Some(first) = batches.first() else { return Ok(batches) };
+    let original = first.schema();
+    let plain = original.fields().iter().all(|f| f.metadata().is_empty()) && original.metadata().is_empty();
+    if plain {
+        return Ok(batches);
+    }
+    let fields: Vec<arrow::datatypes::Field> =
+        original.fields().iter().map(|f| f.as_ref().clone().with_metadata(Default::default())).collect();
+    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| SandboxError::Engine(e.into())))
+        .collect()
+}
+
 /// Limits a sandbox runs under.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -135,7 +152,13 @@ impl Sandbox {
     }
 
     /// Registers in-memory batches as table `name` (replacing one of that name).
+    ///
+    /// Field and table metadata (the landing columns' descriptions) are left out: SQL sees only
+    /// names and types. DataFusion 55 fails with an internal error ("Physical input schema should
+    /// be the same as the one converted from logical input schema") on a UNION of two columns
+    /// whose descriptions differ, such as `dep_airport` and `arr_airport`, under an aggregate.
     pub fn register_batches(&self, name: &str, batches: Vec<RecordBatch>) -> Result<(), SandboxError> {
+        let batches = without_metadata(batches)?;
         let schema = match batches.first() {
             Some(b) => b.schema(),
             None => {
