@@ -88,15 +88,34 @@ fn ingest_exits_2_on_a_missing_input_path() {
 }
 
 /// A run ingests in Arrow mode: each message's rows become record batches on the worker that
-/// mapped it. The tables must be exactly those of the row mode, duplicates included.
+/// mapped it, merged a round of files at a time. The tables must be exactly those of the row
+/// mode, duplicates included, over more files than one round holds.
 #[test]
 fn arrow_mode_lands_exactly_the_rows_of_row_mode() {
-    let sample = crate::util::root().join("sample-data");
-    let first = paxrisk::ingest::find_inputs(std::slice::from_ref(&sample)).unwrap()[0].clone();
+    let generated = crate::util::tempdir().join("gen");
+    let rules = crate::util::root().join("rules");
+    let (code, out, err) = crate::util::paxrisk(&[
+        "generate",
+        "--pnrs",
+        "600",
+        "--pnrs-per-flight",
+        "4",
+        "--seed",
+        "3",
+        "--days",
+        "2",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--out",
+        generated.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let files = paxrisk::ingest::find_inputs(std::slice::from_ref(&generated)).unwrap();
+    assert!(files.len() > 300, "{} files: more than one round of 256", files.len());
     // A copy of the first file: its messages are duplicates the second time.
     let copy = crate::util::tempdir().join("copy.edi");
-    std::fs::copy(&first, &copy).unwrap();
-    let inputs = [sample, copy];
+    std::fs::copy(&files[0], &copy).unwrap();
+    let inputs = [generated, copy];
     let rows_mode = paxrisk::ingest::ingest_paths(&inputs, &crate::util::config()).unwrap();
     let cfg = paxrisk::ingest::IngestConfig { arrow: true, ..crate::util::config() };
     let mut arrow_mode = paxrisk::ingest::ingest_paths(&inputs, &cfg).unwrap();

@@ -159,6 +159,8 @@ impl MessageOutcome {
 #[derive(Default)]
 struct Seen {
     pushes: std::collections::HashMap<String, (String, usize)>,
+    /// Arrow mode: per data table, the batches of messages not yet concatenated, and their rows.
+    groups: Vec<(Vec<RecordBatch>, usize)>,
 }
 
 impl Seen {
@@ -187,12 +189,38 @@ impl Seen {
         result.rows.append(m.rows);
         if !m.batches.is_empty() {
             result.landing.resize_with(Rows::DATA_TABLES.len(), Vec::new);
-            for (table, b) in result.landing.iter_mut().zip(m.batches) {
-                if b.num_rows() > 0 {
-                    table.push(b);
+            self.groups.resize_with(Rows::DATA_TABLES.len(), Default::default);
+            for ((group, rows), (table, b)) in self.groups.iter_mut().zip(result.landing.iter_mut().zip(m.batches)) {
+                if b.num_rows() == 0 {
+                    continue;
                 }
+                if *rows + b.num_rows() > BATCH_ROWS && !group.is_empty() {
+                    table.push(concat(group));
+                    *rows = 0;
+                }
+                *rows += b.num_rows();
+                group.push(b);
             }
         }
+    }
+
+    /// Concatenates what is left of each table's messages (Arrow mode).
+    fn finish(&mut self, result: &mut Ingested) {
+        for ((group, _), table) in self.groups.iter_mut().zip(result.landing.iter_mut()) {
+            if !group.is_empty() {
+                table.push(concat(group));
+            }
+        }
+    }
+}
+
+/// One batch from the batches of one landing table (which share its schema).
+fn concat(group: &mut Vec<RecordBatch>) -> RecordBatch {
+    let parts = std::mem::take(group);
+    let schema = parts[0].schema();
+    match arrow::compute::concat_batches(&schema, &parts) {
+        Ok(b) => b,
+        Err(e) => unreachable!("batches of one landing table differ in schema: {e}"),
     }
 }
 
@@ -425,29 +453,17 @@ pub fn ingest_paths(paths: &[PathBuf], cfg: &IngestConfig) -> Result<Ingested, I
 /// Ingests exactly these files, in this order.
 pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-    let outcomes: Vec<FileOutcome> =
-        files.par_iter().enumerate().map(|(i, p)| ingest_one(p, i as u32, &names, cfg)).collect();
-
     let mut result = Ingested::default();
     let mut pending: Vec<Message<'static>> = Vec::new();
     let mut seen = Seen::default();
     let mut by_hash: BTreeMap<String, String> = BTreeMap::new();
-    for (origin, o) in outcomes.into_iter().enumerate() {
-        let mut report = o.report;
-        if !report.sha256.is_empty() {
-            match by_hash.get(&report.sha256) {
-                Some(first) => report.duplicate_of = Some(first.clone()),
-                None => {
-                    by_hash.insert(report.sha256.clone(), report.path.clone());
-                }
-            }
-        }
-        result.rows.append(o.rows);
-        result.files.push(report);
-        for m in o.messages {
-            seen.take(&mut result, origin, m);
-        }
-        pending.extend(o.pending);
+    // Files are mapped in parallel a round at a time and merged in input order before the next
+    // round, so that only one round's per-message results are in memory besides the merged ones.
+    for (round, chunk) in files.chunks(FILES_PER_ROUND).enumerate() {
+        let first = round * FILES_PER_ROUND;
+        let outcomes: Vec<FileOutcome> =
+            chunk.par_iter().enumerate().map(|(i, p)| ingest_one(p, (first + i) as u32, &names, cfg)).collect();
+        merge_round(&mut result, &mut seen, &mut by_hash, &mut pending, first, outcomes);
     }
     // Parts of multi-part pushes whose other parts were in other files.
     if !pending.is_empty() {
@@ -478,38 +494,39 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
             seen.take(&mut result, origin, m);
         }
     }
-    compact(&mut result.landing);
+    seen.finish(&mut result);
     result
 }
 
-/// Concatenates each table's per-message batches into batches of up to `BATCH_ROWS` rows.
-fn compact(tables: &mut [Vec<RecordBatch>]) {
-    tables.par_iter_mut().for_each(|batches| {
-        let Some(schema) = batches.first().map(|b| b.schema()) else { return };
-        let mut out = Vec::new();
-        let mut group: Vec<RecordBatch> = Vec::new();
-        let mut rows = 0;
-        for b in std::mem::take(batches) {
-            if rows + b.num_rows() > BATCH_ROWS && !group.is_empty() {
-                out.push(concat(&schema, &mut group));
-                rows = 0;
-            }
-            rows += b.num_rows();
-            group.push(b);
-        }
-        if !group.is_empty() {
-            out.push(concat(&schema, &mut group));
-        }
-        *batches = out;
-    });
-}
+/// Files mapped in parallel per round of the merge (see [`ingest_files`]).
+const FILES_PER_ROUND: usize = 256;
 
-fn concat(schema: &arrow::datatypes::SchemaRef, group: &mut Vec<RecordBatch>) -> RecordBatch {
-    let parts = std::mem::take(group);
-    // Batches of one landing table share its schema, so concatenation cannot fail.
-    match arrow::compute::concat_batches(schema, &parts) {
-        Ok(b) => b,
-        Err(e) => unreachable!("batches of one landing table differ in schema: {e}"),
+/// Merges one round of file outcomes (files `first..`) into `result`, in input order.
+fn merge_round(
+    result: &mut Ingested,
+    seen: &mut Seen,
+    by_hash: &mut BTreeMap<String, String>,
+    pending: &mut Vec<Message<'static>>,
+    first: usize,
+    outcomes: Vec<FileOutcome>,
+) {
+    for (i, o) in outcomes.into_iter().enumerate() {
+        let origin = first + i;
+        let mut report = o.report;
+        if !report.sha256.is_empty() {
+            match by_hash.get(&report.sha256) {
+                Some(first) => report.duplicate_of = Some(first.clone()),
+                None => {
+                    by_hash.insert(report.sha256.clone(), report.path.clone());
+                }
+            }
+        }
+        result.rows.append(o.rows);
+        result.files.push(report);
+        for m in o.messages {
+            seen.take(result, origin, m);
+        }
+        pending.extend(o.pending);
     }
 }
 

@@ -184,7 +184,9 @@ macro_rules! landing_table {
 
             /// Arrow schema, with a description of each column in its metadata.
             pub fn schema() -> arrow::datatypes::SchemaRef {
-                std::sync::Arc::new(arrow::datatypes::Schema::new_with_metadata(
+                // Built once: every batch of the table shares it.
+                static SCHEMA: std::sync::OnceLock<arrow::datatypes::SchemaRef> = std::sync::OnceLock::new();
+                SCHEMA.get_or_init(|| std::sync::Arc::new(arrow::datatypes::Schema::new_with_metadata(
                     vec![ $( $crate::landing::schema::described_field(
                         stringify!($field),
                         <$ty as $crate::landing::schema::Column>::data_type(),
@@ -192,7 +194,7 @@ macro_rules! landing_table {
                         $desc,
                     ), )* ],
                     std::collections::HashMap::from([("description".to_string(), $table_doc.to_string())]),
-                ))
+                ))).clone()
             }
 
             /// Converts rows into one record batch.

@@ -155,6 +155,15 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     let landing = ingested.take_landing();
     let landed: Vec<(&'static str, u64)> =
         landing.iter().map(|(name, b)| (*name, b.iter().map(|b| b.num_rows() as u64).sum())).collect();
+    for (name, batches) in &landing {
+        let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+        tracing::debug!(
+            table = *name,
+            batches = batches.len(),
+            mib = bytes as f64 / 1048576.0,
+            "landing table in Arrow"
+        );
+    }
     if let Some(dir) = &args.landing {
         let s = stage("landing");
         let batch = crate::cli::batch_id(&ingested);
