@@ -52,6 +52,35 @@ pub fn split(sql: &str) -> Option<Split> {
     Some(Split { ctes, body: query.to_string() })
 }
 
+impl Split {
+    /// For each CTE, the index of the last CTE that reads it (`ctes.len()` for the final query;
+    /// `None` when nothing does), so that its table can be dropped right after. A reference is any
+    /// whole-word occurrence of the name in the later SQL (case-insensitive): a name that only
+    /// appears in a comment keeps its table a little longer, never too short.
+    pub fn last_uses(&self) -> Vec<Option<usize>> {
+        let texts: Vec<String> =
+            self.ctes.iter().map(|(_, q)| q.to_lowercase()).chain(std::iter::once(self.body.to_lowercase())).collect();
+        self.ctes
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                let name = name.to_lowercase();
+                (i + 1..texts.len()).rev().find(|&j| mentions(&texts[j], &name))
+            })
+            .collect()
+    }
+}
+
+/// Whether `text` holds `word` delimited by characters that cannot be part of an identifier.
+fn mentions(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back().is_none_or(|c| !ident(c));
+        let after = text[at + word.len()..].chars().next().is_none_or(|c| !ident(c));
+        before && after
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +105,18 @@ mod tests {
         assert_eq!(split("WITH a(x) AS (SELECT 1) SELECT x FROM a"), None);
         assert_eq!(split("WITH a AS (SELECT 1) SELECT * FROM a; SELECT 2"), None);
         assert_eq!(split("WITH a AS (SELECT 1"), None);
+    }
+
+    #[test]
+    fn each_cte_is_kept_until_its_last_reader() {
+        let s = split(
+            "WITH a AS (SELECT 1 AS x), ab AS (SELECT x FROM a), b AS (SELECT x FROM ab), unused AS (SELECT 2 AS y) \
+             SELECT b.x FROM b JOIN a ON a.x = b.x",
+        )
+        .unwrap();
+        // `a` is read by `ab` and by the final query (index 4); `ab` only by `b`; `b` by the final
+        // query; `unused` by nothing (`ab` does not count as a mention of `a` or `b`).
+        assert_eq!(s.last_uses(), [Some(4), Some(2), Some(4), None]);
     }
 
     #[test]

@@ -256,9 +256,11 @@ impl Engine {
         if repeated || names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true)) {
             return self.sandbox.query(sql);
         }
-        let mut registered = Vec::new();
+        // Each CTE's table is dropped as soon as the last CTE that reads it is computed.
+        let last_uses = split.last_uses();
+        let mut registered: Vec<&str> = Vec::new();
         let mut result = Ok(Vec::new());
-        for (name, select) in &split.ctes {
+        for (index, (name, select)) in split.ctes.iter().enumerate() {
             let started = std::time::Instant::now();
             let batches = match self.sandbox.query(select) {
                 Ok(b) if b.is_empty() => self.sandbox.plan(select).map(|s| vec![RecordBatch::new_empty(s)]),
@@ -275,6 +277,12 @@ impl Engine {
                     break;
                 }
             }
+            for (done, (earlier, _)) in split.ctes.iter().enumerate().take(index + 1) {
+                if last_uses[done].is_none_or(|last| last == index) && registered.contains(&earlier.as_str()) {
+                    let _ = self.sandbox.deregister(earlier.as_str());
+                    registered.retain(|n| *n != earlier.as_str());
+                }
+            }
         }
         if result.is_ok() {
             let started = std::time::Instant::now();
@@ -282,7 +290,7 @@ impl Engine {
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
         }
         for name in registered {
-            let _ = ctx.deregister_table(name);
+            let _ = self.sandbox.deregister(name);
         }
         result
     }

@@ -102,6 +102,9 @@ pub struct Sandbox {
     ctx: SessionContext,
     runtime: std::sync::Mutex<Arc<tokio::runtime::Runtime>>,
     limits: Limits,
+    /// Memory held by each in-memory table, reserved in the session's memory pool so that the
+    /// operators of later queries spill or fail by name before the process runs out of memory.
+    held: std::sync::Mutex<std::collections::HashMap<String, datafusion::execution::memory_pool::MemoryReservation>>,
 }
 
 impl Sandbox {
@@ -138,7 +141,7 @@ impl Sandbox {
             ctx.register_udf(f);
         }
         let runtime = std::sync::Mutex::new(Arc::new(build_runtime(limits.threads)?));
-        Ok(Sandbox { ctx, runtime, limits })
+        Ok(Sandbox { ctx, runtime, limits, held: Default::default() })
     }
 
     /// The options every SQL text from a pack runs with: no DDL, no DML, no statements.
@@ -173,9 +176,28 @@ impl Sandbox {
         for (i, b) in batches.into_iter().enumerate() {
             partitions[i % n].push(b);
         }
+        let bytes: usize = partitions.iter().flatten().map(|b| b.get_array_memory_size()).sum();
         let table = datafusion::datasource::MemTable::try_new(schema, partitions)?;
-        self.ctx.deregister_table(name)?;
+        self.deregister(name)?;
         self.ctx.register_table(name, Arc::new(table))?;
+        // The pool tracks what operators hold, not tables; reserving the table's size there keeps
+        // the limit meaningful when the tables themselves take most of it.
+        let pool = self.ctx.runtime_env().memory_pool.clone();
+        let reservation =
+            datafusion::execution::memory_pool::MemoryConsumer::new(format!("table {name}")).register(&pool);
+        reservation.grow(bytes);
+        if let Ok(mut held) = self.held.lock() {
+            held.insert(name.to_string(), reservation);
+        }
+        Ok(())
+    }
+
+    /// Removes table `name` (if registered) and releases the memory it held in the pool.
+    pub fn deregister(&self, name: &str) -> Result<(), SandboxError> {
+        self.ctx.deregister_table(name)?;
+        if let Ok(mut held) = self.held.lock() {
+            held.remove(name);
+        }
         Ok(())
     }
 
@@ -346,5 +368,25 @@ mod tests {
         let rows = s.query("SELECT format('%s/%s', norm_name('Müller-Lüdenscheidt'), 11.7333) AS x").unwrap();
         let text = arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
         assert!(text.contains("MULLERLUDENSCHEIDT/11.73"), "{text}");
+    }
+
+    #[test]
+    fn in_memory_tables_hold_their_size_in_the_pool_until_removed() {
+        let s = Sandbox::new(Limits::default()).unwrap();
+        let pool = s.context().runtime_env().memory_pool.clone();
+        let before = pool.reserved();
+        let values: Vec<i64> = (0..100_000).collect();
+        let batch = RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(arrow::array::Int64Array::from(values)) as arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        s.register_batches("t", vec![batch]).unwrap();
+        assert!(pool.reserved() >= before + 800_000, "{} reserved", pool.reserved());
+        // Replacing the table replaces its reservation; removing it releases it.
+        s.register_batches("t", vec![RecordBatch::new_empty(s.plan("SELECT x FROM t").unwrap())]).unwrap();
+        assert!(pool.reserved() < before + 1_000, "{} reserved", pool.reserved());
+        s.deregister("t").unwrap();
+        assert_eq!(pool.reserved(), before);
     }
 }
