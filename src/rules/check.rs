@@ -22,6 +22,9 @@ pub fn check(pack: &Pack, limits: Limits) -> Vec<PackError> {
             line: None,
             message: format!("cannot start the query engine: {e}"),
         }),
+        Err(e @ EngineError::ViewFailed { .. }) => {
+            errors.push(PackError { path: pack.dir.clone(), line: None, message: e.to_string() })
+        }
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
     errors.dedup();
@@ -84,7 +87,7 @@ pub fn run_tests(pack: &Pack, limits: Limits) -> Result<Vec<TestOutcome>, Vec<Pa
     let engine = match Engine::new(pack, limits, None, ViewMode::Empty) {
         Ok(e) => e,
         Err(EngineError::Pack(e)) => return Err(e),
-        Err(EngineError::Sandbox(e)) => {
+        Err(e @ (EngineError::Sandbox(_) | EngineError::ViewFailed { .. })) => {
             return Err(vec![PackError { path: pack.dir.clone(), line: None, message: e.to_string() }]);
         }
     };

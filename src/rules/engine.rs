@@ -107,6 +107,17 @@ pub enum EngineError {
     /// The query engine failed.
     #[error("{0}")]
     Sandbox(#[from] SandboxError),
+    /// A view that plans could not be computed (memory or time limit): the pack is sound, the
+    /// run is too large for the limits.
+    #[error("{}: view {name} could not be computed: {message}", .path.display())]
+    ViewFailed {
+        /// The view's file.
+        path: PathBuf,
+        /// The view.
+        name: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// The sandbox with everything a pack's rules can see.
@@ -194,9 +205,11 @@ impl Engine {
                     Ok(schema) => {
                         let rows = match mode {
                             ViewMode::Materialise => {
-                                let batches = self
-                                    .compute_view(&file.sql)
-                                    .map_err(|e| EngineError::Pack(vec![view_error(&file, &e.to_string())]))?;
+                                let batches = self.compute_view(&file.sql).map_err(|e| EngineError::ViewFailed {
+                                    path: file.path.clone(),
+                                    name: file.name.clone(),
+                                    message: clean(&e.to_string()),
+                                })?;
                                 let n = batches.iter().map(|b| b.num_rows()).sum();
                                 let batches = if batches.is_empty() {
                                     vec![RecordBatch::new_empty(schema.clone())]

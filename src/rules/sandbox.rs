@@ -22,6 +22,29 @@ use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
+/// Bytes the batches' buffers occupy, each buffer counted once: query results are often slices
+/// of shared buffers, which `get_array_memory_size` counts once per slice (20 GB for 9 GB held).
+fn held_bytes<'a>(batches: impl Iterator<Item = &'a RecordBatch>) -> usize {
+    fn visit(data: &arrow::array::ArrayData, seen: &mut std::collections::HashSet<usize>, total: &mut usize) {
+        let buffers = data.buffers().iter().chain(data.nulls().map(|n| n.buffer()));
+        for b in buffers {
+            if seen.insert(b.data_ptr().as_ptr() as usize) {
+                *total += b.capacity();
+            }
+        }
+        for child in data.child_data() {
+            visit(child, seen, total);
+        }
+    }
+    let (mut seen, mut total) = (std::collections::HashSet::new(), 0);
+    for batch in batches {
+        for column in batch.columns() {
+            visit(&column.to_data(), &mut seen, &mut total);
+        }
+    }
+    total
+}
+
 /// The batches with a schema that has no field or table metadata.
 fn without_metadata(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, SandboxError> {
     let Some(first) = batches.first() else { return Ok(batches) };
@@ -60,9 +83,10 @@ impl Default for Limits {
     }
 }
 
-/// The query engine's default memory limit: half of the machine's memory (Linux
-/// `/proc/meminfo`), at least 2 GiB; 4 GiB where the size cannot be read. The traveller_journey
-/// view of 100,000 generated PNRs needed more than a fixed 4 GiB.
+/// The query engine's default memory limit: 70% of the machine's memory (Linux
+/// `/proc/meminfo`), at least 2 GiB; 4 GiB where the size cannot be read. The limit covers the
+/// in-memory tables (landing tables, views) as well as the operators of running queries, so it
+/// can be most of the machine; the rest is for ingest's own rows and the outputs.
 fn default_memory_bytes() -> usize {
     const GIB: usize = 1024 * 1024 * 1024;
     let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
@@ -72,7 +96,7 @@ fn default_memory_bytes() -> usize {
             .and_then(|n| n.parse::<usize>().ok())
     });
     match total_kib {
-        Some(kib) => (kib * 1024 / 2).max(2 * GIB),
+        Some(kib) => (kib * 1024 / 10 * 7).max(2 * GIB),
         None => 4 * GIB,
     }
 }
@@ -176,7 +200,7 @@ impl Sandbox {
         for (i, b) in batches.into_iter().enumerate() {
             partitions[i % n].push(b);
         }
-        let bytes: usize = partitions.iter().flatten().map(|b| b.get_array_memory_size()).sum();
+        let bytes = held_bytes(partitions.iter().flatten());
         let table = datafusion::datasource::MemTable::try_new(schema, partitions)?;
         self.deregister(name)?;
         self.ctx.register_table(name, Arc::new(table))?;
