@@ -48,7 +48,9 @@ pub struct StageFigures {
     pub wall_s: f64,
     /// Process CPU seconds (user + system) spent in the stage.
     pub cpu_s: f64,
-    /// Peak resident memory during the stage, MiB (None where Linux `/proc` is not available).
+    /// Peak resident memory during the stage, MiB: since the stage started where the high-water
+    /// mark can be reset (see `Report::peak_rss_per_stage`), else since the process started; None
+    /// without Linux `/proc`.
     pub peak_rss_mib: Option<f64>,
     /// The stage's own summary line.
     pub detail: String,
@@ -89,6 +91,8 @@ pub struct Report {
     pub total_cpu_s: f64,
     /// Highest peak of any stage, MiB.
     pub peak_rss_mib: Option<f64>,
+    /// Whether the peak of each stage is its own (`/proc/self/clear_refs` could be written).
+    pub peak_rss_per_stage: bool,
     /// Ingest input MB/s (10^6 bytes per wall second).
     pub ingest_mb_per_s: f64,
     /// Ingest input MB per CPU second (throughput per core).
@@ -169,7 +173,6 @@ fn peak_rss_mib() -> Option<f64> {
 struct Meter {
     current: Mutex<Option<(String, Instant, f64)>>,
     stages: Mutex<Vec<StageFigures>>,
-    peaks: bool,
 }
 
 impl Progress for Meter {
@@ -186,7 +189,7 @@ impl Progress for Meter {
             stage: if name == stage { name } else { stage.to_string() },
             wall_s: started.elapsed().as_secs_f64(),
             cpu_s: cpu_seconds() - cpu0,
-            peak_rss_mib: if self.peaks { peak_rss_mib() } else { None },
+            peak_rss_mib: peak_rss_mib(),
             detail: detail.to_string(),
         };
         tracing::info!(stage = figures.stage, wall = figures.wall_s, cpu = figures.cpu_s, "measured");
@@ -286,7 +289,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         threads: args.threads,
         command_line: std::env::args().collect(),
     };
-    let meter = Meter { current: Mutex::new(None), stages: Mutex::new(Vec::new()), peaks: reset_peak_rss() };
+    let peak_per_stage = reset_peak_rss();
+    let meter = Meter { current: Mutex::new(None), stages: Mutex::new(Vec::new()) };
     let outcome = crate::run::run(&run_args, &meter).map_err(|e| anyhow::anyhow!("{e}"))?;
     let stages = meter.stages.into_inner().unwrap_or_default();
 
@@ -316,6 +320,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         total_wall_s,
         total_cpu_s: stages.iter().map(|s| s.cpu_s).sum(),
         peak_rss_mib: stages.iter().filter_map(|s| s.peak_rss_mib).reduce(f64::max),
+        peak_rss_per_stage: peak_per_stage,
         ingest_mb_per_s: input_bytes as f64 / 1e6 / ingest_wall.max(1e-9),
         ingest_mb_per_cpu_s: input_bytes as f64 / 1e6 / ingest_cpu.max(1e-9),
         ingest_pnrs_per_s: pnrs_loaded as f64 / ingest_wall.max(1e-9),
@@ -381,6 +386,9 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
         mib(r.peak_rss_mib),
         r.us_per_pnr
     )?;
+    if !r.peak_rss_per_stage {
+        writeln!(w, "\nPeak RSS is the process's peak so far: the high-water mark could not be reset per stage.")?;
+    }
     writeln!(w)?;
     writeln!(
         w,

@@ -44,7 +44,10 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     assert_eq!(stages, ["load rule pack", "ingest", "views", "rules", "scores", "write"]);
     for s in first["stages"].as_array().unwrap() {
         assert!(s["wall_s"].as_f64().unwrap() >= 0.0 && s["cpu_s"].as_f64().unwrap() >= 0.0, "{s}");
-        assert!(s["peak_rss_mib"].as_f64().unwrap() > 1.0, "{s}");
+        // Linux gives every stage its peak; elsewhere the field may be null.
+        if cfg!(target_os = "linux") {
+            assert!(s["peak_rss_mib"].as_f64().unwrap() > 1.0, "{s}");
+        }
     }
     let hashes = first["content_sha256"].clone();
     assert_eq!(hashes.as_array().unwrap().len(), 3);
