@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
-use super::pnrgov_map::{Counts, MapContext, Mapped, diagnostic_row, envelope_row};
+use super::pnrgov_map::{Counts, MapContext, Mapped, diagnostic_row, envelope_row, message_diagnostic_rows};
 use super::times;
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
@@ -326,13 +326,7 @@ impl Mapper<'_, '_> {
 pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> Mapped {
     let g = paxlst::parse(&msg.body);
     let mut m = Mapper { ctx, msg, push_id, out: Mapped::default() };
-    for d in &msg.diagnostics {
-        m.diag(msg.origin, d);
-    }
-    for d in &g.diagnostics {
-        let origin = msg.body.iter().find(|s| s.offset == d.offset).map(|s| s.origin).unwrap_or(msg.origin);
-        m.diag(origin, d);
-    }
+    m.out.rows.diagnostics = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
     m.map(&g);
     m.out
 }

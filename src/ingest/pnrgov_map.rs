@@ -122,6 +122,22 @@ pub fn diagnostic_row(ctx: &MapContext<'_>, push_id: &str, origin: u32, d: &Diag
     }
 }
 
+/// The envelope's diagnostics of a message and its grammar's, as rows, each with the file of the
+/// part it was found in, for either format.
+pub fn message_diagnostic_rows(
+    msg: &Message<'_>,
+    grammar: &[Diagnostic],
+    push_id: &str,
+    ctx: &MapContext<'_>,
+) -> Vec<DiagnosticRow> {
+    let envelope = msg.diagnostics.iter().map(|d| diagnostic_row(ctx, push_id, msg.origin, d));
+    let parsed = grammar.iter().map(|d| {
+        let origin = msg.body.iter().find(|s| s.offset == d.offset).map(|s| s.origin).unwrap_or(msg.origin);
+        diagnostic_row(ctx, push_id, origin, d)
+    });
+    envelope.chain(parsed).collect()
+}
+
 /// Renders a segment's elements back as text (`+` between elements, `:` between components),
 /// for history items and free text that has no column of its own.
 pub fn render(seg: &Segment<'_>) -> String {
@@ -1547,13 +1563,8 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
         route: (None, None),
         out: Mapped::default(),
     };
-    for d in &msg.diagnostics {
-        m.push_diag(msg.origin, d);
-    }
-    for d in &g.diagnostics {
-        let origin = msg.body.iter().find(|s| s.offset == d.offset).map(|s| s.origin).unwrap_or(msg.origin);
-        m.push_diag(origin, d);
-    }
+    let rows = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
+    m.out.rows.diagnostics.extend(rows);
     m.map_header(&g);
     for pnr in &g.pnrs {
         m.map_pnr(pnr);
