@@ -131,4 +131,118 @@ fn arrow_mode_lands_exactly_the_rows_of_row_mode() {
         assert!(batch.num_rows() > 0 || *name == "rejects" || *name == "ssr", "{name} is empty");
         assert_eq!(&batch, expected_batch, "{name}");
     }
+
+    // A run with --landing writes the data tables while it ingests (here after every round of
+    // files, and at the end), staged under a hidden name until the batch id is known.
+    let landing = crate::util::tempdir().join("landing");
+    let cfg = paxrisk::ingest::IngestConfig { arrow: true, flush_bytes: 1, ..crate::util::config() };
+    let mut staged = paxrisk::landing::staged::StagedLanding::create(&landing, vec![]).unwrap();
+    let staged_mode = paxrisk::ingest::ingest_paths_staged(&inputs, &cfg, &mut staged).unwrap();
+    assert_eq!(staged_mode.rows.diagnostics, rows_mode.rows.diagnostics);
+    assert!(staged_mode.landing.iter().all(|t| t.is_empty()), "nothing is left in memory");
+    assert_eq!(staged.rows("traveller"), rows_mode.rows.traveller.len() as u64);
+    let files = staged.commit("b1").unwrap();
+    let hidden: Vec<_> = std::fs::read_dir(&landing)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "the staging folder is gone: {hidden:?}");
+    let parts = |table: &str| {
+        let mut names: Vec<String> = files
+            .iter()
+            .filter(|f| f.starts_with(landing.join(table)))
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    // One part after each of the two rounds, and one for the messages whose parts were in
+    // different files, mapped at the end.
+    assert_eq!(parts("traveller"), ["part-00000-b1.parquet", "part-00001-b1.parquet", "part-00002-b1.parquet"]);
+    for (name, expected_batch) in expected.iter().filter(|(n, _)| !matches!(*n, "rejects" | "diagnostics")) {
+        let mut want = rows_as_text(expected_batch, None);
+        let mut got = Vec::new();
+        for f in files.iter().filter(|f| f.starts_with(landing.join(name))) {
+            let date =
+                f.parent().unwrap().file_name().unwrap().to_string_lossy().trim_start_matches("dep_date=").to_string();
+            let batch = read_parquet(f);
+            got.extend(rows_as_text(&batch, Some(&date)));
+        }
+        want.sort();
+        got.sort();
+        assert_eq!(got.len(), want.len(), "{name}");
+        assert!(got == want, "{name}: the staged set holds other rows");
+    }
+
+    // Ingesting the same inputs again replaces the batch's files, and leaves other batches alone.
+    let folder = files.iter().find(|f| f.starts_with(landing.join("traveller"))).unwrap().parent().unwrap();
+    std::fs::write(folder.join("part-00000-other.parquet"), b"another batch").unwrap();
+    let mut again = paxrisk::landing::staged::StagedLanding::create(&landing, vec![]).unwrap();
+    paxrisk::ingest::ingest_paths_staged(&inputs, &cfg, &mut again).unwrap();
+    let files_again = again.commit("b1").unwrap();
+    assert_eq!(files_again.len(), files.len());
+    let on_disk = walk_files(&landing.join("traveller"));
+    assert_eq!(on_disk.len(), parts_count(&files, "traveller") + 1, "{on_disk:?}");
+}
+
+/// Files under `dir`, recursively.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk_files(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+fn parts_count(files: &[std::path::PathBuf], table: &str) -> usize {
+    files.iter().filter(|f| f.iter().any(|c| c == table)).count()
+}
+
+fn read_parquet(path: &std::path::Path) -> arrow::record_batch::RecordBatch {
+    let f = File::open(path).unwrap();
+    let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+    let schema = b.schema().clone();
+    let batches: Vec<_> = b.build().unwrap().map(|b| b.unwrap()).collect();
+    arrow::compute::concat_batches(&schema, &batches).unwrap()
+}
+
+/// Each row as text, columns by name in name order; `dep_date` from `date` when the files leave
+/// it out (the partition folder holds it), written as the folder writes it.
+fn rows_as_text(batch: &arrow::record_batch::RecordBatch, date: Option<&str>) -> Vec<String> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let schema = batch.schema();
+    let mut columns: Vec<(String, ArrayFormatter<'_>)> = Vec::new();
+    let options = FormatOptions::default().with_null("unknown");
+    for (i, f) in schema.fields().iter().enumerate() {
+        columns.push((f.name().clone(), ArrayFormatter::try_new(batch.column(i).as_ref(), &options).unwrap()));
+    }
+    columns.sort_by(|a, b| a.0.cmp(&b.0));
+    (0..batch.num_rows())
+        .map(|row| {
+            let mut cells: Vec<String> = Vec::new();
+            let mut placed = false;
+            for (name, f) in &columns {
+                if let Some(d) = date
+                    && !placed
+                    && name.as_str() > "dep_date"
+                {
+                    cells.push(format!("dep_date={d}"));
+                    placed = true;
+                }
+                cells.push(format!("{name}={}", f.value(row)));
+            }
+            if let Some(d) = date
+                && !placed
+            {
+                cells.push(format!("dep_date={d}"));
+            }
+            cells.join("|")
+        })
+        .collect()
 }

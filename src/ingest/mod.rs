@@ -24,6 +24,7 @@ use crate::edifact::interchange::{self, Message};
 use arrow::record_batch::RecordBatch;
 
 use crate::landing::schema::{BATCH_ROWS, DiagnosticRow, RejectRow, Rows};
+use crate::landing::staged::StagedLanding;
 use crate::reference::Airports;
 use pnrgov_map::{Counts, MapContext};
 use sensitive::{SensitiveCodes, SensitiveDrops};
@@ -43,6 +44,9 @@ pub enum IngestError {
         /// Cause.
         source: std::io::Error,
     },
+    /// Writing the landing Parquet set failed (`run --landing`).
+    #[error("writing the landing tables: {0}")]
+    Landing(#[from] crate::landing::parquet_out::WriteError),
 }
 
 /// The format of an input file, detected from its content.
@@ -206,11 +210,17 @@ impl Seen {
 
     /// Concatenates what is left of each table's messages (Arrow mode).
     fn finish(&mut self, result: &mut Ingested) {
-        for ((group, _), table) in self.groups.iter_mut().zip(result.landing.iter_mut()) {
+        for ((group, rows), table) in self.groups.iter_mut().zip(result.landing.iter_mut()) {
             if !group.is_empty() {
                 table.push(concat(group));
+                *rows = 0;
             }
         }
+    }
+
+    /// Arrow bytes of the batches not yet concatenated.
+    fn held_bytes(&self) -> usize {
+        self.groups.iter().flat_map(|(g, _)| g).map(|b| b.get_array_memory_size()).sum()
     }
 }
 
@@ -310,6 +320,9 @@ pub struct IngestConfig {
     /// Arrow mode: move each message's rows into record batches as soon as it is mapped (see
     /// [`Ingested::landing`]). Off by default, where every row stays in [`Ingested::rows`].
     pub arrow: bool,
+    /// With a staged landing set ([`ingest_paths_staged`]): the Arrow bytes of landing rows held
+    /// before they are written out. [`LANDING_FLUSH_BYTES`] unless set.
+    pub flush_bytes: usize,
 }
 
 impl IngestConfig {
@@ -319,6 +332,7 @@ impl IngestConfig {
             airports: Airports::load(&dir.join("reference").join("airports.csv"))?,
             sensitive: SensitiveCodes::load(&dir.join("lists").join("sensitive_ssr.csv"))?,
             arrow: false,
+            flush_bytes: LANDING_FLUSH_BYTES,
         })
     }
 }
@@ -452,6 +466,56 @@ pub fn ingest_paths(paths: &[PathBuf], cfg: &IngestConfig) -> Result<Ingested, I
 
 /// Ingests exactly these files, in this order.
 pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
+    match ingest_files_staged(files, cfg, None) {
+        Ok(result) => result,
+        Err(e) => unreachable!("ingest without a landing set has nothing to write: {e}"),
+    }
+}
+
+/// Landing rows held in Arrow (by a run with `--landing`) before they are written out: about a
+/// twelfth of the landing tables of a million PNRs.
+pub const LANDING_FLUSH_BYTES: usize = 512 * 1024 * 1024;
+
+/// Ingests the given paths in Arrow mode, writing the landing tables to `staged` as they grow
+/// past `cfg.flush_bytes`, so that memory stays bounded whatever the input size. The data tables
+/// of the result are then empty: they are in the staged set.
+pub fn ingest_paths_staged(
+    paths: &[PathBuf],
+    cfg: &IngestConfig,
+    staged: &mut StagedLanding,
+) -> Result<Ingested, IngestError> {
+    debug_assert!(cfg.arrow, "a staged landing set is written from Arrow mode");
+    let files = find_inputs(paths)?;
+    ingest_files_staged(&files, cfg, Some(staged))
+}
+
+/// Writes the landing batches held in `result` and `seen` to `staged` when they hold `at_least`
+/// bytes.
+fn flush(
+    result: &mut Ingested,
+    seen: &mut Seen,
+    staged: &mut Option<&mut StagedLanding>,
+    at_least: usize,
+) -> Result<(), IngestError> {
+    let Some(staged) = staged else { return Ok(()) };
+    let held: usize =
+        result.landing.iter().flatten().map(|b| b.get_array_memory_size()).sum::<usize>() + seen.held_bytes();
+    if held < at_least || held == 0 {
+        return Ok(());
+    }
+    seen.finish(result);
+    for (table, batches) in Rows::DATA_TABLES.into_iter().zip(result.landing.iter_mut()) {
+        staged.write(table, batches)?;
+        batches.clear();
+    }
+    Ok(())
+}
+
+fn ingest_files_staged(
+    files: &[PathBuf],
+    cfg: &IngestConfig,
+    mut staged: Option<&mut StagedLanding>,
+) -> Result<Ingested, IngestError> {
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let mut result = Ingested::default();
     let mut pending: Vec<Message<'static>> = Vec::new();
@@ -464,6 +528,7 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
         let outcomes: Vec<FileOutcome> =
             chunk.par_iter().enumerate().map(|(i, p)| ingest_one(p, (first + i) as u32, &names, cfg)).collect();
         merge_round(&mut result, &mut seen, &mut by_hash, &mut pending, first, outcomes);
+        flush(&mut result, &mut seen, &mut staged, cfg.flush_bytes)?;
     }
     // Parts of multi-part pushes whose other parts were in other files.
     if !pending.is_empty() {
@@ -495,7 +560,8 @@ pub fn ingest_files(files: &[PathBuf], cfg: &IngestConfig) -> Ingested {
         }
     }
     seen.finish(&mut result);
-    result
+    flush(&mut result, &mut seen, &mut staged, 0)?;
+    Ok(result)
 }
 
 /// Files mapped in parallel per round of the merge (see [`ingest_files`]).

@@ -2,3 +2,4 @@
 
 pub mod parquet_out;
 pub mod schema;
+pub mod staged;

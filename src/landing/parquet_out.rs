@@ -76,7 +76,7 @@ pub fn write_batch(path: &Path, batch: &RecordBatch, metadata: &[(String, String
 }
 
 /// Splits `batch` by its `dep_date` column: (partition value, rows without the column).
-fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, WriteError> {
+pub(crate) fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, WriteError> {
     let schema = batch.schema();
     let Ok(idx) = schema.index_of("dep_date") else {
         return Ok(vec![(String::new(), batch.clone())]);

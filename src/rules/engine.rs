@@ -19,7 +19,7 @@ use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Ope
 
 use super::cte;
 use super::pack::{ColumnDoc, Pack, PackError, Rule, ViewFile};
-use super::sandbox::{Limits, Sandbox, SandboxError};
+use super::sandbox::{Limits, Sandbox, SandboxError, without_schema_metadata};
 use super::tables;
 use crate::landing::schema::{Rows, all_schemas};
 
@@ -125,6 +125,37 @@ pub struct Engine {
     sandbox: Sandbox,
     pack: Pack,
     views: Vec<View>,
+    /// Where computed views and CTEs go as Parquet work files; in memory when `None`.
+    work: Option<WorkDir>,
+}
+
+/// The folder of a run's Parquet work files (views and their CTEs), removed with the engine.
+struct WorkDir {
+    dir: PathBuf,
+    /// Work folder of each table registered from it, so that its files go when it does.
+    tables: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A batch of the landing Parquet set (`paxrisk run --landing`), as the engine reads it.
+#[derive(Debug, Clone)]
+pub struct LandingSet {
+    /// The landing folder (`<table>/dep_date=YYYY-MM-DD/*.parquet`).
+    pub dir: PathBuf,
+    /// The ingest batch whose files are read (names ending in `-<batch>.parquet`).
+    pub batch: String,
+}
+
+/// Name under which a landing table's Parquet files are registered; the table's own name is a
+/// view over it with the columns in landing order and `dep_date` as a date again.
+fn landing_files_table(table: &str) -> String {
+    format!("landing_files_{table}")
 }
 
 impl Engine {
@@ -149,6 +180,56 @@ impl Engine {
         for (name, batches) in landing {
             sandbox.register_batches(name, batches)?;
         }
+        Self::finish(pack, sandbox, mode, None)
+    }
+
+    /// A run's engine over batch `set.batch` of a landing Parquet set: the data tables stream from
+    /// its files, `in_memory` (rejects and diagnostics) are registered as given, and every view
+    /// and CTE is computed into Parquet work files under `work` (removed with the engine), so that
+    /// the run holds no table in memory and DataFusion's memory pool (which spills) governs the
+    /// joins and aggregates.
+    pub fn over_landing_set(
+        pack: &Pack,
+        limits: Limits,
+        set: &LandingSet,
+        in_memory: Vec<(&'static str, Vec<RecordBatch>)>,
+        work: PathBuf,
+    ) -> Result<Engine, EngineError> {
+        let sandbox = Sandbox::new(limits)?;
+        let suffix = crate::landing::staged::batch_suffix(&set.batch);
+        for (table, _, schema) in all_schemas() {
+            if in_memory.iter().any(|(name, _)| *name == table) {
+                continue;
+            }
+            let Ok(date) = schema.index_of("dep_date") else {
+                let files = without_schema_metadata(&schema);
+                sandbox.register_listing(table, &set.dir.join(table), &suffix, files, None)?;
+                continue;
+            };
+            let mut kept: Vec<_> = schema.fields().iter().cloned().collect();
+            kept.remove(date);
+            let files = without_schema_metadata(&arrow::datatypes::Schema::new(kept));
+            let hidden = landing_files_table(table);
+            sandbox.register_listing(&hidden, &set.dir.join(table), &suffix, files, Some("dep_date"))?;
+            let columns: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| match f.name().as_str() {
+                    "dep_date" => "CAST(NULLIF(dep_date, 'unknown') AS DATE) AS dep_date".to_string(),
+                    name => format!("\"{name}\""),
+                })
+                .collect();
+            sandbox.register_view(table, &format!("SELECT {} FROM {hidden}", columns.join(", ")))?;
+        }
+        for (name, batches) in in_memory {
+            sandbox.register_batches(name, batches)?;
+        }
+        std::fs::create_dir_all(&work).map_err(SandboxError::Io)?;
+        let work = WorkDir { dir: work, tables: Default::default(), next: Default::default() };
+        Self::finish(pack, sandbox, ViewMode::Materialise, Some(work))
+    }
+
+    fn finish(pack: &Pack, sandbox: Sandbox, mode: ViewMode, work: Option<WorkDir>) -> Result<Engine, EngineError> {
         let mut errors = Vec::new();
         for t in &pack.tables {
             match tables::read_csv_table(t) {
@@ -159,7 +240,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(EngineError::Pack(errors));
         }
-        let mut engine = Engine { sandbox, pack: pack.clone(), views: Vec::new() };
+        let mut engine = Engine { sandbox, pack: pack.clone(), views: Vec::new(), work };
         engine.register_views(mode)?;
         Ok(engine)
     }
@@ -205,18 +286,12 @@ impl Engine {
                     Ok(schema) => {
                         let rows = match mode {
                             ViewMode::Materialise => {
-                                let batches = self.compute_view(&file.sql).map_err(|e| EngineError::ViewFailed {
-                                    path: file.path.clone(),
-                                    name: file.name.clone(),
-                                    message: clean(&e.to_string()),
-                                })?;
-                                let n = batches.iter().map(|b| b.num_rows()).sum();
-                                let batches = if batches.is_empty() {
-                                    vec![RecordBatch::new_empty(schema.clone())]
-                                } else {
-                                    batches
-                                };
-                                self.sandbox.register_batches(&file.name, batches)?;
+                                let n =
+                                    self.compute_view(&file.name, &file.sql).map_err(|e| EngineError::ViewFailed {
+                                        path: file.path.clone(),
+                                        name: file.name.clone(),
+                                        message: clean(&e.to_string()),
+                                    })?;
                                 Some(n)
                             }
                             ViewMode::Empty => {
@@ -257,34 +332,35 @@ impl Engine {
         if errors.is_empty() { Ok(()) } else { Err(EngineError::Pack(errors)) }
     }
 
-    /// Computes a view. Its top-level CTEs are computed once each and held as temporary tables
-    /// while the final SELECT runs (see [`cte`]); SQL that cannot be split that way, or whose CTE
-    /// names are taken by tables, runs as written.
-    fn compute_view(&self, sql: &str) -> Result<Vec<RecordBatch>, SandboxError> {
-        let Some(split) = cte::split(sql) else { return self.sandbox.query(sql) };
+    /// Computes a view and registers the result as table `name`; returns its rows. Its top-level
+    /// CTEs are computed once each and held as temporary tables while the final SELECT runs (see
+    /// [`cte`]); SQL that cannot be split that way, or whose CTE names are taken by tables, runs
+    /// as written.
+    fn compute_view(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
+        let Some(split) = cte::split(sql) else { return self.materialise(name, sql) };
         let ctx = self.sandbox.context();
         let mut names: Vec<&str> = split.ctes.iter().map(|(n, _)| n.as_str()).collect();
         names.sort_unstable();
         let repeated = names.windows(2).any(|w| w[0] == w[1]);
         if repeated || names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true)) {
-            return self.sandbox.query(sql);
+            return self.materialise(name, sql);
         }
         // Each CTE's table is dropped as soon as the last CTE that reads it is computed.
         let last_uses = split.last_uses();
         let mut registered: Vec<&str> = Vec::new();
-        let mut result = Ok(Vec::new());
-        for (index, (name, select)) in split.ctes.iter().enumerate() {
+        let mut result = Ok(0);
+        for (index, (cte_name, select)) in split.ctes.iter().enumerate() {
             let started = std::time::Instant::now();
-            let batches = match self.sandbox.query(select) {
-                Ok(b) if b.is_empty() => self.sandbox.plan(select).map(|s| vec![RecordBatch::new_empty(s)]),
-                other => other,
-            };
-            if let Ok(b) = &batches {
-                let rows: usize = b.iter().map(|b| b.num_rows()).sum();
-                tracing::debug!(cte = name.as_str(), rows, seconds = started.elapsed().as_secs_f64(), "CTE computed");
-            }
-            match batches.and_then(|b| self.sandbox.register_batches(name, b)) {
-                Ok(()) => registered.push(name.as_str()),
+            match self.materialise(cte_name, select) {
+                Ok(rows) => {
+                    tracing::debug!(
+                        cte = cte_name.as_str(),
+                        rows,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "CTE computed"
+                    );
+                    registered.push(cte_name.as_str());
+                }
                 Err(e) => {
                     result = Err(e);
                     break;
@@ -292,20 +368,53 @@ impl Engine {
             }
             for (done, (earlier, _)) in split.ctes.iter().enumerate().take(index + 1) {
                 if last_uses[done].is_none_or(|last| last == index) && registered.contains(&earlier.as_str()) {
-                    let _ = self.sandbox.deregister(earlier.as_str());
+                    self.drop_table(earlier);
                     registered.retain(|n| *n != earlier.as_str());
                 }
             }
         }
         if result.is_ok() {
             let started = std::time::Instant::now();
-            result = self.sandbox.query(&split.body);
+            result = self.materialise(name, &split.body);
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
         }
-        for name in registered {
-            let _ = self.sandbox.deregister(name);
+        for cte_name in registered {
+            self.drop_table(cte_name);
         }
         result
+    }
+
+    /// Runs `sql` and registers its result as table `name`: in memory, or as Parquet work files
+    /// when the engine has a work folder. Returns the rows.
+    fn materialise(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
+        let Some(work) = &self.work else {
+            let batches = self.sandbox.query(sql)?;
+            let rows = batches.iter().map(|b| b.num_rows()).sum();
+            let batches = if rows == 0 { vec![RecordBatch::new_empty(self.sandbox.plan(sql)?)] } else { batches };
+            self.sandbox.register_batches(name, batches)?;
+            return Ok(rows);
+        };
+        let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
+        let (rows, schema) = self.sandbox.query_to_parquet(sql, &dir)?;
+        self.sandbox.register_parquet_dir(name, &dir, schema)?;
+        if let Ok(mut tables) = work.tables.lock()
+            && let Some(old) = tables.insert(name.to_string(), dir)
+        {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(rows)
+    }
+
+    /// Removes a temporary table, and its work files if it has any.
+    fn drop_table(&self, name: &str) {
+        let _ = self.sandbox.deregister(name);
+        if let Some(work) = &self.work
+            && let Ok(mut tables) = work.tables.lock()
+            && let Some(dir) = tables.remove(name)
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 
     /// Compiles a rule to a SELECT of `hit_key` and `reason`, and checks it: the view exists and
@@ -706,4 +815,9 @@ fn timestamp_subtraction(plan: &LogicalPlan) -> Option<String> {
         Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
     });
     found
+}
+
+/// A table name as a file name: letters, digits, `_` and `-` kept, anything else `_`.
+fn sanitise(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }

@@ -12,9 +12,11 @@
 //! Views are registered from their SELECT through the same restricted path (never via
 //! `CREATE VIEW`), so the pack's own SQL gets no more power than a rule's.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -53,13 +55,28 @@ fn without_metadata(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, Sandb
     if plain {
         return Ok(batches);
     }
-    let fields: Vec<arrow::datatypes::Field> =
-        original.fields().iter().map(|f| f.as_ref().clone().with_metadata(Default::default())).collect();
-    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    let schema = without_schema_metadata(&original);
     batches
         .into_iter()
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| SandboxError::Engine(e.into())))
         .collect()
+}
+
+/// The schema without field and table metadata (see [`Sandbox::register_batches`]).
+pub fn without_schema_metadata(schema: &Schema) -> SchemaRef {
+    let fields: Vec<arrow::datatypes::Field> =
+        schema.fields().iter().map(|f| f.as_ref().clone().with_metadata(Default::default())).collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Properties of the Parquet work files a run writes for its views: fast zstd, since they are
+/// read back once or twice and deleted.
+fn work_file_properties() -> parquet::file::properties::WriterProperties {
+    use parquet::basic::{Compression, ZstdLevel};
+    parquet::file::properties::WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build()
 }
 
 /// Limits a sandbox runs under.
@@ -116,6 +133,9 @@ pub enum SandboxError {
     /// The async runtime could not start.
     #[error("cannot start the query runtime: {0}")]
     Runtime(std::io::Error),
+    /// A work file could not be written.
+    #[error("work file: {0}")]
+    Io(std::io::Error),
 }
 
 /// Table functions that DataFusion registers by default and that rules must not have.
@@ -241,20 +261,99 @@ impl Sandbox {
     /// because such a plan only notices the abort at its next yield, the session moves to fresh
     /// worker threads so that the rest of the run is not starved by it.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, SandboxError> {
-        let ctx = self.ctx.clone();
         let sql = sql.to_string();
+        self.with_deadline(move |ctx| async move {
+            let df = ctx.sql_with_options(&sql, Self::options()).await?;
+            Ok(df.collect().await?)
+        })
+    }
+
+    /// Runs restricted SQL and writes its result as Parquet files into `dir` (created; one file
+    /// per output partition, written as the rows come), under the time limit. Returns the rows
+    /// written and their schema. Nothing of the result is held in memory beyond a row group per
+    /// partition.
+    pub fn query_to_parquet(&self, sql: &str, dir: &Path) -> Result<(usize, SchemaRef), SandboxError> {
+        use futures::StreamExt;
+        std::fs::create_dir_all(dir).map_err(SandboxError::Io)?;
+        let (sql, dir) = (sql.to_string(), dir.to_path_buf());
+        self.with_deadline(move |ctx| async move {
+            let df = ctx.sql_with_options(&sql, Self::options()).await?;
+            let plan = df.create_physical_plan().await?;
+            let schema = plan.schema();
+            let streams = datafusion::physical_plan::execute_stream_partitioned(plan, ctx.task_ctx())?;
+            let mut tasks = Vec::new();
+            for (i, mut stream) in streams.into_iter().enumerate() {
+                let (schema, path) = (schema.clone(), dir.join(format!("part-{i:03}.parquet")));
+                tasks.push(tokio::spawn(async move {
+                    let file = std::fs::File::create(&path).map_err(SandboxError::Io)?;
+                    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(work_file_properties()))
+                        .map_err(|e| SandboxError::Engine(e.into()))?;
+                    let mut rows = 0;
+                    while let Some(batch) = stream.next().await {
+                        let batch = batch?;
+                        rows += batch.num_rows();
+                        w.write(&batch).map_err(|e| SandboxError::Engine(e.into()))?;
+                    }
+                    w.close().map_err(|e| SandboxError::Engine(e.into()))?;
+                    Ok::<usize, SandboxError>(rows)
+                }));
+            }
+            let mut rows = 0;
+            for t in tasks {
+                rows += t.await.map_err(|e| SandboxError::Runtime(std::io::Error::other(e)))??;
+            }
+            Ok((rows, schema))
+        })
+    }
+
+    /// Registers the Parquet files in `dir` (written by [`Sandbox::query_to_parquet`]) as table
+    /// `name` with `schema`, replacing one of that name. Its scans stream from disk.
+    pub fn register_parquet_dir(&self, name: &str, dir: &Path, schema: SchemaRef) -> Result<(), SandboxError> {
+        self.register_listing(name, dir, ".parquet", without_schema_metadata(&schema), None)
+    }
+
+    /// Registers a folder of Parquet files as table `name`: the files whose names end in
+    /// `suffix`, with `file_schema`, plus a Hive partition column (`<column>=<value>` folders,
+    /// read as text) when given. Replaces a table of that name.
+    pub fn register_listing(
+        &self,
+        name: &str,
+        dir: &Path,
+        suffix: &str,
+        file_schema: SchemaRef,
+        partition: Option<&str>,
+    ) -> Result<(), SandboxError> {
+        use datafusion::datasource::file_format::parquet::ParquetFormat;
+        use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+        // A trailing slash makes the URL a folder even when it does not exist yet (no files).
+        let url = format!("{}/", dir.display());
+        let url = ListingTableUrl::parse(&url)?;
+        let mut options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(suffix);
+        if let Some(column) = partition {
+            options = options.with_table_partition_cols(vec![(column.to_string(), DataType::Utf8)]);
+        }
+        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(file_schema);
+        let table = ListingTable::try_new(config)?;
+        self.deregister(name)?;
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
+    /// Runs `job` on the session's worker threads while this thread waits with a plain deadline.
+    fn with_deadline<T, F, Fut>(&self, job: F) -> Result<T, SandboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(SessionContext) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SandboxError>> + Send + 'static,
+    {
         let (tx, rx) = std::sync::mpsc::channel();
         let runtime = self.current_runtime();
+        let fut = job(self.ctx.clone());
         let task = runtime.spawn(async move {
-            let result = async {
-                let df = ctx.sql_with_options(&sql, Self::options()).await?;
-                df.collect().await
-            }
-            .await;
-            let _ = tx.send(result);
+            let _ = tx.send(fut.await);
         });
         match rx.recv_timeout(self.limits.timeout) {
-            Ok(result) => result.map_err(SandboxError::from),
+            Ok(result) => result,
             Err(_) => {
                 task.abort();
                 drop(runtime);

@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::ingest::{self, IngestConfig, Ingested};
 use crate::landing::parquet_out;
 use crate::landing::schema::{DiagnosticRow, RejectRow};
-use crate::rules::engine::{Engine, Evaluation, ViewMode};
+use crate::landing::staged::StagedLanding;
+use crate::rules::engine::{Engine, Evaluation, LandingSet, ViewMode};
 use crate::rules::pack::{Pack, PackError};
 use crate::rules::sandbox::Limits;
 use manifest::Manifest;
@@ -130,7 +131,27 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
 
     let s = stage("ingest");
     let cfg = IngestConfig { arrow: true, ..IngestConfig::from_rule_pack(&args.rules)? };
-    let ingested = ingest::ingest_paths(&args.input, &cfg).map_err(anyhow::Error::from)?;
+    // With --landing the data tables go to the landing Parquet set while ingest runs, and the
+    // views read them from there: memory stays bounded whatever the size of the night.
+    let mut staged = match &args.landing {
+        Some(dir) => {
+            let known = vec![
+                ("paxrisk.tool_version".to_string(), crate::VERSION.to_string()),
+                ("paxrisk.rule_pack_hash".to_string(), pack.hash.clone()),
+                ("paxrisk.as_of".to_string(), as_of.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            ];
+            Some(
+                StagedLanding::create(dir, known)
+                    .with_context(|| format!("starting the landing set in {}", dir.display()))?,
+            )
+        }
+        None => None,
+    };
+    let ingested = match staged.as_mut() {
+        Some(staged) => ingest::ingest_paths_staged(&args.input, &cfg, staged),
+        None => ingest::ingest_paths(&args.input, &cfg),
+    }
+    .map_err(anyhow::Error::from)?;
     let totals = ingested.totals();
     end(
         s,
@@ -152,9 +173,14 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     ];
 
     let mut ingested = ingested;
-    let landing = ingested.take_landing();
-    let landed: Vec<(&'static str, u64)> =
-        landing.iter().map(|(name, b)| (*name, b.iter().map(|b| b.num_rows() as u64).sum())).collect();
+    let mut landing = ingested.take_landing();
+    let landed: Vec<(&'static str, u64)> = landing
+        .iter()
+        .map(|(name, b)| {
+            let held: u64 = b.iter().map(|b| b.num_rows() as u64).sum();
+            (*name, held + staged.as_ref().map_or(0, |s| s.rows(name)))
+        })
+        .collect();
     for (name, batches) in &landing {
         let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
         tracing::debug!(
@@ -164,12 +190,25 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
             "landing table in Arrow"
         );
     }
+    let mut set = None;
     if let Some(dir) = &args.landing {
         let s = stage("landing");
         let batch = crate::cli::batch_id(&ingested);
-        let written = parquet_out::write_landing_batches(dir, &landing, &batch, &metadata)
-            .with_context(|| format!("writing the landing tables to {}", dir.display()))?;
+        let mut written = match staged.take() {
+            Some(staged) => {
+                // The data tables are in the staged set; what is left in memory is the rejects and
+                // diagnostics, which the views read from memory as well.
+                landing.retain(|(name, _)| matches!(*name, RejectRow::TABLE | DiagnosticRow::TABLE));
+                staged.commit(&batch).with_context(|| format!("moving the landing set into {}", dir.display()))?
+            }
+            None => Vec::new(),
+        };
+        written.extend(
+            parquet_out::write_landing_batches(dir, &landing, &batch, &metadata)
+                .with_context(|| format!("writing the landing tables to {}", dir.display()))?,
+        );
         end(s, format!("{} files under {}", written.len(), dir.display()), &mut durations);
+        set = Some(LandingSet { dir: dir.clone(), batch });
     }
 
     let s = stage("views");
@@ -177,7 +216,14 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     if let Some(t) = args.threads {
         limits.threads = t.max(1);
     }
-    let engine = Engine::with_landing(&pack, limits, landing, ViewMode::Materialise).map_err(|e| match e {
+    let engine = match &set {
+        Some(set) => {
+            let work = set.dir.join(format!(".work-{run_id}"));
+            Engine::over_landing_set(&pack, limits, set, landing, work)
+        }
+        None => Engine::with_landing(&pack, limits, landing, ViewMode::Materialise),
+    }
+    .map_err(|e| match e {
         crate::rules::engine::EngineError::Pack(p) => RunError::Pack(p),
         other => RunError::Other(other.into()),
     })?;
