@@ -37,6 +37,8 @@ pub struct BenchArgs {
     pub landing: bool,
     /// Worker threads.
     pub threads: Option<usize>,
+    /// The query engine's memory limit in bytes (`run --memory-limit`).
+    pub memory_limit: Option<usize>,
 }
 
 /// One stage as measured.
@@ -287,6 +289,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         as_of: Some(chrono::DateTime::parse_from_rfc3339("2026-12-15T00:00:00Z")?.to_utc()),
         landing,
         threads: args.threads,
+        memory_limit: args.memory_limit,
         command_line: std::env::args().collect(),
     };
     let peak_per_stage = reset_peak_rss();

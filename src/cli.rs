@@ -72,6 +72,10 @@ pub enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Memory the query engine may hold, in GiB (default: 70% of the machine's memory). Sorts
+        /// and aggregates spill to disk beyond it; a join that cannot fit fails the run by name.
+        #[arg(long, value_name = "GIB", value_parser = parse_gib)]
+        memory_limit: Option<usize>,
     },
     /// Work on a rule pack: check, test, document, measure.
     #[cfg(feature = "engine")]
@@ -147,12 +151,16 @@ pub enum Command {
         /// Folder for the reports and the run folders.
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
-        /// Also write the landing Parquet set, as `paxrisk run --landing` does.
+        /// Run as `paxrisk run --landing` does: the landing Parquet set written while ingesting,
+        /// views computed into Parquet work files.
         #[arg(long)]
         landing: bool,
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// As `paxrisk run --memory-limit`.
+        #[arg(long, value_name = "GIB", value_parser = parse_gib)]
+        memory_limit: Option<usize>,
     },
     /// Why each traveller of a PNR scored what it did, from a run folder alone.
     ///
@@ -307,6 +315,14 @@ fn parse_as_of(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .ok_or_else(|| format!("{s:?} is not a time like 2026-11-28T22:00:00Z or a date like 2026-11-28"))
 }
 
+/// A memory size in GiB (a positive number, fractions allowed), as bytes.
+fn parse_gib(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<f64>() {
+        Ok(g) if g.is_finite() && g > 0.0 => Ok((g * 1024.0 * 1024.0 * 1024.0) as usize),
+        _ => Err(format!("{s:?} is not a positive number of GiB (e.g. 8 or 0.5)")),
+    }
+}
+
 /// Runs the parsed command; returns the process exit code.
 pub fn run_cli(cli: Cli) -> i32 {
     match cli.command {
@@ -318,7 +334,7 @@ pub fn run_cli(cli: Cli) -> i32 {
             }
         },
         #[cfg(feature = "engine")]
-        Command::Run { input, rules, out, as_of, landing, threads } => {
+        Command::Run { input, rules, out, as_of, landing, threads, memory_limit } => {
             let args = crate::run::RunArgs {
                 input,
                 rules,
@@ -326,6 +342,7 @@ pub fn run_cli(cli: Cli) -> i32 {
                 as_of,
                 landing,
                 threads,
+                memory_limit,
                 command_line: std::env::args().collect(),
             };
             crate::run_cli::run(&args)
@@ -366,8 +383,8 @@ pub fn run_cli(cli: Cli) -> i32 {
         #[cfg(feature = "engine")]
         Command::Rules { action } => crate::rules_cli::run(action),
         #[cfg(feature = "engine")]
-        Command::Bench { pnrs, seed, data, rules, out, landing, threads } => {
-            let args = crate::bench::BenchArgs { pnrs, seed, data, rules, out, landing, threads };
+        Command::Bench { pnrs, seed, data, rules, out, landing, threads, memory_limit } => {
+            let args = crate::bench::BenchArgs { pnrs, seed, data, rules, out, landing, threads, memory_limit };
             let result = set_threads(threads).and_then(|()| crate::bench::bench(&args));
             match result {
                 Ok((report, md)) => {

@@ -238,6 +238,23 @@ fn a_run_over_its_landing_set_scores_exactly_what_the_in_memory_run_scores() {
     assert!(hidden.is_empty(), "{hidden:?}");
 }
 
+/// `--memory-limit` caps the query engine: a night whose joins do not fit fails by view name,
+/// with exit code 2 and no run folder, instead of being killed by the kernel.
+#[test]
+fn a_memory_limit_too_small_for_the_views_fails_by_name() {
+    let out = tempdir().join("out");
+    let (code, err) = paxrisk(
+        &["run", "--as-of", AS_OF, "--out", out.to_str().unwrap(), "--memory-limit", "0.001"],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("traveller_journey") && err.contains("Resources exhausted"), "{err}");
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+    let (code, err) = paxrisk(&["run", "--memory-limit", "lots"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a positive number of GiB"), "{err}");
+}
+
 #[test]
 fn a_rejected_file_gives_exit_1_and_the_rest_is_still_scored() {
     let junk = tempdir().join("photo.jpg");

@@ -40,6 +40,7 @@ pub fn replay(run: &RunFolder, inputs: &[PathBuf], threads: Option<usize>) -> an
         as_of: Some(as_of),
         landing: None,
         threads,
+        memory_limit: None,
         command_line: vec!["paxrisk".into(), "audit".into(), "replay".into()],
     };
     let outcome = crate::run::run(&args, &Quiet).map_err(|e| anyhow::anyhow!("the replay run failed: {e}"));

@@ -39,13 +39,29 @@ fn short_hash(prefix: char, parts: &[&[u8]]) -> String {
     s
 }
 
-fn norm(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
+/// Whitespace runs as one space, no space at either end, upper case. Text that is already so
+/// (nearly every name and locator) is borrowed, not copied.
+fn norm(s: &str) -> std::borrow::Cow<'_, str> {
+    let b = s.as_bytes();
+    let plain = b.first().is_none_or(|c| *c != b' ')
+        && b.last().is_none_or(|c| *c != b' ')
+        && !b.windows(2).any(|w| w == b"  ")
+        && b.iter().all(|c| c.is_ascii() && !c.is_ascii_lowercase() && (*c == b' ' || !c.is_ascii_whitespace()));
+    if plain {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase())
 }
 
 /// The `pnr_id` for a carrier, record locator and creation date (`None` when not sent).
 pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::NaiveDate>) -> String {
-    let date = created.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "nodate".to_string());
+    use chrono::Datelike;
+    // Written by hand: chrono's `format` parses its pattern on every call.
+    let date = match created {
+        Some(d) if (0..=9999).contains(&d.year()) => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        Some(d) => d.format("%Y-%m-%d").to_string(),
+        None => "nodate".to_string(),
+    };
     short_hash('P', &[b"pnr", norm(carrier).as_bytes(), norm(record_locator).as_bytes(), date.as_bytes()])
 }
 
@@ -86,5 +102,38 @@ mod tests {
         assert_eq!(traveller_id(&p, "PARK", "SEJOON", "1"), traveller_id(&p, "park", " SEJOON ", "1"));
         assert_eq!(p.len(), 17);
         assert!(p.starts_with('P'));
+    }
+
+    #[test]
+    fn normalising_borrows_only_text_that_is_already_normal() {
+        let slow = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+        for s in [
+            "",
+            " ",
+            "SMITH",
+            "VAN DER BERG",
+            "van der berg",
+            " SMITH",
+            "SMITH ",
+            "VAN  DER",
+            "A\tB",
+            "A\nB",
+            "MÜLLER",
+            "müller",
+            "O'NEIL-SMITH",
+            "Ǆ",
+            "A\u{a0}B",
+            "2LS6KP",
+            "1A",
+        ] {
+            let n = norm(s);
+            assert_eq!(n, slow(s), "{s:?}");
+            assert_eq!(matches!(n, std::borrow::Cow::Borrowed(_)), n == s, "{s:?}");
+        }
+        for y in [1, 999, 2026, 9999] {
+            let d = chrono::NaiveDate::from_ymd_opt(y, 1, 2).unwrap();
+            let by_chrono = short_hash('P', &[b"pnr", b"1A", b"X", d.format("%Y-%m-%d").to_string().as_bytes()]);
+            assert_eq!(pnr_id("1A", "X", Some(d)), by_chrono, "{y}");
+        }
     }
 }

@@ -386,6 +386,7 @@ impl Engine {
 
     /// Runs `sql` and registers its result as table `name`: in memory, or as Parquet work files
     /// when the engine has a work folder. Returns the rows.
+    ///
     fn materialise(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
         let Some(work) = &self.work else {
             let batches = self.sandbox.query(sql)?;
@@ -396,7 +397,9 @@ impl Engine {
         };
         let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
-        let (rows, schema) = self.sandbox.query_to_parquet(sql, &dir)?;
+        let (rows, schema) = self.sandbox.query_to_parquet(sql, &dir).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&dir);
+        })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
         if let Ok(mut tables) = work.tables.lock()
             && let Some(old) = tables.insert(name.to_string(), dir)

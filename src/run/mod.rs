@@ -41,6 +41,8 @@ pub struct RunArgs {
     pub landing: Option<PathBuf>,
     /// Worker threads.
     pub threads: Option<usize>,
+    /// The query engine's memory limit in bytes; 70% of the machine's memory when not given.
+    pub memory_limit: Option<usize>,
     /// The command line as given, for the manifest.
     pub command_line: Vec<String>,
 }
@@ -215,6 +217,9 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     let mut limits = Limits::default();
     if let Some(t) = args.threads {
         limits.threads = t.max(1);
+    }
+    if let Some(bytes) = args.memory_limit {
+        limits.memory_bytes = bytes;
     }
     let engine = match &set {
         Some(set) => {
