@@ -243,10 +243,8 @@ fn a_run_over_its_landing_set_scores_exactly_what_the_in_memory_run_scores() {
 #[test]
 fn a_memory_limit_too_small_for_the_views_fails_by_name() {
     let out = tempdir().join("out");
-    let (code, err) = paxrisk(
-        &["run", "--as-of", AS_OF, "--out", out.to_str().unwrap(), "--memory-limit", "0.001"],
-        &[],
-    );
+    let (code, err) =
+        paxrisk(&["run", "--as-of", AS_OF, "--out", out.to_str().unwrap(), "--memory-limit", "0.001"], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("traveller_journey") && err.contains("Resources exhausted"), "{err}");
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());

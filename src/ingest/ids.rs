@@ -128,7 +128,8 @@ mod tests {
         ] {
             let n = norm(s);
             assert_eq!(n, slow(s), "{s:?}");
-            assert_eq!(matches!(n, std::borrow::Cow::Borrowed(_)), n == s, "{s:?}");
+            // ASCII text already in normal form is borrowed; anything else is normalised.
+            assert_eq!(matches!(n, std::borrow::Cow::Borrowed(_)), s.is_ascii() && n == s, "{s:?}");
         }
         for y in [1, 999, 2026, 9999] {
             let d = chrono::NaiveDate::from_ymd_opt(y, 1, 2).unwrap();
