@@ -162,14 +162,7 @@ fn a_second_run_gives_identical_rows_in_identical_order() {
     let (a, b) = (a.unwrap(), b.unwrap());
     let suffix = |p: &Path| p.file_name().unwrap().to_string_lossy().rsplit('-').next().unwrap().to_string();
     assert_eq!(suffix(&a), suffix(&b), "same inputs, pack and as-of give the same run hash");
-    for f in ["scores.parquet", "review.parquet", "hits.parquet", "rejects.parquet", "diagnostics.parquet"] {
-        let (x, y) = (read(&a.join(f)), read(&b.join(f)));
-        let drop_run_id = |r: &RecordBatch| {
-            let keep: Vec<usize> = (0..r.num_columns()).filter(|&i| r.schema().field(i).name() != "run_id").collect();
-            r.project(&keep).unwrap()
-        };
-        assert_eq!(drop_run_id(&x).columns(), drop_run_id(&y).columns(), "{f}");
-    }
+    assert_same_rows(&a, &b);
 }
 
 /// The outputs of two run folders hold the same rows in the same order (run ids aside).
