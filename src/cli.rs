@@ -64,9 +64,10 @@ pub enum Command {
         /// with the same inputs, rule pack and --as-of give the same rows in the same order.
         #[arg(long, value_parser = parse_as_of)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
-        /// Write the landing tables as Parquet under this folder, and run from there in bounded
-        /// memory: tables are written while ingest runs, views are computed into Parquet work
-        /// files (`DIR/.work-<run-id>`, deleted at the end). The rows are the same as without it.
+        /// Write the landing tables as Parquet under this folder, and run from there: tables are
+        /// written while ingest runs and views are computed into Parquet work files
+        /// (`DIR/.work-<run-id>`, deleted at the end), so no table is held in memory (the views'
+        /// hash joins still are). Slower; the rows are the same as without it.
         #[arg(long)]
         landing: Option<PathBuf>,
         /// Worker threads (default: one per core).

@@ -7,8 +7,8 @@
 //! to their places in the layout of DESIGN.md, named `part-<seq>-<batch>.parquet`. Any earlier
 //! files of the same batch are removed first, so ingesting the same inputs again replaces them,
 //! and a killed run leaves only its staging folder, which readers of the set never list
-//! (hidden). The files of one batch are exactly those whose name ends in `-<batch>.parquet` or is
-//! `part-<batch>.parquet` (what `paxrisk ingest` writes): see [`batch_suffix`].
+//! (hidden). The files of one batch are exactly those whose name ends in `-<batch>.parquet`, which
+//! includes the `part-<batch>.parquet` that `paxrisk ingest` writes: see [`batch_suffix`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -186,8 +186,8 @@ impl Engine {
     /// A run's engine over batch `set.batch` of a landing Parquet set: the data tables stream from
     /// its files, `in_memory` (rejects and diagnostics) are registered as given, and every view
     /// and CTE is computed into Parquet work files under `work` (removed with the engine), so that
-    /// the run holds no table in memory and DataFusion's memory pool (which spills) governs the
-    /// joins and aggregates.
+    /// the run holds no table in memory: what memory it takes is what DataFusion's operators hold
+    /// under the pool's limit (sorts and aggregates spill; hash joins cannot).
     pub fn over_landing_set(
         pack: &Pack,
         limits: Limits,
@@ -224,7 +224,7 @@ impl Engine {
         for (name, batches) in in_memory {
             sandbox.register_batches(name, batches)?;
         }
-        std::fs::create_dir_all(&work).map_err(SandboxError::Io)?;
+        std::fs::create_dir_all(&work).map_err(|source| SandboxError::Io { path: work.clone(), source })?;
         let work = WorkDir { dir: work, tables: Default::default(), next: Default::default() };
         Self::finish(pack, sandbox, ViewMode::Materialise, Some(work))
     }
@@ -386,7 +386,6 @@ impl Engine {
 
     /// Runs `sql` and registers its result as table `name`: in memory, or as Parquet work files
     /// when the engine has a work folder. Returns the rows.
-    ///
     fn materialise(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
         let Some(work) = &self.work else {
             let batches = self.sandbox.query(sql)?;

@@ -133,9 +133,14 @@ pub enum SandboxError {
     /// The async runtime could not start.
     #[error("cannot start the query runtime: {0}")]
     Runtime(std::io::Error),
-    /// A work file could not be written.
-    #[error("work file: {0}")]
-    Io(std::io::Error),
+    /// A work file or folder could not be written.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
 }
 
 /// Table functions that DataFusion registers by default and that rules must not have.
@@ -274,7 +279,7 @@ impl Sandbox {
     /// partition.
     pub fn query_to_parquet(&self, sql: &str, dir: &Path) -> Result<(usize, SchemaRef), SandboxError> {
         use futures::StreamExt;
-        std::fs::create_dir_all(dir).map_err(SandboxError::Io)?;
+        std::fs::create_dir_all(dir).map_err(|source| SandboxError::Io { path: dir.to_path_buf(), source })?;
         let (sql, dir) = (sql.to_string(), dir.to_path_buf());
         self.with_deadline(move |ctx| async move {
             let df = ctx.sql_with_options(&sql, Self::options()).await?;
@@ -285,7 +290,8 @@ impl Sandbox {
             for (i, mut stream) in streams.into_iter().enumerate() {
                 let (schema, path) = (schema.clone(), dir.join(format!("part-{i:03}.parquet")));
                 tasks.push(tokio::spawn(async move {
-                    let file = std::fs::File::create(&path).map_err(SandboxError::Io)?;
+                    let file = std::fs::File::create(&path)
+                        .map_err(|source| SandboxError::Io { path: path.clone(), source })?;
                     let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(work_file_properties()))
                         .map_err(|e| SandboxError::Engine(e.into()))?;
                     let mut rows = 0;
