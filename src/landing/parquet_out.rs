@@ -82,15 +82,25 @@ pub(crate) fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String
         return Ok(vec![(String::new(), batch.clone())]);
     };
     let dates = batch.column(idx).as_any().downcast_ref::<Date32Array>();
-    let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    // Rows are grouped by the day number first and each day named once: formatting a date for
+    // every row was a visible share of `--landing`'s ingest time.
+    let mut by_day: BTreeMap<Option<i32>, Vec<u32>> = BTreeMap::new();
     for row in 0..batch.num_rows() {
-        let key = match dates {
-            Some(d) if d.is_valid(row) => {
-                d.value_as_date(row).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "unknown".into())
-            }
-            _ => "unknown".into(),
-        };
-        groups.entry(key).or_default().push(row as u32);
+        let day = dates.filter(|d| d.is_valid(row)).map(|d| d.value(row));
+        by_day.entry(day).or_default().push(row as u32);
+    }
+    let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for (day, rows) in by_day {
+        let key = day
+            .and_then(arrow::temporal_conversions::date32_to_datetime)
+            .map(|d| d.date().format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let group = groups.entry(key).or_default();
+        group.extend(rows);
+        // Rows keep their order when two day numbers share a name ("unknown").
+        if !group.is_sorted() {
+            group.sort_unstable();
+        }
     }
     let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != idx).collect();
     let projected = batch.project(&keep).map_err(|source| WriteError::Arrow { table: table.into(), source })?;
