@@ -64,19 +64,52 @@ pub fn writer_properties(metadata: &[(String, String)]) -> WriterProperties {
 
 /// Writes one batch to `path` (creating parent folders).
 pub fn write_batch(path: &Path, batch: &RecordBatch, metadata: &[(String, String)]) -> Result<(), WriteError> {
+    write_batches(path, std::slice::from_ref(batch), metadata)
+}
+
+/// Writes batches of one schema (at least one) to one file at `path` (creating parent folders).
+fn write_batches(path: &Path, batches: &[RecordBatch], metadata: &[(String, String)]) -> Result<(), WriteError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|source| WriteError::Io { path: parent.into(), source })?;
     }
+    let Some(first) = batches.first() else { return Ok(()) };
     let file = File::create(path).map_err(|source| WriteError::Io { path: path.into(), source })?;
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(metadata)))
+    let mut w = ArrowWriter::try_new(file, first.schema(), Some(writer_properties(metadata)))
         .map_err(|source| WriteError::Parquet { path: path.into(), source })?;
-    w.write(batch).map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    for batch in batches {
+        w.write(batch).map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    }
     w.close().map_err(|source| WriteError::Parquet { path: path.into(), source })?;
     Ok(())
 }
 
+/// Writes the batches of landing table `table` under `table_dir`, one file named `file_name` per
+/// departure date (`dep_date=YYYY-MM-DD/`), each batch split where it lies instead of the table
+/// being concatenated first. Returns the files written.
+pub(crate) fn write_partitioned(
+    table: &str,
+    batches: &[RecordBatch],
+    table_dir: &Path,
+    file_name: &str,
+    metadata: &[(String, String)],
+) -> Result<Vec<PathBuf>, WriteError> {
+    let mut by_date: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    for batch in batches {
+        for (key, part) in partitions(table, batch)? {
+            by_date.entry(key).or_default().push(part);
+        }
+    }
+    let mut written = Vec::with_capacity(by_date.len());
+    for (key, parts) in by_date {
+        let path = table_dir.join(format!("dep_date={key}")).join(file_name);
+        write_batches(&path, &parts, metadata)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// Splits `batch` by its `dep_date` column: (partition value, rows without the column).
-pub(crate) fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, WriteError> {
+fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, WriteError> {
     let schema = batch.schema();
     let Ok(idx) = schema.index_of("dep_date") else {
         return Ok(vec![(String::new(), batch.clone())]);
@@ -135,30 +168,24 @@ pub fn write_landing_batches(
     for (table, batches) in tables {
         let table = *table;
         let Some(first) = batches.first() else { continue };
-        let batch = arrow::compute::concat_batches(&first.schema(), batches)
-            .map_err(|source| WriteError::Arrow { table: table.into(), source })?;
         let file_name = format!("part-{batch_id}.parquet");
         if matches!(table, "rejects" | "diagnostics") {
             let path = dir.join(table).join(&file_name);
-            write_batch(&path, &batch, metadata)?;
+            write_batches(&path, batches, metadata)?;
             written.push(path);
             continue;
         }
-        if batch.num_rows() == 0 {
+        if batches.iter().all(|b| b.num_rows() == 0) {
             // An empty table still gets a file, so readers see its schema.
             let keep: Vec<usize> =
-                (0..batch.num_columns()).filter(|&i| batch.schema().field(i).name() != "dep_date").collect();
-            let empty = batch.project(&keep).map_err(|source| WriteError::Arrow { table: table.into(), source })?;
+                (0..first.num_columns()).filter(|&i| first.schema().field(i).name() != "dep_date").collect();
+            let empty = first.project(&keep).map_err(|source| WriteError::Arrow { table: table.into(), source })?;
             let path = dir.join(table).join("dep_date=unknown").join(&file_name);
             write_batch(&path, &RecordBatch::new_empty(Arc::new(Schema::clone(&empty.schema()))), metadata)?;
             written.push(path);
             continue;
         }
-        for (key, part) in partitions(table, &batch)? {
-            let path = dir.join(table).join(format!("dep_date={key}")).join(&file_name);
-            write_batch(&path, &part, metadata)?;
-            written.push(path);
-        }
+        written.extend(write_partitioned(table, batches, &dir.join(table), &file_name, metadata)?);
     }
     Ok(written)
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 
-use super::parquet_out::{WriteError, partitions, write_batch};
+use super::parquet_out::{WriteError, write_partitioned};
 
 /// The end of every file name of batch `batch` written by a run (what a listing table of this
 /// batch filters on).
@@ -45,11 +45,6 @@ impl StagedLanding {
         Ok(StagedLanding { dir: dir.to_path_buf(), staging, metadata, files: Vec::new(), rows: BTreeMap::new() })
     }
 
-    /// The folder the set goes to.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Rows written so far for `table`.
     pub fn rows(&self, table: &str) -> u64 {
         self.rows.get(table).map_or(0, |(rows, _)| *rows)
@@ -58,21 +53,18 @@ impl StagedLanding {
     /// Writes `batches` of landing table `table` (which has a `dep_date` column) as one more
     /// part, one file per departure date.
     pub fn write(&mut self, table: &str, batches: &[RecordBatch]) -> Result<(), WriteError> {
-        let Some(first) = batches.first() else { return Ok(()) };
         let n: usize = batches.iter().map(|b| b.num_rows()).sum();
         if n == 0 {
             return Ok(());
         }
-        let batch = arrow::compute::concat_batches(&first.schema(), batches)
-            .map_err(|source| WriteError::Arrow { table: table.into(), source })?;
         let (rows, parts) = self.rows.entry(table.to_string()).or_default();
         let name = format!("part-{parts:05}");
         *parts += 1;
         *rows += n as u64;
-        for (key, part) in partitions(table, &batch)? {
-            let rel = Path::new(table).join(format!("dep_date={key}")).join(&name);
-            write_batch(&self.staging.join(&rel), &part, &self.metadata)?;
-            self.files.push(rel);
+        for path in write_partitioned(table, batches, &self.staging.join(table), &name, &self.metadata)? {
+            if let Ok(rel) = path.strip_prefix(&self.staging) {
+                self.files.push(rel.to_path_buf());
+            }
         }
         Ok(())
     }
