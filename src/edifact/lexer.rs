@@ -165,12 +165,32 @@ impl<'a> Segment<'a> {
     }
 }
 
+/// The bytes that [`Lexer`] must look at one by one under `sc`; every other byte is ordinary text.
+fn special_bytes(sc: &ServiceChars) -> [bool; 256] {
+    let mut t = [false; 256];
+    let bytes = [Some(sc.component), Some(sc.element), sc.release, sc.repetition, Some(b'\r'), Some(b'\n')];
+    for b in bytes.into_iter().flatten() {
+        t[b as usize] = true;
+    }
+    match sc.terminator {
+        Terminator::Byte(b) => t[b as usize] = true,
+        Terminator::Curly => {
+            t[b'\'' as usize] = true;
+            t[CURLY_TERMINATOR[0] as usize] = true;
+        }
+    }
+    t
+}
+
 /// The lexer over one file's bytes. Iterate it to get segments; read [`Lexer::diagnostics`]
 /// afterwards.
 pub struct Lexer<'a> {
     input: &'a [u8],
     pos: usize,
     chars: ServiceChars,
+    /// `special[b]` is true for every byte that can end a run of ordinary segment text under
+    /// `chars`: the service characters, the first byte of the terminator, and line breaks.
+    special: [bool; 256],
     charset: Charset,
     charset_declared: bool,
     charset_fallback_reported: bool,
@@ -186,6 +206,7 @@ impl<'a> Lexer<'a> {
             input,
             pos: 0,
             chars: ServiceChars::default(),
+            special: special_bytes(&ServiceChars::default()),
             charset: Charset::Utf8,
             charset_declared: false,
             charset_fallback_reported: false,
@@ -333,6 +354,7 @@ impl<'a> Lexer<'a> {
             sc = ServiceChars::default();
         }
         self.chars = sc;
+        self.special = special_bytes(&sc);
         self.pos += 3 + consumed;
     }
 
@@ -421,13 +443,20 @@ impl<'a> Lexer<'a> {
     ///
     /// The tag is lexed as the first component of element zero, like any other value, and split
     /// off at the end: that keeps one code path for every separator.
+    // `finish_element!` clears `in_tag_element` also where the segment ends and nothing reads it.
+    #[allow(unused_assignments)]
     fn lex_segment(&mut self) -> Result<Segment<'a>, ()> {
         let start = self.pos;
         let input = self.input;
         let c = self.chars;
-        let mut elements: Vec<Element<'a>> = Vec::new();
+        // Most segments have fewer than eight elements: one allocation, no regrowth.
+        let mut elements: Vec<Element<'a>> = Vec::with_capacity(8);
         let mut element = Element::default();
         let mut in_repeat = false;
+        // The tag is the first component of element zero; the rest of element zero is dropped.
+        let mut tag: Option<Cow<'a, str>> = None;
+        let mut in_tag_element = true;
+        let special = self.special;
         // The current component is input[comp_start..i] while `owned` is None; once a release
         // character or line break forces a copy, bytes accumulate in `owned`.
         let mut comp_start = start;
@@ -441,9 +470,25 @@ impl<'a> Lexer<'a> {
                     None => Cow::Borrowed(&input[comp_start..i]),
                 };
                 let text = self.decode(bytes, start);
-                match (in_repeat, element.repeats.last_mut()) {
-                    (true, Some(r)) => r.push(text),
-                    _ => element.components.push(text),
+                if in_tag_element {
+                    if tag.is_none() {
+                        tag = Some(text);
+                    }
+                } else {
+                    match (in_repeat, element.repeats.last_mut()) {
+                        (true, Some(r)) => r.push(text),
+                        _ => element.components.push(text),
+                    }
+                }
+            }};
+        }
+
+        macro_rules! finish_element {
+            () => {{
+                if in_tag_element {
+                    in_tag_element = false;
+                } else {
+                    elements.push(std::mem::take(&mut element));
                 }
             }};
         }
@@ -452,8 +497,8 @@ impl<'a> Lexer<'a> {
             if i >= input.len() {
                 // End of input without a terminator: what was read still counts.
                 finish_component!();
-                elements.push(std::mem::take(&mut element));
-                let t = elements[0].components.first().map(|t| t.to_string()).unwrap_or_default();
+                finish_element!();
+                let t = tag.as_deref().unwrap_or_default().to_string();
                 self.diag(
                     start,
                     Severity::Warning,
@@ -478,6 +523,16 @@ impl<'a> Lexer<'a> {
                 return Err(());
             }
             let b = input[i];
+            if !special[b as usize] {
+                // A run of ordinary text: find its end in one pass.
+                let limit = input.len().min(start + MAX_SEGMENT_BYTES + 1);
+                let run_end = input[i..limit].iter().position(|&x| special[x as usize]).map_or(limit, |k| i + k);
+                if let Some(buf) = owned.as_mut() {
+                    buf.extend_from_slice(&input[i..run_end]);
+                }
+                i = run_end;
+                continue;
+            }
             if Some(b) == c.release {
                 match self.service_char_at(i + 1) {
                     Some(n) => {
@@ -513,14 +568,14 @@ impl<'a> Lexer<'a> {
                 while j < input.len() && matches!(input[j], b'\r' | b'\n') {
                     j += 1;
                 }
-                let in_unz = match elements.first() {
-                    Some(e) => e.components.first().is_some_and(|t| t == "UNZ"),
+                let in_unz = match &tag {
+                    Some(t) => t == "UNZ",
                     None => owned.is_none() && &input[comp_start..i] == b"UNZ",
                 };
                 if j < input.len() && (in_unz || self.new_segment_starts_at(j)) {
                     finish_component!();
-                    elements.push(std::mem::take(&mut element));
-                    let t = elements[0].components.first().map(|t| t.to_string()).unwrap_or_default();
+                    finish_element!();
+                    let t = tag.as_deref().unwrap_or_default().to_string();
                     self.diag(
                         start,
                         Severity::Warning,
@@ -536,7 +591,7 @@ impl<'a> Lexer<'a> {
             }
             if b == c.element {
                 finish_component!();
-                elements.push(std::mem::take(&mut element));
+                finish_element!();
                 in_repeat = false;
                 i += 1;
                 comp_start = i;
@@ -558,7 +613,7 @@ impl<'a> Lexer<'a> {
             }
             if let Some(n) = self.terminator_at(i) {
                 finish_component!();
-                elements.push(std::mem::take(&mut element));
+                finish_element!();
                 self.pos = i + n;
                 break i + n;
             }
@@ -567,8 +622,7 @@ impl<'a> Lexer<'a> {
             }
             i += 1;
         };
-        let mut head = elements.remove(0);
-        let tag = if head.components.is_empty() { Cow::Borrowed("") } else { head.components.remove(0) };
+        let tag = tag.unwrap_or(Cow::Borrowed(""));
         let seg = Segment { tag, offset: start, end, origin: 0, elements };
         self.after_segment(&seg);
         Ok(seg)
@@ -713,6 +767,19 @@ mod tests {
     #[test]
     fn repetition_separator_splits_occurrences() {
         assert_eq!(tokens(b"UNA:+.?*'DAT+700:061210*710:071210'"), vec!["DAT | 700,061210 ; 710,071210"]);
+    }
+
+    #[test]
+    fn the_tag_is_the_first_component_and_the_rest_of_element_zero_is_dropped() {
+        assert_eq!(tokens(b"UNH:X:Y+1:PNRGOV'TVL:Z+A'"), vec!["UNH | 1,PNRGOV", "TVL | A"]);
+    }
+
+    #[test]
+    fn long_runs_of_ordinary_text_keep_released_characters_and_line_breaks_out() {
+        let long = "X".repeat(5000);
+        let input = format!("FTX+{long}?+{long}\n{long}:B'");
+        let expected = format!("FTX | {long}+{long}{long},B");
+        assert_eq!(tokens(input.as_bytes()), vec![expected]);
     }
 
     #[test]
