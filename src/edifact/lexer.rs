@@ -441,8 +441,9 @@ impl<'a> Lexer<'a> {
     /// Lexes one segment starting at `self.pos`. On a segment too long to be real it reports,
     /// skips to the next terminator and returns `Err`.
     ///
-    /// The tag is lexed as the first component of element zero, like any other value, and split
-    /// off at the end: that keeps one code path for every separator.
+    /// The tag is lexed as the first component of element zero, like any other value, and kept
+    /// apart as soon as it ends: that keeps one code path for every separator, and no element
+    /// has to be removed from the front of the vector afterwards.
     // `finish_element!` clears `in_tag_element` also where the segment ends and nothing reads it.
     #[allow(unused_assignments)]
     fn lex_segment(&mut self) -> Result<Segment<'a>, ()> {
