@@ -85,7 +85,7 @@ fn write_batches(path: &Path, batches: &[RecordBatch], metadata: &[(String, Stri
 
 /// Writes the batches of landing table `table` under `table_dir`, one file named `file_name` per
 /// departure date (`dep_date=YYYY-MM-DD/`), each batch split where it lies instead of the table
-/// being concatenated first. Returns the files written.
+/// being concatenated first. Returns the files written, relative to `table_dir`.
 pub(crate) fn write_partitioned(
     table: &str,
     batches: &[RecordBatch],
@@ -101,9 +101,9 @@ pub(crate) fn write_partitioned(
     }
     let mut written = Vec::with_capacity(by_date.len());
     for (key, parts) in by_date {
-        let path = table_dir.join(format!("dep_date={key}")).join(file_name);
-        write_batches(&path, &parts, metadata)?;
-        written.push(path);
+        let rel = Path::new(&format!("dep_date={key}")).join(file_name);
+        write_batches(&table_dir.join(&rel), &parts, metadata)?;
+        written.push(rel);
     }
     Ok(written)
 }
@@ -185,7 +185,9 @@ pub fn write_landing_batches(
             written.push(path);
             continue;
         }
-        written.extend(write_partitioned(table, batches, &dir.join(table), &file_name, metadata)?);
+        let table_dir = dir.join(table);
+        let files = write_partitioned(table, batches, &table_dir, &file_name, metadata)?;
+        written.extend(files.into_iter().map(|rel| table_dir.join(rel)));
     }
     Ok(written)
 }

@@ -61,11 +61,8 @@ impl StagedLanding {
         let name = format!("part-{parts:05}");
         *parts += 1;
         *rows += n as u64;
-        for path in write_partitioned(table, batches, &self.staging.join(table), &name, &self.metadata)? {
-            if let Ok(rel) = path.strip_prefix(&self.staging) {
-                self.files.push(rel.to_path_buf());
-            }
-        }
+        let files = write_partitioned(table, batches, &self.staging.join(table), &name, &self.metadata)?;
+        self.files.extend(files.into_iter().map(|rel| Path::new(table).join(rel)));
         Ok(())
     }
 
