@@ -92,7 +92,7 @@ proptest! {
         text.push('\'');
         let segs: Vec<_> = Lexer::new(text.as_bytes()).collect();
         prop_assert_eq!(segs.len(), 1);
-        let got: Vec<Vec<String>> = segs[0].elements.iter().map(|e| e.components.iter().map(|c| c.to_string()).collect()).collect();
+        let got: Vec<Vec<String>> = segs[0].elements().map(|e| e.components.iter().map(|c| c.to_string()).collect()).collect();
         prop_assert_eq!(got, values);
     }
 }

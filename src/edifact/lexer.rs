@@ -74,41 +74,87 @@ impl Default for ServiceChars {
     }
 }
 
-/// One element of a segment: its components, plus further repetitions when the sender used the
-/// repetition separator (rare, so kept out of the common path).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Element<'a> {
+/// One element of a segment, borrowed from it: its components, plus further repetitions when the
+/// sender used the repetition separator (rare, so kept out of the common path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Element<'s, 'a> {
     /// Components of the first (usually only) occurrence.
-    pub components: Vec<Cow<'a, str>>,
-    /// Components of each further repetition.
-    pub repeats: Vec<Vec<Cow<'a, str>>>,
+    pub components: &'s [Cow<'a, str>],
+    /// Further repetitions of this element, in input order.
+    repeats: &'s [Repeat<'a>],
 }
 
-impl<'a> Element<'a> {
+impl<'s, 'a> Element<'s, 'a> {
     /// Component `c` (0-based) of the first occurrence, `None` when absent or empty.
-    pub fn get(&self, c: usize) -> Option<&str> {
+    pub fn get(&self, c: usize) -> Option<&'s str> {
         self.components.get(c).map(|s| s.as_ref()).filter(|s| !s.is_empty())
     }
 
     /// Every occurrence of the element, first included.
-    pub fn occurrences(&self) -> impl Iterator<Item = &[Cow<'a, str>]> {
-        std::iter::once(self.components.as_slice()).chain(self.repeats.iter().map(|r| r.as_slice()))
+    pub fn occurrences(&self) -> impl Iterator<Item = &'s [Cow<'a, str>]> + use<'s, 'a> {
+        std::iter::once(self.components).chain(self.repeats.iter().map(|r| r.components.as_slice()))
+    }
+}
+
+/// A further occurrence of element `element` (after the repetition separator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Repeat<'a> {
+    element: u32,
+    components: Vec<Cow<'a, str>>,
+}
+
+/// How many element ends a segment holds inline (when each fits in a `u16`).
+const INLINE_ENDS: usize = 11;
+
+/// Where each element's components end in [`Segment`]'s component vector. Segments with at most
+/// [`INLINE_ENDS`] elements (almost all) keep them inline, so a segment costs one allocation.
+#[derive(Debug, Clone)]
+enum Ends {
+    Inline { len: u8, ends: [u16; INLINE_ENDS] },
+    Heap(Vec<u32>),
+}
+
+impl Ends {
+    fn from_slice(ends: &[u32]) -> Ends {
+        if ends.len() <= INLINE_ENDS && ends.last().is_none_or(|&e| e <= u16::MAX as u32) {
+            let mut inline = [0u16; INLINE_ENDS];
+            for (slot, &e) in inline.iter_mut().zip(ends) {
+                *slot = e as u16;
+            }
+            Ends::Inline { len: ends.len() as u8, ends: inline }
+        } else {
+            Ends::Heap(ends.to_vec())
+        }
     }
 
-    /// Detaches the element from the input buffer.
-    pub fn into_owned(self) -> Element<'static> {
-        Element {
-            components: self.components.into_iter().map(|c| Cow::Owned(c.into_owned())).collect(),
-            repeats: self
-                .repeats
-                .into_iter()
-                .map(|r| r.into_iter().map(|c| Cow::Owned(c.into_owned())).collect())
-                .collect(),
+    fn len(&self) -> usize {
+        match self {
+            Ends::Inline { len, .. } => *len as usize,
+            Ends::Heap(v) => v.len(),
+        }
+    }
+
+    /// End of element `e`; `e` must be below [`Ends::len`].
+    fn end(&self, e: usize) -> usize {
+        match self {
+            Ends::Inline { ends, .. } => ends[e] as usize,
+            Ends::Heap(v) => v[e] as usize,
         }
     }
 }
 
+impl PartialEq for Ends {
+    fn eq(&self, other: &Ends) -> bool {
+        self.len() == other.len() && (0..self.len()).all(|e| self.end(e) == other.end(e))
+    }
+}
+
+impl Eq for Ends {}
+
 /// A segment: its tag, its data elements and the byte offset of its first byte in the input.
+///
+/// The components of all its elements are held in one vector, element after element, so that a
+/// segment costs one allocation however many elements it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// Three-letter tag, e.g. `TIF`.
@@ -121,25 +167,59 @@ pub struct Segment<'a> {
     /// Set by [`crate::edifact::interchange::read_messages`] so that a message reassembled from
     /// parts in several files still knows where each segment came from.
     pub origin: u32,
-    /// Data elements after the tag (element 0 is the first one after the tag).
-    pub elements: Vec<Element<'a>>,
+    /// Components of the first occurrence of every data element after the tag, in order.
+    components: Vec<Cow<'a, str>>,
+    /// End of each element's components in `components`.
+    ends: Ends,
+    /// Further occurrences of elements, in element order.
+    repeats: Vec<Repeat<'a>>,
 }
 
 impl<'a> Segment<'a> {
-    /// Component `c` of element `e`, both 0-based, `None` when absent or empty.
-    pub fn get(&self, e: usize, c: usize) -> Option<&str> {
-        self.elements.get(e).and_then(|el| el.get(c))
+    /// Number of data elements after the tag.
+    pub fn element_count(&self) -> usize {
+        self.ends.len()
     }
 
-    /// Element `e`, if present.
-    pub fn element(&self, e: usize) -> Option<&Element<'a>> {
-        self.elements.get(e)
+    /// Element `e` (0-based, the first after the tag), if present.
+    pub fn element(&self, e: usize) -> Option<Element<'_, 'a>> {
+        if e >= self.ends.len() {
+            return None;
+        }
+        let start = if e == 0 { 0 } else { self.ends.end(e - 1) };
+        let components = &self.components[start..self.ends.end(e)];
+        let repeats = if self.repeats.is_empty() {
+            &[][..]
+        } else {
+            let from = self.repeats.partition_point(|r| (r.element as usize) < e);
+            let to = self.repeats.partition_point(|r| (r.element as usize) <= e);
+            &self.repeats[from..to]
+        };
+        Some(Element { components, repeats })
+    }
+
+    /// Every data element after the tag, in order.
+    pub fn elements(&self) -> impl ExactSizeIterator<Item = Element<'_, 'a>> + Clone + '_ {
+        (0..self.ends.len()).map(|e| self.element(e).unwrap_or(Element { components: &[], repeats: &[] }))
+    }
+
+    /// Component `c` of element `e`, both 0-based, `None` when absent or empty.
+    pub fn get(&self, e: usize, c: usize) -> Option<&str> {
+        if e >= self.ends.len() {
+            return None;
+        }
+        let start = if e == 0 { 0 } else { self.ends.end(e - 1) };
+        let end = self.ends.end(e);
+        if start + c >= end {
+            return None;
+        }
+        Some(self.components[start + c].as_ref()).filter(|s| !s.is_empty())
     }
 
     /// Component `c` and all later components of element `e` joined by `sep`: free text that the
     /// sender's own separators split (SSR free text often contains `:`).
     pub fn text_from(&self, e: usize, c: usize, sep: char) -> Option<String> {
-        let el = self.elements.get(e)?;
+        let el = self.element(e)?;
         let parts = el.components.get(c..)?;
         let mut out = String::new();
         for (i, p) in parts.iter().enumerate() {
@@ -155,12 +235,21 @@ impl<'a> Segment<'a> {
     /// Detaches the segment from the input buffer, e.g. to hold a message part until its other
     /// parts arrive in another file.
     pub fn into_owned(self) -> Segment<'static> {
+        let owned = |v: Vec<Cow<'a, str>>| -> Vec<Cow<'static, str>> {
+            v.into_iter().map(|c| Cow::Owned(c.into_owned())).collect()
+        };
         Segment {
             tag: Cow::Owned(self.tag.into_owned()),
             offset: self.offset,
             end: self.end,
             origin: self.origin,
-            elements: self.elements.into_iter().map(Element::into_owned).collect(),
+            components: owned(self.components),
+            ends: self.ends,
+            repeats: self
+                .repeats
+                .into_iter()
+                .map(|r| Repeat { element: r.element, components: owned(r.components) })
+                .collect(),
         }
     }
 }
@@ -196,6 +285,11 @@ pub struct Lexer<'a> {
     charset_fallback_reported: bool,
     diagnostics: Vec<Diagnostic>,
     done: bool,
+    /// Components of the segment being lexed; moved into a vector of exactly their number at
+    /// its end, so the segment's own vector never regrows.
+    scratch_components: Vec<Cow<'a, str>>,
+    /// Element ends of the segment being lexed.
+    scratch_ends: Vec<u32>,
 }
 
 impl<'a> Lexer<'a> {
@@ -212,6 +306,8 @@ impl<'a> Lexer<'a> {
             charset_fallback_reported: false,
             diagnostics: Vec::new(),
             done: false,
+            scratch_components: Vec::new(),
+            scratch_ends: Vec::new(),
         };
         // A byte-order mark from a Windows editor is framing, not data.
         if input.starts_with(b"\xEF\xBB\xBF") {
@@ -450,9 +546,13 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         let input = self.input;
         let c = self.chars;
-        // Most segments have fewer than eight elements: one allocation, no regrowth.
-        let mut elements: Vec<Element<'a>> = Vec::with_capacity(8);
-        let mut element = Element::default();
+        // Components and element ends collect in the lexer's reused vectors; the segment gets a
+        // copy of exactly the right size at its end.
+        let mut components = std::mem::take(&mut self.scratch_components);
+        let mut ends = std::mem::take(&mut self.scratch_ends);
+        components.clear();
+        ends.clear();
+        let mut repeats: Vec<Repeat<'a>> = Vec::new();
         let mut in_repeat = false;
         // The tag is the first component of element zero; the rest of element zero is dropped.
         let mut tag: Option<Cow<'a, str>> = None;
@@ -476,9 +576,9 @@ impl<'a> Lexer<'a> {
                         tag = Some(text);
                     }
                 } else {
-                    match (in_repeat, element.repeats.last_mut()) {
-                        (true, Some(r)) => r.push(text),
-                        _ => element.components.push(text),
+                    match (in_repeat, repeats.last_mut()) {
+                        (true, Some(r)) => r.components.push(text),
+                        _ => components.push(text),
                     }
                 }
             }};
@@ -489,7 +589,7 @@ impl<'a> Lexer<'a> {
                 if in_tag_element {
                     in_tag_element = false;
                 } else {
-                    elements.push(std::mem::take(&mut element));
+                    ends.push(components.len() as u32);
                 }
             }};
         }
@@ -521,6 +621,8 @@ impl<'a> Lexer<'a> {
                     ),
                 );
                 self.pos = skip_to;
+                self.scratch_components = components;
+                self.scratch_ends = ends;
                 return Err(());
             }
             let b = input[i];
@@ -606,7 +708,10 @@ impl<'a> Lexer<'a> {
             }
             if Some(b) == c.repetition {
                 finish_component!();
-                element.repeats.push(Vec::new());
+                // A repetition inside the tag's element is dropped with the rest of it.
+                if !in_tag_element {
+                    repeats.push(Repeat { element: ends.len() as u32, components: Vec::new() });
+                }
                 in_repeat = true;
                 i += 1;
                 comp_start = i;
@@ -624,7 +729,13 @@ impl<'a> Lexer<'a> {
             i += 1;
         };
         let tag = tag.unwrap_or(Cow::Borrowed(""));
-        let seg = Segment { tag, offset: start, end, origin: 0, elements };
+        // Moved, not cloned, into a vector of exactly their number; the scratch keeps its room.
+        let mut exact = Vec::with_capacity(components.len());
+        exact.append(&mut components);
+        let seg =
+            Segment { tag, offset: start, end, origin: 0, components: exact, ends: Ends::from_slice(&ends), repeats };
+        self.scratch_components = components;
+        self.scratch_ends = ends;
         self.after_segment(&seg);
         Ok(seg)
     }
@@ -701,7 +812,7 @@ mod tests {
         Lexer::new(input)
             .map(|s| {
                 let mut out = s.tag.to_string();
-                for e in &s.elements {
+                for e in s.elements() {
                     out.push_str(" | ");
                     let occ: Vec<String> = e.occurrences().map(|o| o.join(",")).collect();
                     out.push_str(&occ.join(" ; "));
@@ -768,6 +879,40 @@ mod tests {
     #[test]
     fn repetition_separator_splits_occurrences() {
         assert_eq!(tokens(b"UNA:+.?*'DAT+700:061210*710:071210'"), vec!["DAT | 700,061210 ; 710,071210"]);
+    }
+
+    #[test]
+    fn repetitions_belong_to_their_own_element_and_a_repetition_in_the_tag_is_dropped() {
+        let input = b"UNA:+.?*'TIF*X+A:1*B:2+C+D*E*F'";
+        assert_eq!(tokens(input), vec!["TIF | A,1 ; B,2 | C | D ; E ; F"]);
+        let seg = Lexer::new(input).next().unwrap_or_else(|| panic!("no segment"));
+        assert_eq!(seg.element_count(), 3);
+        assert_eq!(seg.get(0, 1), Some("1"));
+        assert_eq!(seg.get(1, 0), Some("C"));
+        assert_eq!(seg.get(1, 1), None);
+        assert_eq!(seg.get(3, 0), None);
+        let occurrences = |e: usize| seg.element(e).map(|el| el.occurrences().count());
+        assert_eq!((occurrences(0), occurrences(1), occurrences(2), occurrences(3)), (Some(2), Some(1), Some(3), None));
+        assert_eq!(seg.clone().into_owned(), seg);
+    }
+
+    #[test]
+    fn segments_with_many_elements_or_components_keep_every_one() {
+        // Twelve elements: more than the element ends a segment holds inline.
+        let many: String = (0..12).map(|i| format!("+e{i}:c{i}")).collect();
+        let input = format!("FTX{many}'");
+        let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment"));
+        assert_eq!(seg.element_count(), 12);
+        let firsts: Vec<&str> = seg.elements().filter_map(|e| e.get(0)).collect();
+        assert_eq!(firsts, (0..12).map(|i| format!("e{i}")).collect::<Vec<_>>());
+        assert_eq!(seg.get(11, 1), Some("c11"));
+        // 70,000 components in one element, then one more element: ends beyond u16.
+        let input = format!("FTX+{}+last'", "x:".repeat(70_000));
+        let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment"));
+        assert_eq!(seg.element_count(), 2);
+        assert_eq!(seg.element(0).map(|e| e.components.len()), Some(70_001));
+        assert_eq!(seg.get(1, 0), Some("last"));
+        assert_eq!(seg.clone().into_owned(), seg);
     }
 
     #[test]

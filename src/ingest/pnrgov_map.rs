@@ -148,7 +148,7 @@ pub fn message_diagnostic_rows(
 /// for history items and free text that has no column of its own.
 pub fn render(seg: &Segment<'_>) -> String {
     let mut out = String::new();
-    for (i, e) in seg.elements.iter().enumerate() {
+    for (i, e) in seg.elements().enumerate() {
         if i > 0 {
             out.push('+');
         }
@@ -387,7 +387,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         // The first RCI composite with a locator identifies the PNR.
         let mut locators: Vec<Locator> = Vec::new();
         for rci in &pnr.rci {
-            for el in &rci.elements {
+            for el in rci.elements() {
                 if let Some(loc) = el.get(1) {
                     // Standard: c3 control type, c4 date, c5 time. Some senders leave out the
                     // control type and its separator (`RCI+UA:06A9FD:110418:1220`).
@@ -436,7 +436,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             ..Default::default()
         };
         for dat in &pnr.dat {
-            for el in &dat.elements {
+            for el in dat.elements() {
                 let at = times::utc(el.get(1).and_then(times::parse_ddmmyy), el.get(2).and_then(times::parse_hhmm));
                 match el.get(0) {
                     Some("700") => row.last_txn_at_utc = row.last_txn_at_utc.or(at),
@@ -460,7 +460,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             let locs: Vec<String> = split
                 .rci
                 .iter()
-                .flat_map(|r| r.elements.iter())
+                .flat_map(|r| r.elements())
                 .filter_map(|e| e.get(1).map(|l| format!("{}:{}", e.get(0).unwrap_or(""), l)))
                 .collect();
             row.split_locators = join_nonempty(locs.into_iter());
@@ -741,7 +741,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 ..Default::default()
             };
             if let Some(mon) = tk.mon {
-                for el in &mon.elements {
+                for el in mon.elements() {
                     let amount_text = el.get(1);
                     let amount = parse_amount(amount_text);
                     let hidden = amount_text.is_some() && amount.is_none();
@@ -760,7 +760,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 }
             }
             let taxes: Vec<f64> =
-                tk.txd.iter().flat_map(|t| t.elements.iter().filter_map(|e| parse_amount(e.get(0)))).collect();
+                tk.txd.iter().flat_map(|t| t.elements().filter_map(|e| parse_amount(e.get(0)))).collect();
             row.tax_total = if taxes.is_empty() { None } else { Some(taxes.iter().sum()) };
             if let Some(ptk) = tk.ptk {
                 row.pricing_indicator = owned(ptk.get(0, 0));
@@ -772,7 +772,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 row.city_of_sale = owned(ptk.get(5, 0));
             }
             for dat in &tk.dat {
-                for el in &dat.elements {
+                for el in dat.elements() {
                     if el.get(0) == Some("710") || el.get(0).is_some_and(|q| q.len() == 6) {
                         let (d, t) =
                             if el.get(0) == Some("710") { (el.get(1), el.get(2)) } else { (el.get(0), el.get(1)) };
@@ -797,7 +797,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         ticket: Option<String>,
     ) {
         let sponsor = p.ift.iter().find(|i| i.get(0, 1) == Some("43")).copied();
-        for el in &p.fop.elements {
+        for el in p.fop.elements() {
             let fop_type = el.get(0).map(str::to_string);
             if fop_type.is_none() && el.get(2).is_none() && el.get(4).is_none() {
                 continue;
@@ -885,7 +885,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         if self.drop_sensitive_text(&text) {
             return;
         }
-        for el in add.elements.iter().skip(1) {
+        for el in add.elements().skip(1) {
             let purpose = owned(el.get(0));
             let country = owned(el.get(5));
             let address: Vec<&str> = [1, 2, 3, 4, 6].iter().filter_map(|&c| el.get(c)).collect();
@@ -967,7 +967,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
     ) {
         let text = ift.text_from(1, 0, ' ').map(|t| {
             // Free text continues over further elements.
-            let rest: Vec<String> = ift.elements.iter().skip(2).map(|e| e.components.join(":")).collect();
+            let rest: Vec<String> = ift.elements().skip(2).map(|e| e.components.join(":")).collect();
             if rest.is_empty() { t } else { format!("{t} {}", rest.join(" ")) }
         });
         let Some(text) = text else { return };
@@ -1066,7 +1066,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             source_file: self.file(ssr),
             source_offset: ssr.offset as i64,
         };
-        let targets: Vec<&crate::edifact::lexer::Element<'_>> = ssr.elements.iter().skip(1).collect();
+        let targets: Vec<crate::edifact::lexer::Element<'_, '_>> = ssr.elements().skip(1).collect();
         if targets.is_empty() {
             self.out.rows.ssr.push(base);
             return;
@@ -1254,7 +1254,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                     row.pool_role = Some(role);
                     row.pool_ref = owned(tbd.get(3, 1));
                 }
-                for el in tbd.elements.iter().skip(4) {
+                for el in tbd.elements().skip(4) {
                     let Some(number) = el.get(1) else { continue };
                     let n = el
                         .get(2)
