@@ -146,6 +146,9 @@ pub fn message_diagnostic_rows(
 
 /// Renders a segment's elements back as text (`+` between elements, `:` between components),
 /// for history items and free text that has no column of its own.
+///
+/// Trailing empty components of each occurrence and trailing empty elements are left out. Built
+/// in one string: it runs for every SSR, history item and free-text segment.
 pub fn render(seg: &Segment<'_>) -> String {
     let mut out = String::new();
     for (i, e) in seg.elements().enumerate() {
@@ -156,11 +159,20 @@ pub fn render(seg: &Segment<'_>) -> String {
             if j > 0 {
                 out.push('*');
             }
-            let comps: Vec<&str> = occ.iter().map(|c| c.as_ref()).collect();
-            out.push_str(comps.join(":").trim_end_matches(':'));
+            let start = out.len();
+            for (k, c) in occ.iter().enumerate() {
+                if k > 0 {
+                    out.push(':');
+                }
+                out.push_str(c);
+            }
+            let kept = out[start..].trim_end_matches(':').len();
+            out.truncate(start + kept);
         }
     }
-    out.trim_end_matches('+').to_string()
+    let kept = out.trim_end_matches('+').len();
+    out.truncate(kept);
+    out
 }
 
 fn owned(s: Option<&str>) -> Option<String> {
@@ -366,14 +378,24 @@ impl<'c, 'm> Mapper<'c, 'm> {
             self.out.drops.record(&code.to_ascii_uppercase());
             return true;
         }
-        self.drop_sensitive_text(&render(ssr))
+        // Separators never belong to a word, so looking at each component finds the same first
+        // code as looking at the rendered segment, without building it.
+        let ctx = self.ctx;
+        let found = ssr.elements().flat_map(|e| e.occurrences()).flatten().find_map(|c| ctx.sensitive.find_in_text(c));
+        match found {
+            Some(code) => {
+                self.out.drops.record(code);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Does this free text mention a sensitive code? Records the drop.
     fn drop_sensitive_text(&mut self, text: &str) -> bool {
-        if let Some(code) = self.ctx.sensitive.find_in_text(text) {
-            let code = code.to_string();
-            self.out.drops.record(&code);
+        let ctx = self.ctx;
+        if let Some(code) = ctx.sensitive.find_in_text(text) {
+            self.out.drops.record(code);
             return true;
         }
         false
@@ -1576,4 +1598,24 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
         m.map_pnr(pnr);
     }
     m.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edifact::lexer::Lexer;
+
+    fn rendered(input: &str) -> String {
+        let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment in {input}"));
+        render(&seg)
+    }
+
+    #[test]
+    fn render_leaves_out_trailing_empty_components_and_elements() {
+        assert_eq!(rendered("SSR+DOCS:HK:1:LH:::+++'"), "DOCS:HK:1:LH");
+        assert_eq!(rendered("LTS+0+ 0/O/SR/SSR MOMLSQHK1:'"), "0+ 0/O/SR/SSR MOMLSQHK1");
+        assert_eq!(rendered("IFT+4:28::LH+CTCR 4930 123?:'"), "4:28::LH+CTCR 4930 123");
+        assert_eq!(rendered("UNA:+.?*'DAT+700:061210*710:071210::+'"), "700:061210*710:071210");
+        assert_eq!(rendered("EBD'"), "");
+    }
 }

@@ -50,7 +50,17 @@ impl SensitiveCodes {
 
     /// Is `code` (an SSR code) sensitive?
     pub fn is_sensitive_code(&self, code: &str) -> bool {
-        code.len() == 4 && self.codes.contains(&code.to_ascii_uppercase())
+        code.len() == 4 && self.code_at_head(code).is_some()
+    }
+
+    /// The listed code that `word`'s first four characters spell in any case. Called for every
+    /// SSR and every word of free text, so it upper-cases on the stack instead of allocating.
+    fn code_at_head(&self, word: &str) -> Option<&str> {
+        let mut head = [0u8; 4];
+        head.copy_from_slice(word.as_bytes().get(..4)?);
+        head.make_ascii_uppercase();
+        let head = std::str::from_utf8(&head).ok()?;
+        self.codes.get(head).map(String::as_str)
     }
 
     /// The first sensitive code that appears in `text` as a word, or glued to the front of an
@@ -60,14 +70,13 @@ impl SensitiveCodes {
             if word.len() < 4 {
                 continue;
             }
-            let upper = word.to_ascii_uppercase();
-            // A whole word, or a code followed by carrier+status as in history lines.
-            let head = &upper[..4];
-            if (upper.len() == 4 || upper.len() >= 8)
-                && let Some(c) = self.codes.get(head)
-                && (upper.len() == 4 || upper[4..].bytes().any(|b| b.is_ascii_digit()))
+            // A whole word, or a code followed by carrier+status as in history lines. Words are
+            // ASCII letters and digits only, so byte 4 is a character boundary.
+            if (word.len() == 4 || word.len() >= 8)
+                && let Some(c) = self.code_at_head(word)
+                && (word.len() == 4 || word.as_bytes()[4..].iter().any(|b| b.is_ascii_digit()))
             {
-                return Some(c.as_str());
+                return Some(c);
             }
         }
         None
@@ -111,6 +120,13 @@ mod tests {
         assert_eq!(s.find_in_text("0/O/SR/SSR MOMLSQHK1 SQ 602"), Some("MOML"));
         assert_eq!(s.find_in_text("MOMLAND IS A PLACE"), None);
         assert_eq!(s.find_in_text("NOTHING HERE"), None);
+        assert_eq!(s.find_in_text("pax wants wchr; ssr momlsqhk1"), Some("WCHR"));
+        assert_eq!(s.find_in_text("ssr momlsqhk1"), Some("MOML"));
+        assert_eq!(s.find_in_text("WCHRX MOMLSQHK"), None);
+        assert_eq!(s.find_in_text("WCH\u{e9}R"), None);
         assert!(s.is_sensitive_code("moml"));
+        assert!(s.is_sensitive_code("Wchr"));
+        assert!(!s.is_sensitive_code("WCH"));
+        assert!(!s.is_sensitive_code("W\u{e9}HR"));
     }
 }
