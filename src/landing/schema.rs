@@ -23,8 +23,9 @@ pub trait Column: Sized {
     fn nullable() -> bool {
         true
     }
-    /// Builds the column from the values of all rows.
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef
+    /// Builds the column from the values of all rows. `values` can be walked twice, so that a
+    /// text column can size its buffer exactly before filling it.
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef
     where
         Self: 'a;
 }
@@ -36,8 +37,9 @@ impl Column for String {
     fn nullable() -> bool {
         false
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(values.len(), values.len() * 8);
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
+        let bytes = values.clone().map(|v| v.len()).sum();
+        let mut b = StringBuilder::with_capacity(values.len(), bytes);
         values.for_each(|v| b.append_value(v));
         Arc::new(b.finish())
     }
@@ -47,8 +49,9 @@ impl Column for Option<String> {
     fn data_type() -> DataType {
         DataType::Utf8
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(values.len(), values.len() * 8);
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
+        let bytes = values.clone().map(|v| v.as_deref().map_or(0, str::len)).sum();
+        let mut b = StringBuilder::with_capacity(values.len(), bytes);
         values.for_each(|v| b.append_option(v.as_deref()));
         Arc::new(b.finish())
     }
@@ -61,7 +64,7 @@ impl Column for i64 {
     fn nullable() -> bool {
         false
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = Int64Builder::with_capacity(values.len());
         values.for_each(|v| b.append_value(*v));
         Arc::new(b.finish())
@@ -72,7 +75,7 @@ impl Column for Option<i64> {
     fn data_type() -> DataType {
         DataType::Int64
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = Int64Builder::with_capacity(values.len());
         values.for_each(|v| b.append_option(*v));
         Arc::new(b.finish())
@@ -83,7 +86,7 @@ impl Column for Option<f64> {
     fn data_type() -> DataType {
         DataType::Float64
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = Float64Builder::with_capacity(values.len());
         values.for_each(|v| b.append_option(*v));
         Arc::new(b.finish())
@@ -97,7 +100,7 @@ impl Column for bool {
     fn nullable() -> bool {
         false
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = BooleanBuilder::with_capacity(values.len());
         values.for_each(|v| b.append_value(*v));
         Arc::new(b.finish())
@@ -108,7 +111,7 @@ impl Column for Option<bool> {
     fn data_type() -> DataType {
         DataType::Boolean
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = BooleanBuilder::with_capacity(values.len());
         values.for_each(|v| b.append_option(*v));
         Arc::new(b.finish())
@@ -124,7 +127,7 @@ impl Column for Option<NaiveDate> {
     fn data_type() -> DataType {
         DataType::Date32
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = Date32Builder::with_capacity(values.len());
         values.for_each(|v| b.append_option(v.map(|d| (d - UNIX_EPOCH_DATE).num_days() as i32)));
         Arc::new(b.finish())
@@ -136,7 +139,7 @@ impl Column for Option<DateTime<Utc>> {
     fn data_type() -> DataType {
         DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = TimestampMicrosecondBuilder::with_capacity(values.len()).with_timezone("UTC");
         values.for_each(|v| b.append_option(v.map(|t| t.timestamp_micros())));
         Arc::new(b.finish())
@@ -149,7 +152,7 @@ impl Column for Option<NaiveDateTime> {
     fn data_type() -> DataType {
         DataType::Timestamp(TimeUnit::Microsecond, None)
     }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
         let mut b = TimestampMicrosecondBuilder::with_capacity(values.len());
         values.for_each(|v| b.append_option(v.map(|t| t.and_utc().timestamp_micros())));
         Arc::new(b.finish())
