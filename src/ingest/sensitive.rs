@@ -70,8 +70,7 @@ impl SensitiveCodes {
             if word.len() < 4 {
                 continue;
             }
-            // A whole word, or a code followed by carrier+status as in history lines. Words are
-            // ASCII letters and digits only, so byte 4 is a character boundary.
+            // A whole word, or a code followed by carrier+status as in history lines.
             if (word.len() == 4 || word.len() >= 8)
                 && let Some(c) = self.code_at_head(word)
                 && (word.len() == 4 || word.as_bytes()[4..].iter().any(|b| b.is_ascii_digit()))
