@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::edifact::interchange::{self, Message};
 use arrow::record_batch::RecordBatch;
 
-use crate::landing::schema::{BATCH_ROWS, DiagnosticRow, RejectRow, Rows};
+use crate::landing::schema::{BATCH_ROWS, DiagnosticRow, RejectRow, Rows, Shared};
 use crate::landing::staged::StagedLanding;
 use crate::reference::Airports;
 use pnrgov_map::{Counts, MapContext};
@@ -516,7 +516,7 @@ fn ingest_files_staged(
     cfg: &IngestConfig,
     mut staged: Option<&mut StagedLanding>,
 ) -> Result<Ingested, IngestError> {
-    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let names: Vec<Shared> = files.iter().map(|p| Shared::from(p.display().to_string())).collect();
     let mut result = Ingested::default();
     let mut pending: Vec<Message<'static>> = Vec::new();
     let mut seen = Seen::default();
@@ -608,7 +608,7 @@ fn push_id_from_files(msg: &Message<'_>, files: &[PathBuf]) -> String {
 
 /// Maps one whole message; a message of a type we do not ingest is rejected as a unit.
 fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, Counts, SensitiveDrops, bool) {
-    let file = ctx.files.get(msg.origin as usize).cloned().unwrap_or_default();
+    let file = ctx.files.get(msg.origin as usize).map(|f| f.to_string()).unwrap_or_default();
     let reject = |code: &str, message: String| {
         let mut rows = Rows::default();
         rows.rejects.push(RejectRow {
@@ -664,8 +664,8 @@ fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, C
     (mapped.rows, mapped.counts, mapped.drops, true)
 }
 
-fn ingest_one(path: &Path, origin: u32, names: &[String], cfg: &IngestConfig) -> FileOutcome {
-    let mut report = FileReport { path: names[origin as usize].clone(), ..Default::default() };
+fn ingest_one(path: &Path, origin: u32, names: &[Shared], cfg: &IngestConfig) -> FileOutcome {
+    let mut report = FileReport { path: names[origin as usize].to_string(), ..Default::default() };
     let mut rows = Rows::default();
     let empty =
         |report: FileReport, rows: Rows| FileOutcome { report, rows, messages: Vec::new(), pending: Vec::new() };

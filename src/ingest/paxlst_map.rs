@@ -12,7 +12,7 @@ use super::times;
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
 use crate::edifact::lexer::Segment;
-use crate::landing::schema::{ApiTravellerRow, PushRow};
+use crate::landing::schema::{ApiTravellerRow, PushRow, Shared};
 use crate::paxlst::{self, Leg, PaxlstMessage};
 
 fn owned(s: Option<&str>) -> Option<String> {
@@ -109,12 +109,12 @@ fn leg_info(l: &Leg<'_, '_>) -> LegInfo {
 struct Mapper<'c, 'm> {
     ctx: &'c MapContext<'c>,
     msg: &'m Message<'m>,
-    push_id: String,
+    push_id: Shared,
     out: Mapped,
 }
 
 impl Mapper<'_, '_> {
-    fn file(&self, origin: u32) -> String {
+    fn file(&self, origin: u32) -> Shared {
         self.ctx.files.get(origin as usize).cloned().unwrap_or_default()
     }
 
@@ -325,7 +325,7 @@ impl Mapper<'_, '_> {
 /// Maps a PAXLST message (after multi-part reassembly).
 pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> Mapped {
     let g = paxlst::parse(&msg.body);
-    let mut m = Mapper { ctx, msg, push_id, out: Mapped::default() };
+    let mut m = Mapper { ctx, msg, push_id: Shared::from(push_id), out: Mapped::default() };
     m.out.rows.diagnostics = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
     m.map(&g);
     m.out

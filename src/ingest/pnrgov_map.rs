@@ -22,8 +22,8 @@ use crate::reference::Airports;
 
 /// What the mapping needs besides the message.
 pub struct MapContext<'c> {
-    /// Input file names by segment origin.
-    pub files: &'c [String],
+    /// Input file names by segment origin, shared by every row that names its file.
+    pub files: &'c [Shared],
     /// Raw bytes of the input files by origin, for the first bytes of rejected units.
     pub raw: &'c (dyn Fn(u32, usize) -> Option<String> + Sync),
     /// Airport reference table, for UTC conversion.
@@ -91,7 +91,7 @@ pub struct Mapped {
 pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapContext<'_>) -> PushRow {
     let env = &msg.envelope;
     PushRow {
-        push_id: push_id.to_string(),
+        push_id: Shared::from(push_id),
         format: format.to_string(),
         version: msg.version.clone(),
         sender: env.sender.clone(),
@@ -113,7 +113,7 @@ pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapCon
 /// A diagnostic of a message's mapping as a `diagnostics` row, for either format.
 pub fn diagnostic_row(ctx: &MapContext<'_>, push_id: &str, origin: u32, d: &Diagnostic) -> DiagnosticRow {
     DiagnosticRow {
-        source_file: ctx.files.get(origin as usize).cloned().unwrap_or_default(),
+        source_file: ctx.files.get(origin as usize).map(|f| f.to_string()).unwrap_or_default(),
         source_offset: d.offset as i64,
         push_id: Some(push_id.to_string()),
         severity: d.severity.as_str().to_string(),
@@ -195,7 +195,7 @@ fn same_flight_number(a: &str, b: &str) -> bool {
 struct Mapper<'c, 'm> {
     ctx: &'c MapContext<'c>,
     msg: &'m Message<'m>,
-    push_id: String,
+    push_id: Shared,
     dep_date: Option<NaiveDate>,
     /// Date that two-digit birth years must not pass.
     reference_date: Option<NaiveDate>,
@@ -215,7 +215,7 @@ struct Times {
 }
 
 impl<'c, 'm> Mapper<'c, 'm> {
-    fn file(&self, seg: &Segment<'_>) -> String {
+    fn file(&self, seg: &Segment<'_>) -> Shared {
         self.ctx.files.get(seg.origin as usize).cloned().unwrap_or_default()
     }
 
@@ -360,7 +360,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
     fn reject_pnr(&mut self, pnr: &Pnr<'_, '_>, code: &str, message: String, travellers: u64) {
         let src = pnr.src;
         self.out.rows.rejects.push(RejectRow {
-            source_file: self.file(src),
+            source_file: self.file(src).to_string(),
             source_offset: src.offset as i64,
             unit: "pnr".into(),
             code: code.into(),
@@ -1584,7 +1584,7 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
     let mut m = Mapper {
         ctx,
         msg,
-        push_id,
+        push_id: Shared::from(push_id),
         dep_date: None,
         reference_date: None,
         flight: None,

@@ -57,6 +57,25 @@ impl Column for Option<String> {
     }
 }
 
+/// Text shared by many rows (the push id, the input file name): cloning it copies a pointer, not
+/// the text, which matters because every row of every landing table carries both.
+pub type Shared = Arc<str>;
+
+impl Column for Shared {
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
+        let bytes = values.clone().map(|v| v.len()).sum();
+        let mut b = StringBuilder::with_capacity(values.len(), bytes);
+        values.for_each(|v| b.append_value(v));
+        Arc::new(b.finish())
+    }
+}
+
 impl Column for i64 {
     fn data_type() -> DataType {
         DataType::Int64
@@ -218,7 +237,7 @@ macro_rules! landing_table {
 landing_table! {
     /// A row of `push`.
     PushRow, "push", "One PNRGOV or PAXLST message (UNH..UNT), after multi-part reassembly." {
-        push_id: String => "Stable id of the push: 'M' + 16 hex digits of SHA-256 over the raw bytes of its part(s). The same message sent twice has the same id.",
+        push_id: Shared => "Stable id of the push: 'M' + 16 hex digits of SHA-256 over the raw bytes of its part(s). The same message sent twice has the same id.",
         format: String => "Message format: PNRGOV or PAXLST.",
         version: Option<String> => "Message version and release from UNH, e.g. 13.1.",
         sender: Option<String> => "Interchange sender (UNB).",
@@ -241,7 +260,7 @@ landing_table! {
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight; the landing Parquet partition key.",
         declared_pnr_count: Option<i64> => "Number of PNRs the sender declared for the push (level-0 EQN).",
         pnr_count: i64 => "Number of PNRs (SRC groups) actually in the message.",
-        source_file: String => "Input file the message came from (its first part).",
+        source_file: Shared => "Input file the message came from (its first part).",
         source_offset: i64 => "Byte offset of UNH in source_file.",
     }
 }
@@ -250,7 +269,7 @@ landing_table! {
     /// A row of `pnr`.
     PnrRow, "pnr", "One PNR in one push. A PNR pushed several times has one row per push." {
         pnr_id: String => "Stable PNR id: 'P' + 16 hex digits of SHA-256 over carrier, record locator and creation date (see ids.rs).",
-        push_id: String => "The push this version of the PNR came in.",
+        push_id: Shared => "The push this version of the PNR came in.",
         carrier: Option<String> => "Company of the first RCI locator (CRS or airline).",
         record_locator: Option<String> => "Record locator of the first RCI composite.",
         other_locators: Option<String> => "Further locators as 'COMPANY:LOCATOR' joined by ';'.",
@@ -272,7 +291,7 @@ landing_table! {
         split_locators: Option<String> => "Locators of the split PNRs as 'COMPANY:LOCATOR' joined by ';'.",
         leg_count: i64 => "Number of itinerary segments.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the SRC segment.",
     }
 }
@@ -282,7 +301,7 @@ landing_table! {
     TravellerRow, "traveller", "One name in one push of a PNR." {
         traveller_id: String => "Stable traveller id: 'T' + 16 hex digits of SHA-256 over pnr_id, surname, given name (title removed) and traveller reference.",
         pnr_id: String => "The PNR.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         surname: Option<String> => "Surname from TIF.",
         given_name: Option<String> => "Given name(s) from TIF with the title removed.",
         title: Option<String> => "Title that was run into the given name (MR, MRS, MS, MISS, MSTR, DR, ...).",
@@ -318,7 +337,7 @@ landing_table! {
         fare_pax_type: Option<String> => "Passenger type code from FAR.",
         age: Option<i64> => "Age from FAR when sent.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the TIF segment.",
     }
 }
@@ -327,7 +346,7 @@ landing_table! {
     /// A row of `leg`.
     LegRow, "leg", "One itinerary segment (group 5 TVL) of one push of a PNR." {
         pnr_id: String => "The PNR.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         seq: i64 => "1-based position of the segment in the itinerary.",
         segment_type: String => "air, open (no date/flight), arnk (surface/unknown) or non_air.",
         marketing_carrier: Option<String> => "Marketing carrier (TVL e4.c1).",
@@ -347,7 +366,7 @@ landing_table! {
         leg_locator: Option<String> => "Operating carrier's locator for this leg (group 5 RCI) as 'COMPANY:LOCATOR'.",
         is_pushed_flight: bool => "This segment is the pushed flight: same departure date and the pushed carrier and flight number as marketing or operating flight, or the pushed carrier on the same route.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight (partition key), not of this leg.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the TVL segment.",
     }
 }
@@ -357,7 +376,7 @@ landing_table! {
     TicketRow, "ticket", "One ticket (group 3) of a traveller in one push." {
         traveller_id: String => "The traveller.",
         pnr_id: String => "The PNR.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         ticket_number: Option<String> => "Ticket number (TKT e1.c1), or from SSR TKNE.",
         doc_type: Option<String> => "T ticket, 1 ticketless, ... (TKT e1.c2).",
         booklets: Option<i64> => "Number of booklets (conjunction tickets).",
@@ -373,7 +392,7 @@ landing_table! {
         validating_carrier: Option<String> => "Validating carrier (PTK e4).",
         city_of_sale: Option<String> => "Sales/ticketing city (PTK e6).",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the TKT segment (or of the first segment of the ticket group).",
     }
 }
@@ -383,7 +402,7 @@ landing_table! {
     PaymentRow, "payment", "One form of payment (group 4 FOP composite) in one push." {
         pnr_id: String => "The PNR.",
         traveller_id: Option<String> => "The traveller whose ticket the payment is under; NULL for a PNR-level FOP.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         ticket_number: Option<String> => "Ticket paid for, if known.",
         seq: i64 => "1-based position of the FOP composite within the PNR.",
         fop_type: Option<String> => "Form of payment: CA cash, CC card, CK cheque, MS miscellaneous, GR government, ...",
@@ -399,7 +418,7 @@ landing_table! {
         payer_address: Option<String> => "Sponsor address (IFT 4:43 or ADD after FOP).",
         payer_phone: Option<String> => "Sponsor phone, digits only.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the FOP segment.",
     }
 }
@@ -409,14 +428,14 @@ landing_table! {
     ContactRow, "contact", "One phone number, e-mail or address of a PNR or traveller in one push." {
         pnr_id: String => "The PNR.",
         traveller_id: Option<String> => "The traveller, when the contact is theirs.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         kind: String => "email, phone, mobile, home, business, agency, fax or address.",
         value: String => "Normalised value: lower-case e-mail with '@', digits-only phone (leading + kept), or address text.",
         source_segment: String => "Where it came from: ADD, SSR CTCE/CTCM/..., IFT CTC*, FOP sponsor.",
         purpose: Option<String> => "Address purpose code from ADD (700, 702, E, M, H, ...).",
         country: Option<String> => "Country of an address (ISO 3166 alpha-2 from ADD).",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the segment.",
     }
 }
@@ -426,7 +445,7 @@ landing_table! {
     SsrRow, "ssr", "One special service request not mapped to another table (sensitive codes are never stored)." {
         pnr_id: String => "The PNR.",
         traveller_id: Option<String> => "The traveller it is for, when known.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         leg_seq: Option<i64> => "Itinerary segment it is for, when given at segment level.",
         level: String => "Where it was sent: pnr, traveller or leg.",
         code: Option<String> => "SSR code (SEAT, TKNE, INFT, CKIN, UMNR, ...).",
@@ -438,7 +457,7 @@ landing_table! {
         free_text: Option<String> => "Free text (components 9 onwards joined by ':').",
         seat: Option<String> => "Requested seat (e2.c1), for SEAT/NSST/RQST-type SSRs.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the SSR segment.",
     }
 }
@@ -448,7 +467,7 @@ landing_table! {
     CheckinRow, "checkin", "One traveller's check-in on an itinerary segment (groups 6 and 7) in one push." {
         traveller_id: Option<String> => "The traveller, matched by reference or name; NULL when neither matched.",
         pnr_id: String => "The PNR.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         leg_seq: i64 => "Itinerary segment checked in for.",
         checked_in_at_utc: Option<DateTime<Utc>> => "Check-in transaction time (DAT 2), UTC.",
         checkin_text: Option<String> => "Check-in transaction as free text (DAT 3).",
@@ -467,7 +486,7 @@ landing_table! {
         pool_role: Option<String> => "HP head of pool, MP member of pool.",
         pool_ref: Option<String> => "Pool reference shared by pooled travellers.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the TRI (or first) segment of the record.",
     }
 }
@@ -476,7 +495,7 @@ landing_table! {
     /// A row of `history`.
     HistoryRow, "history", "One history item (groups 10 to 12, or an LTS line) of one push of a PNR." {
         pnr_id: String => "The PNR.",
-        push_id: String => "The push.",
+        push_id: Shared => "The push.",
         seq: i64 => "1-based position within the PNR's history.",
         at_utc: Option<DateTime<Utc>> => "History transaction time (group 10 DAT), UTC.",
         action: Option<String> => "added, cancelled, changed or other (SAC e3); NULL for LTS lines.",
@@ -485,7 +504,7 @@ landing_table! {
         item: Option<String> => "The changed item as text (segment elements joined by '+').",
         by: Option<String> => "Who made the change (ABI), as text.",
         dep_date: Option<NaiveDate> => "Local departure date of the pushed flight.",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the SAC or LTS segment.",
     }
 }
@@ -494,7 +513,7 @@ landing_table! {
     /// A row of `api_traveller`.
     ApiTravellerRow, "api_traveller", "One passenger or crew member in a PAXLST (API) message." {
         api_traveller_id: String => "Stable id: 'A' + 16 hex digits of SHA-256 over flight carrier, number and local departure date, surname, given name, date of birth and document number. The same person in a re-sent list has the same id.",
-        push_id: String => "The PAXLST message the person was listed in.",
+        push_id: Shared => "The PAXLST message the person was listed in.",
         role: String => "passenger (NAD FL), crew (FM), in_transit_passenger (DDU), in_transit_crew (DDT) or other.",
         list_type: Option<String> => "BGM list type: passenger (745), crew (250), master_crew (336), flight_status (266), gate_pass (655) or unknown.",
         list_change: Option<String> => "BGM document id: CP change, XR cancel, RP reduction, CL close, CLNB/CLOB close with passengers not/on board, …",
@@ -526,7 +545,7 @@ landing_table! {
         doc_expiry: Option<NaiveDate> => "DTM 36 of the document.",
         doc_issued: Option<NaiveDate> => "DTM 182 of the document, when sent.",
         other_documents: Option<String> => "Further documents as TYPE:NUMBER:ISSUER, semicolon-separated (a visa beside the passport).",
-        source_file: String => "Input file.",
+        source_file: Shared => "Input file.",
         source_offset: i64 => "Byte offset of the person's NAD.",
     }
 }
