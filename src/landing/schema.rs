@@ -30,20 +30,37 @@ pub trait Column: Sized {
         Self: 'a;
 }
 
-impl Column for String {
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn nullable() -> bool {
-        false
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let bytes = values.clone().map(|v| v.len()).sum();
-        let mut b = StringBuilder::with_capacity(values.len(), bytes);
-        values.for_each(|v| b.append_value(v));
-        Arc::new(b.finish())
-    }
+/// Text shared by many rows (the push id, the input file name): cloning it copies a pointer, not
+/// the text, which matters because every row of every landing table carries both.
+pub type Shared = Arc<str>;
+
+/// A non-null text column from values that deref to `str`, its buffer sized exactly.
+fn text_column<'a, T: AsRef<str> + 'a>(values: impl ExactSizeIterator<Item = &'a T> + Clone) -> ArrayRef {
+    let bytes = values.clone().map(|v| v.as_ref().len()).sum();
+    let mut b = StringBuilder::with_capacity(values.len(), bytes);
+    values.for_each(|v| b.append_value(v.as_ref()));
+    Arc::new(b.finish())
 }
+
+/// Non-null text columns: owned text, and text shared between rows.
+macro_rules! text_column_type {
+    ($ty:ty) => {
+        impl Column for $ty {
+            fn data_type() -> DataType {
+                DataType::Utf8
+            }
+            fn nullable() -> bool {
+                false
+            }
+            fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
+                text_column(values)
+            }
+        }
+    };
+}
+
+text_column_type!(String);
+text_column_type!(Shared);
 
 impl Column for Option<String> {
     fn data_type() -> DataType {
@@ -53,25 +70,6 @@ impl Column for Option<String> {
         let bytes = values.clone().map(|v| v.as_deref().map_or(0, str::len)).sum();
         let mut b = StringBuilder::with_capacity(values.len(), bytes);
         values.for_each(|v| b.append_option(v.as_deref()));
-        Arc::new(b.finish())
-    }
-}
-
-/// Text shared by many rows (the push id, the input file name): cloning it copies a pointer, not
-/// the text, which matters because every row of every landing table carries both.
-pub type Shared = Arc<str>;
-
-impl Column for Shared {
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn nullable() -> bool {
-        false
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let bytes = values.clone().map(|v| v.len()).sum();
-        let mut b = StringBuilder::with_capacity(values.len(), bytes);
-        values.for_each(|v| b.append_value(v));
         Arc::new(b.finish())
     }
 }
