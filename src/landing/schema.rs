@@ -31,10 +31,10 @@ pub trait Column: Sized {
 }
 
 /// Text shared by many rows (the push id, the input file name): cloning it copies a pointer, not
-/// the text, which matters because every row of every landing table carries both.
+/// the text, which matters because every row of every data table carries both.
 pub type Shared = Arc<str>;
 
-/// A non-null text column from values that deref to `str`, its buffer sized exactly.
+/// A non-null text column, its buffer sized exactly from the values' lengths.
 fn text_column<'a, T: AsRef<str> + 'a>(values: impl ExactSizeIterator<Item = &'a T> + Clone) -> ArrayRef {
     let bytes = values.clone().map(|v| v.as_ref().len()).sum();
     let mut b = StringBuilder::with_capacity(values.len(), bytes);
