@@ -176,11 +176,6 @@ pub struct Segment<'a> {
 }
 
 impl<'a> Segment<'a> {
-    /// Number of data elements after the tag.
-    pub fn element_count(&self) -> usize {
-        self.ends.len()
-    }
-
     /// Element `e` (0-based, the first after the tag), if present.
     pub fn element(&self, e: usize) -> Option<Element<'_, 'a>> {
         if e >= self.ends.len() {
@@ -886,7 +881,7 @@ mod tests {
         let input = b"UNA:+.?*'TIF*X+A:1*B:2+C+D*E*F'";
         assert_eq!(tokens(input), vec!["TIF | A,1 ; B,2 | C | D ; E ; F"]);
         let seg = Lexer::new(input).next().unwrap_or_else(|| panic!("no segment"));
-        assert_eq!(seg.element_count(), 3);
+        assert_eq!(seg.elements().len(), 3);
         assert_eq!(seg.get(0, 1), Some("1"));
         assert_eq!(seg.get(1, 0), Some("C"));
         assert_eq!(seg.get(1, 1), None);
@@ -902,14 +897,14 @@ mod tests {
         let many: String = (0..12).map(|i| format!("+e{i}:c{i}")).collect();
         let input = format!("FTX{many}'");
         let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment"));
-        assert_eq!(seg.element_count(), 12);
+        assert_eq!(seg.elements().len(), 12);
         let firsts: Vec<&str> = seg.elements().filter_map(|e| e.get(0)).collect();
         assert_eq!(firsts, (0..12).map(|i| format!("e{i}")).collect::<Vec<_>>());
         assert_eq!(seg.get(11, 1), Some("c11"));
         // 70,000 components in one element, then one more element: ends beyond u16.
         let input = format!("FTX+{}+last'", "x:".repeat(70_000));
         let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment"));
-        assert_eq!(seg.element_count(), 2);
+        assert_eq!(seg.elements().len(), 2);
         assert_eq!(seg.element(0).map(|e| e.components.len()), Some(70_001));
         assert_eq!(seg.get(1, 0), Some("last"));
         assert_eq!(seg.clone().into_owned(), seg);

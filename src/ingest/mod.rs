@@ -608,8 +608,8 @@ fn push_id_from_files(msg: &Message<'_>, files: &[PathBuf]) -> String {
 
 /// Maps one whole message; a message of a type we do not ingest is rejected as a unit.
 fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, Counts, SensitiveDrops, bool) {
-    let file = ctx.files.get(msg.origin as usize).map(|f| f.to_string()).unwrap_or_default();
     let reject = |code: &str, message: String| {
+        let file = ctx.file(msg.origin).to_string();
         let mut rows = Rows::default();
         rows.rejects.push(RejectRow {
             source_file: file.clone(),

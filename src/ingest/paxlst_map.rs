@@ -115,7 +115,7 @@ struct Mapper<'c, 'm> {
 
 impl Mapper<'_, '_> {
     fn file(&self, origin: u32) -> Shared {
-        self.ctx.files.get(origin as usize).cloned().unwrap_or_default()
+        self.ctx.file(origin)
     }
 
     fn diag(&mut self, origin: u32, d: &Diagnostic) {

@@ -32,6 +32,13 @@ pub struct MapContext<'c> {
     pub sensitive: &'c SensitiveCodes,
 }
 
+impl MapContext<'_> {
+    /// Name of the input file with origin `origin` (empty if unknown), shared, not copied.
+    pub fn file(&self, origin: u32) -> Shared {
+        self.files.get(origin as usize).cloned().unwrap_or_default()
+    }
+}
+
 /// Counts for one message, for the manifest's invariants.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -104,7 +111,7 @@ pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapCon
             env.prepared_date.as_deref().and_then(times::parse_yymmdd),
             env.prepared_time.as_deref().and_then(times::parse_hhmm),
         ),
-        source_file: ctx.files.get(msg.origin as usize).cloned().unwrap_or_default(),
+        source_file: ctx.file(msg.origin),
         source_offset: msg.offset as i64,
         ..Default::default()
     }
@@ -113,7 +120,7 @@ pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapCon
 /// A diagnostic of a message's mapping as a `diagnostics` row, for either format.
 pub fn diagnostic_row(ctx: &MapContext<'_>, push_id: &str, origin: u32, d: &Diagnostic) -> DiagnosticRow {
     DiagnosticRow {
-        source_file: ctx.files.get(origin as usize).map(|f| f.to_string()).unwrap_or_default(),
+        source_file: ctx.file(origin).to_string(),
         source_offset: d.offset as i64,
         push_id: Some(push_id.to_string()),
         severity: d.severity.as_str().to_string(),
@@ -216,7 +223,7 @@ struct Times {
 
 impl<'c, 'm> Mapper<'c, 'm> {
     fn file(&self, seg: &Segment<'_>) -> Shared {
-        self.ctx.files.get(seg.origin as usize).cloned().unwrap_or_default()
+        self.ctx.file(seg.origin)
     }
 
     fn diag(&mut self, seg: &Segment<'_>, severity: Severity, code: &'static str, message: String) {
