@@ -56,15 +56,36 @@ pub fn ingest_text(name: &str, content: &[u8]) -> Ingested {
     ingest_file(&p)
 }
 
-/// A new empty temporary folder under the target directory.
+/// A new empty temporary folder under the target directory (`target/tmp/paxrisk-test-<pid>/<n>`).
+/// The folders of earlier test processes that have ended are removed on the first call: a run
+/// leaves about 200 MB (the large-input tests), and they used to pile up until the disk was full.
 pub fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let base = std::env::temp_dir().join(format!("paxrisk-test-{}", std::process::id()));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    SWEPT.call_once(|| remove_ended_runs(&root));
+    let base = root.join(format!("paxrisk-test-{}", std::process::id()));
     let d = base.join(N.fetch_add(1, Ordering::SeqCst).to_string());
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Removes the `paxrisk-test-<pid>` folders under `root` whose process has ended. Only where
+/// `/proc` tells which processes run (Linux); elsewhere nothing is removed.
+fn remove_ended_runs(root: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("paxrisk-test-")) else { continue };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Diagnostic codes in order.
