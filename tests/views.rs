@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use paxrisk::landing::schema::{
-    CheckinRow, ContactRow, LegRow, PaymentRow, PnrRow, PushRow, Rows, TicketRow, TravellerRow,
+    ApiTravellerRow, CheckinRow, ContactRow, LegRow, PaymentRow, PnrRow, PushRow, Rows, TicketRow, TravellerRow,
 };
 use paxrisk::rules::engine::{Engine, ViewMode};
 use paxrisk::rules::pack::Pack;
@@ -216,6 +216,64 @@ fn the_latest_version_of_each_pnr_is_scored_once_per_traveller() {
             "TLUIS|IB6586|2026-12-01|M2|1|XYZ789|IB6586|2026-12-02T01:00:00Z",
             "TTOM|IB6586|2026-12-01|M2|2|ABC123|IB6586|2026-12-02T01:00:00Z",
         ]
+    );
+}
+
+/// Which version is the latest when preparation times are missing or equal, or a push sends a PNR
+/// (or a list a passenger) twice: always the same one, whatever order the rows arrive in.
+#[test]
+fn the_latest_version_is_chosen_by_preparation_time_then_push_id_then_place() {
+    let mut rows = Rows::default();
+    // Pushes "M9" (no preparation time) and "M3" (prepared): M3 is the newer, though M9 > M3.
+    rows.push.push(PushRow { prepared_at_utc: None, ..push("M9", "2026-11-01T00:00:00Z") });
+    rows.push.push(push("M3", "2026-11-29T01:00:00Z"));
+    // "M4" and "M5" prepared at the same second: M5, the higher id, is the newer.
+    rows.push.push(push("M4", "2026-11-30T01:00:00Z"));
+    rows.push.push(push("M5", "2026-11-30T01:00:00Z"));
+    for (pnr_id, push_id, offset, party) in [
+        ("PC", "M9", 10, 1),
+        ("PC", "M3", 10, 2),
+        ("PD", "M5", 10, 3),
+        ("PD", "M4", 10, 4),
+        // PE twice in one push: the first copy in the file counts.
+        ("PE", "M4", 900, 5),
+        ("PE", "M4", 100, 6),
+    ] {
+        rows.pnr.push(PnrRow {
+            party_size: party,
+            source_offset: offset,
+            ..pnr(pnr_id, push_id, "LOC", "2026-11-28T01:00:00Z")
+        });
+    }
+    for (traveller_id, pnr_id, push_id) in
+        [("TC", "PC", "M9"), ("TC", "PC", "M3"), ("TD", "PD", "M5"), ("TD", "PD", "M4"), ("TE", "PE", "M4")]
+    {
+        rows.traveller.push(traveller(traveller_id, pnr_id, push_id, "DOE", "JANE", "1980-01-01", "adult"));
+    }
+    // API: one passenger in two lists of equal preparation time, and twice in the newer one.
+    for (push_id, offset, debark) in [("M4", 50, "MAD"), ("M5", 700, "LHR"), ("M5", 300, "CDG")] {
+        rows.api_traveller.push(ApiTravellerRow {
+            api_traveller_id: "A1".into(),
+            push_id: push_id.into(),
+            role: "passenger".into(),
+            flight_carrier: some("IB"),
+            flight_number: some("6586"),
+            dep_date: date("2026-12-01"),
+            surname: some("ROE"),
+            debark_airport: some(debark),
+            source_file: "f.edi".into(),
+            source_offset: offset,
+            ..Default::default()
+        });
+    }
+    let e = engine(&rows);
+    assert_eq!(
+        select(&e, "traveller_id, push_id, versions_seen, party_size, source_offset"),
+        vec!["TC|M3|2|2|10", "TD|M5|2|3|10", "TE|M4|2|6|100"]
+    );
+    assert_eq!(
+        rendered(&e, "SELECT api_traveller_id, debark_airport, source_offset FROM api_passenger"),
+        ["api_traveller_id|debark_airport|source_offset", "A1|CDG|300"]
     );
 }
 

@@ -5,13 +5,30 @@
 -- the landing tables, or a rule author's checks); traveller_journey carries the link back.
 --
 -- key: api_traveller_id
-WITH latest AS (
-    SELECT a.*,
-           ROW_NUMBER() OVER (PARTITION BY a.api_traveller_id
-                              ORDER BY p.prepared_at_utc DESC NULLS LAST, a.push_id DESC) AS list_rank
+WITH
+-- Pushes in the order in which their lists supersede each other: by preparation time (a push
+-- without one first), then by push_id.
+pushes AS (
+    SELECT p.*, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
+    FROM push p
+),
+-- list_key orders the entries of one person: the later list wins, and within one list (a person
+-- named twice in it) the first entry. (Offsets are below 2^40 bytes, so the list decides first.)
+listed AS (
+    SELECT a.*, p.push_rank * 1099511627776 - a.source_offset AS list_key
     FROM api_traveller a
-    JOIN push p ON p.push_id = a.push_id
+    JOIN pushes p ON p.push_id = a.push_id
     WHERE a.role IN ('passenger', 'in_transit_passenger')
+),
+-- Each person from the latest list that names them. GROUP BY and a join instead of ROW_NUMBER()
+-- OVER (PARTITION BY the person): DataFusion computes a window partition by partition.
+newest AS (
+    SELECT api_traveller_id, MAX(list_key) AS list_key FROM listed GROUP BY api_traveller_id
+),
+latest AS (
+    SELECT l.*
+    FROM listed l
+    JOIN newest n ON n.api_traveller_id = l.api_traveller_id AND n.list_key = l.list_key
 )
 SELECT
     l.api_traveller_id AS api_traveller_id, -- Key: the API passenger.
@@ -33,4 +50,3 @@ SELECT
     l.source_offset AS source_offset -- Byte offset of the passenger's NAD.
 FROM latest l
 LEFT JOIN traveller_journey j ON j.api_traveller_id = l.api_traveller_id
-WHERE l.list_rank = 1

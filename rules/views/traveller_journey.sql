@@ -1,6 +1,7 @@
 -- traveller_journey: one row per traveller on a pushed flight, taken from the latest version of the
--- PNR pushed for that flight (highest prepared_at_utc, then push_id). Older versions stay in the
--- landing tables as history; only `versions_seen` and the history counts look at them.
+-- PNR pushed for that flight (highest prepared_at_utc, then push_id; the first copy in the file if
+-- one push sends the PNR twice). Older versions stay in the landing tables as history; only
+-- `versions_seen` and the history counts look at them.
 --
 -- Conventions, so that rules never do time arithmetic themselves:
 --   * every duration is a number of hours or days computed here from UTC instants;
@@ -11,20 +12,38 @@
 -- (EU Directive 2016/681 Art. 6(4)); they are here for the review list only.
 --
 -- key: journey_id
-WITH version AS (
+WITH
+-- Pushes in the order in which their PNR versions supersede each other: by preparation time (a
+-- push without one first), then by push_id. One window over the pushes, not one per PNR.
+pushes AS (
+    SELECT p.*, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
+    FROM push p
+),
+-- Every version of every PNR, with the pushed flight it came for. version_key orders the versions
+-- of a PNR: the later push wins, and within one push (a PNR sent twice in it) the first in the file.
+-- (Offsets are below 2^40 = 1099511627776 bytes, so the push always decides first.)
+version AS (
     SELECT r.pnr_id, r.push_id, r.carrier, r.record_locator, r.created_at_utc, r.ticketed_at_utc,
            r.agency_iata, r.agent_type, r.booking_country, r.booking_location, r.city_of_sale, r.party_size,
            r.is_group, r.split_count, r.source_file, r.source_offset,
            p.flight_carrier, p.flight_number, p.dep_date AS flight_dep_date, p.dep_airport AS flight_dep_airport,
            p.arr_airport AS flight_arr_airport, p.dep_local AS flight_dep_local, p.dep_utc AS push_dep_utc,
-           ROW_NUMBER() OVER (PARTITION BY r.pnr_id, p.flight_carrier, p.flight_number, p.dep_date
-                              ORDER BY p.prepared_at_utc DESC NULLS LAST, p.push_id DESC) AS version_rank,
-           COUNT(*) OVER (PARTITION BY r.pnr_id, p.flight_carrier, p.flight_number, p.dep_date) AS versions_seen
+           p.push_rank * 1099511627776 - r.source_offset AS version_key
     FROM pnr r
-    JOIN push p ON p.push_id = r.push_id
+    JOIN pushes p ON p.push_id = r.push_id
+),
+-- The newest version of each PNR per pushed flight. GROUP BY and a join instead of ROW_NUMBER()
+-- OVER (PARTITION BY the PNR): DataFusion computes a window partition by partition, which took
+-- seconds per 100,000 PNRs.
+newest AS (
+    SELECT pnr_id, COUNT(*) AS versions_seen, MAX(version_key) AS version_key
+    FROM version
+    GROUP BY pnr_id, flight_carrier, flight_number, flight_dep_date
 ),
 latest AS (
-    SELECT * FROM version WHERE version_rank = 1
+    SELECT v.*, n.versions_seen
+    FROM version v
+    JOIN newest n ON n.pnr_id = v.pnr_id AND n.version_key = v.version_key
 ),
 -- Flown air segments of the latest versions (cancelled, unconfirmed and no-show segments left out).
 air AS (
@@ -39,18 +58,33 @@ air AS (
     WHERE l.segment_type = 'air'
       AND COALESCE(l.status, '') NOT IN ('HX', 'XX', 'UN', 'UC', 'NO', 'XK', 'XL')
 ),
+-- The next flown segment after each one (the lowest higher seq), found by a join and GROUP BY
+-- instead of LEAD() OVER (PARTITION BY the PNR), for the same reason as `newest`.
+next_seq AS (
+    SELECT a.pnr_id, a.push_id, a.seq, MIN(b.seq) AS next_seq
+    FROM air a
+    JOIN air b ON b.pnr_id = a.pnr_id AND b.push_id = a.push_id AND b.seq > a.seq
+    GROUP BY a.pnr_id, a.push_id, a.seq
+),
+next_leg AS (
+    SELECT x.pnr_id, x.push_id, x.seq, MIN(n.dep_airport) AS next_dep_airport,
+           MIN(n.arr_country) AS next_arr_country, MIN(n.dep_utc) AS next_dep_utc
+    FROM next_seq x
+    JOIN air n ON n.pnr_id = x.pnr_id AND n.push_id = x.push_id AND n.seq = x.next_seq
+    GROUP BY x.pnr_id, x.push_id, x.seq
+),
 -- Each segment with the gap to the next one: a connection (same airport, under 24 h) or a stop.
 gaps AS (
     SELECT a.*,
-           LEAD(a.dep_airport) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq) AS next_dep_airport,
-           LEAD(a.arr_country) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq) AS next_arr_country,
-           (to_unixtime(LEAD(a.dep_utc) OVER (PARTITION BY a.pnr_id, a.push_id ORDER BY a.seq))
-             - to_unixtime(a.arr_utc)) / 3600.0 AS gap_hours,
+           n.next_dep_airport,
+           n.next_arr_country,
+           (to_unixtime(n.next_dep_utc) - to_unixtime(a.arr_utc)) / 3600.0 AS gap_hours,
            2 * 6371 * asin(sqrt(
                power(sin(radians(a.arr_lat - a.dep_lat) / 2), 2)
                + cos(radians(a.dep_lat)) * cos(radians(a.arr_lat)) * power(sin(radians(a.arr_lon - a.dep_lon) / 2), 2)
            )) AS leg_km
     FROM air a
+    LEFT JOIN next_leg n ON n.pnr_id = a.pnr_id AND n.push_id = a.push_id AND n.seq = a.seq
 ),
 stops AS (
     SELECT g.*,
@@ -74,7 +108,9 @@ itin_base AS (
            MAX(CASE WHEN is_connection THEN gap_hours END) AS max_connection_hours,
            MIN(CASE WHEN is_connection THEN gap_hours END) AS min_connection_hours,
            MAX(gap_hours) AS max_gap_hours,
-           SUM(leg_km) AS journey_km,
+           -- Summed exactly: a float sum depends on the order the rows arrive in, which varies
+           -- from run to run, and two runs must give the same rows.
+           CAST(SUM(CAST(leg_km AS DECIMAL(38, 12))) AS DOUBLE) AS journey_km,
            MAX(leg_km) AS max_leg_km,
            MIN(CASE WHEN is_pushed_flight THEN seq END) AS pushed_leg_seq,
            MIN(CASE WHEN is_pushed_flight THEN dep_utc END) AS pushed_leg_dep_utc,
@@ -318,20 +354,25 @@ specials AS (
               AND (s.traveller_id IS NULL OR s.traveller_id = t.traveller_id)
     GROUP BY t.traveller_id, t.push_id
 ),
--- API (PAXLST) passengers, each person once: from the latest list that names them.
+-- API (PAXLST) passengers, each person once: from the latest list that names them (the first
+-- entry if that list names them twice).
 api_pax AS (
     SELECT a.api_traveller_id, a.flight_carrier, ltrim(a.flight_number, '0') AS flight_no, a.dep_date,
            upper(a.record_locator) AS record_locator, norm_name(a.surname) AS surname_norm,
            norm_name(a.given_name) AS given_norm, a.date_of_birth, upper(a.doc_number) AS doc_number,
            a.debark_airport,
-           ROW_NUMBER() OVER (PARTITION BY a.api_traveller_id
-                              ORDER BY p.prepared_at_utc DESC NULLS LAST, a.push_id DESC) AS list_rank
+           p.push_rank * 1099511627776 - a.source_offset AS list_key
     FROM api_traveller a
-    JOIN push p ON p.push_id = a.push_id
+    JOIN pushes p ON p.push_id = a.push_id
     WHERE a.role IN ('passenger', 'in_transit_passenger')
 ),
+api_newest AS (
+    SELECT api_traveller_id, MAX(list_key) AS list_key FROM api_pax GROUP BY api_traveller_id
+),
 api_latest AS (
-    SELECT * FROM api_pax WHERE list_rank = 1
+    SELECT a.*
+    FROM api_pax a
+    JOIN api_newest n ON n.api_traveller_id = a.api_traveller_id AND n.list_key = a.list_key
 ),
 api_lists AS (
     SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest
