@@ -219,8 +219,9 @@ fn the_latest_version_of_each_pnr_is_scored_once_per_traveller() {
     );
 }
 
-/// Which version is the latest when preparation times are missing or equal, or a push sends a PNR
-/// (or a list a passenger) twice: always the same one, whatever order the rows arrive in.
+/// Which version is the latest when preparation times are missing or equal, or when a push sends
+/// a PNR (or a list names a passenger) twice. The winners are neither always the first nor always
+/// the last row given.
 #[test]
 fn the_latest_version_is_chosen_by_preparation_time_then_push_id_then_place() {
     let mut rows = Rows::default();
