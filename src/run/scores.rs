@@ -129,16 +129,20 @@ pub fn build(engine: &Engine, pack: &Pack, eval: &Evaluation, run_id: &str) -> a
             score::score(&pack.manifest, &w)
         })
         .collect();
-    let text = |a: &StringArray, i: usize| if a.is_valid(i) { a.value(i).to_string() } else { String::new() };
+    // Borrowed, not copied: the sort compares about n log n pairs (36 million for the 1.7 million
+    // travellers of 1 M PNRs), and each comparison used to copy up to ten strings.
+    fn text(a: &StringArray, i: usize) -> &str {
+        if a.is_valid(i) { a.value(i) } else { "" }
+    }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         scores[b]
             .total_cmp(&scores[a])
-            .then_with(|| text(&flight, a).cmp(&text(&flight, b)))
-            .then_with(|| text(&dep_date, a).cmp(&text(&dep_date, b)))
-            .then_with(|| text(&surname, a).cmp(&text(&surname, b)))
-            .then_with(|| text(&given, a).cmp(&text(&given, b)))
-            .then_with(|| text(&key, a).cmp(&text(&key, b)))
+            .then_with(|| text(&flight, a).cmp(text(&flight, b)))
+            .then_with(|| text(&dep_date, a).cmp(text(&dep_date, b)))
+            .then_with(|| text(&surname, a).cmp(text(&surname, b)))
+            .then_with(|| text(&given, a).cmp(text(&given, b)))
+            .then_with(|| text(&key, a).cmp(text(&key, b)))
     });
 
     let bands: Vec<String> =
@@ -207,7 +211,7 @@ pub fn build(engine: &Engine, pack: &Pack, eval: &Evaluation, run_id: &str) -> a
     let scores_batch = RecordBatch::try_new(scores_schema, columns)?;
 
     // The review list: at or above the threshold, at most max_per_flight per flight and date.
-    let mut per_flight: HashMap<(String, String), u32> = HashMap::new();
+    let mut per_flight: HashMap<(&str, &str), u32> = HashMap::new();
     let mut review_rows = Vec::new();
     let mut review_by_band: std::collections::BTreeMap<String, u64> = Default::default();
     let mut scores_by_band: std::collections::BTreeMap<String, u64> = Default::default();
