@@ -114,10 +114,6 @@ struct Mapper<'c, 'm> {
 }
 
 impl Mapper<'_, '_> {
-    fn file(&self, origin: u32) -> Shared {
-        self.ctx.file(origin)
-    }
-
     fn diag(&mut self, origin: u32, d: &Diagnostic) {
         let row = diagnostic_row(self.ctx, &self.push_id, origin, d);
         self.out.rows.diagnostics.push(row);
@@ -223,7 +219,7 @@ impl Mapper<'_, '_> {
                 middle_name: middle,
                 gender: p.att.and_then(|a| owned(a.get(2, 0))),
                 nationality: p.nat.and_then(|n| owned(n.get(1, 0))),
-                source_file: self.file(nad.origin),
+                source_file: self.ctx.file(nad.origin),
                 source_offset: nad.offset as i64,
                 ..Default::default()
             };

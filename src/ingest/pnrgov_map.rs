@@ -388,24 +388,20 @@ impl<'c, 'm> Mapper<'c, 'm> {
         // Separators never belong to a word, so looking at each component finds the same first
         // code as looking at the rendered segment, without building it.
         let ctx = self.ctx;
-        let found = ssr.elements().flat_map(|e| e.occurrences()).flatten().find_map(|c| ctx.sensitive.find_in_text(c));
-        match found {
-            Some(code) => {
-                self.out.drops.record(code);
-                true
-            }
-            None => false,
-        }
+        self.record_drop(
+            ssr.elements().flat_map(|e| e.occurrences()).flatten().find_map(|c| ctx.sensitive.find_in_text(c)),
+        )
     }
 
     /// Does this free text mention a sensitive code? Records the drop.
     fn drop_sensitive_text(&mut self, text: &str) -> bool {
         let ctx = self.ctx;
-        if let Some(code) = ctx.sensitive.find_in_text(text) {
-            self.out.drops.record(code);
-            return true;
-        }
-        false
+        self.record_drop(ctx.sensitive.find_in_text(text))
+    }
+
+    /// Records the drop of an item for the sensitive `code` found in it, if any; whether one was.
+    fn record_drop(&mut self, code: Option<&str>) -> bool {
+        code.inspect(|c| self.out.drops.record(c)).is_some()
     }
 
     fn map_pnr(&mut self, pnr: &Pnr<'_, '_>) {
