@@ -448,6 +448,34 @@ changes AS (
     FROM history h
     JOIN latest v ON v.pnr_id = h.pnr_id AND v.push_id = h.push_id
     GROUP BY h.pnr_id, h.push_id
+),
+-- Everything known per PNR version, joined once per PNR (100,000 rows at 100,000 PNRs) rather than
+-- once per traveller: each join of the final SELECT copies every column gathered before it.
+pnr_facts AS (
+    SELECT v.*,
+           i.leg_count, i.origin_airport, i.origin_country, i.final_airport, i.final_country, i.connections,
+           i.stops, i.surface_gaps, i.max_connection_hours, i.min_connection_hours, i.max_gap_hours,
+           i.longest_gap_airport, i.longest_gap_country, i.journey_km, i.max_leg_km, i.carrier_count,
+           i.pushed_leg_dep_utc, i.pushed_dep_country, i.pushed_arr_country, i.connecting_to_country, i.trip_type,
+           g.airports_touched, g.countries_touched,
+           c.connection_airports,
+           pa.travellers_in_pnr, pa.distinct_surnames, pa.adults_in_pnr,
+           um.minors AS unrelated_minors,
+           so.third_party_payer,
+           pb.bag_count AS pnr_bag_count,
+           h.history_changes, h.history_cancellations, h.itinerary_changes, h.name_changes,
+           al2.flight_carrier IS NOT NULL AS api_list_received
+    FROM latest v
+    LEFT JOIN trip i ON i.pnr_id = v.pnr_id AND i.push_id = v.push_id
+    LEFT JOIN touched g ON g.pnr_id = v.pnr_id AND g.push_id = v.push_id
+    LEFT JOIN connection_points c ON c.pnr_id = v.pnr_id AND c.push_id = v.push_id
+    LEFT JOIN party pa ON pa.pnr_id = v.pnr_id AND pa.push_id = v.push_id
+    LEFT JOIN unrelated_minors um ON um.pnr_id = v.pnr_id AND um.push_id = v.push_id
+    LEFT JOIN sponsor so ON so.pnr_id = v.pnr_id AND so.push_id = v.push_id
+    LEFT JOIN pnr_bags pb ON pb.pnr_id = v.pnr_id AND pb.push_id = v.push_id
+    LEFT JOIN changes h ON h.pnr_id = v.pnr_id AND h.push_id = v.push_id
+    LEFT JOIN api_lists al2 ON al2.flight_carrier = v.flight_carrier AND al2.flight_no = ltrim(v.flight_number, '0')
+                           AND al2.dep_date = v.flight_dep_date
 )
 SELECT
     concat(t.traveller_id, '|', v.flight_carrier, v.flight_number, '|', CAST(v.flight_dep_date AS VARCHAR)) AS journey_id, -- Key: traveller_id|flight|flight_dep_date. One row per traveller per pushed flight.
@@ -462,11 +490,11 @@ SELECT
     concat(v.flight_carrier, v.flight_number) AS flight, -- Pushed flight, carrier and number (e.g. LH0400).
     v.flight_dep_date AS flight_dep_date, -- Local departure date of the pushed flight.
     v.flight_dep_local AS flight_dep_local, -- Scheduled departure of the pushed flight, local time.
-    COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc) AS flight_dep_utc, -- Scheduled departure of the pushed flight, UTC.
+    COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc) AS flight_dep_utc, -- Scheduled departure of the pushed flight, UTC.
     v.flight_dep_airport AS flight_dep_airport, -- Departure airport of the pushed flight.
     v.flight_arr_airport AS flight_arr_airport, -- Arrival airport of the pushed flight.
-    i.pushed_dep_country AS flight_dep_country, -- Country of the pushed flight's departure airport.
-    i.pushed_arr_country AS flight_arr_country, -- Country of the pushed flight's arrival airport.
+    v.pushed_dep_country AS flight_dep_country, -- Country of the pushed flight's departure airport.
+    v.pushed_arr_country AS flight_arr_country, -- Country of the pushed flight's arrival airport.
     t.surname AS surname, -- Surname from the PNR.
     t.given_name AS given_name, -- Given name(s), title removed.
     t.surname_norm AS surname_norm, -- Surname normalised with norm_name(): upper-case letters only, accents removed.
@@ -475,9 +503,9 @@ SELECT
     t.age_at_travel AS age_at_travel, -- Age in whole years on the flight's departure date (from the date of birth, else the FAR age).
     t.is_minor AS is_minor, -- Under 18 at travel (or typed child/infant when the age is unknown).
     t.is_minor AND s.surname_norm IS NULL AS minor_without_same_surname_adult, -- A minor with no adult of the same surname in the PNR.
-    t.is_minor AND COALESCE(pa.adults_in_pnr, 0) = 0 AS minor_alone, -- A minor with no adult at all in the PNR.
-    COALESCE(um.minors, 0) AS pnr_minors_without_same_surname_adult, -- Minors of the PNR with no adult of their surname in it; the same on every traveller of the PNR.
-    COALESCE(pa.adults_in_pnr, 0) AS adults_in_pnr, -- Adults (18 or older, or typed adult when the age is unknown) in the PNR.
+    t.is_minor AND COALESCE(v.adults_in_pnr, 0) = 0 AS minor_alone, -- A minor with no adult at all in the PNR.
+    COALESCE(v.unrelated_minors, 0) AS pnr_minors_without_same_surname_adult, -- Minors of the PNR with no adult of their surname in it; the same on every traveller of the PNR.
+    COALESCE(v.adults_in_pnr, 0) AS adults_in_pnr, -- Adults (18 or older, or typed adult when the age is unknown) in the PNR.
     COALESCE(sp.has_umnr, false) AS has_umnr, -- An SSR UMNR (unaccompanied minor) is booked.
     t.nationality AS nationality, -- [sensitive] Nationality from DOCS.
     t.gender AS gender, -- [sensitive] Gender from DOCS.
@@ -490,30 +518,30 @@ SELECT
     t.doc_issuer <> t.nationality AS doc_issuer_differs_from_nationality, -- The document was issued by a state other than the holder's nationality.
     t.residence_country AS residence_country, -- Country of residence from DOCA R.
     t.visa_type IS NOT NULL AS has_visa_doc, -- A DOCO (visa or other document) was sent.
-    i.trip_type AS trip_type, -- one_way, return, open_jaw or multi_city, from the flown air segments.
-    i.origin_airport AS origin_airport, -- First departure airport of the itinerary.
-    i.origin_country AS origin_country, -- Country of origin_airport.
-    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.longest_gap_airport ELSE i.final_airport END AS destination_airport, -- Turnaround airport of a return or open-jaw trip, else the last arrival.
-    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.longest_gap_country ELSE i.final_country END AS destination_country, -- Country of destination_airport.
-    i.final_airport AS final_airport, -- Last arrival airport of the itinerary.
-    i.final_country AS final_country, -- Country of final_airport.
-    i.leg_count AS leg_count, -- Number of flown air segments.
-    i.connections AS connections, -- Connections: the next segment leaves the same airport within 24 h.
-    i.stops AS stops, -- Stops: a gap of 24 h or more, or a change of airport between segments.
-    i.surface_gaps AS surface_gaps, -- Gaps where the next segment leaves from another airport (surface sector).
-    i.max_connection_hours AS max_connection_hours, -- Longest connection dwell, hours.
-    i.min_connection_hours AS min_connection_hours, -- Shortest connection dwell, hours.
-    c.connection_airports AS connection_airports, -- Airports connected through, sorted.
-    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.max_gap_hours END AS stay_hours, -- Hours at the destination of a return or open-jaw trip (NULL otherwise).
-    CASE WHEN i.trip_type IN ('return', 'open_jaw') THEN i.max_gap_hours / 24.0 END AS stay_days, -- stay_hours / 24.
-    g.airports_touched AS airports_touched, -- Every airport of the flown itinerary, sorted.
-    g.countries_touched AS countries_touched, -- Every country of the flown itinerary, sorted.
-    array_length(g.countries_touched) AS countries_count, -- Number of countries touched.
-    i.journey_km AS journey_km, -- Great-circle kilometres flown over all segments.
-    i.max_leg_km AS max_leg_km, -- Longest segment, great-circle kilometres.
-    i.carrier_count AS carrier_count, -- Distinct operating carriers in the itinerary.
-    (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(v.created_at_utc)) / 3600.0 AS hours_booked_before_departure, -- Hours from PNR creation to the pushed flight's departure.
-    (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(COALESCE(k.first_issued_at_utc, v.ticketed_at_utc))) / 3600.0 AS hours_ticketed_before_departure, -- Hours from ticket issue (first ticket, else PNR ticketing time) to the pushed flight's departure.
+    v.trip_type AS trip_type, -- one_way, return, open_jaw or multi_city, from the flown air segments.
+    v.origin_airport AS origin_airport, -- First departure airport of the itinerary.
+    v.origin_country AS origin_country, -- Country of origin_airport.
+    CASE WHEN v.trip_type IN ('return', 'open_jaw') THEN v.longest_gap_airport ELSE v.final_airport END AS destination_airport, -- Turnaround airport of a return or open-jaw trip, else the last arrival.
+    CASE WHEN v.trip_type IN ('return', 'open_jaw') THEN v.longest_gap_country ELSE v.final_country END AS destination_country, -- Country of destination_airport.
+    v.final_airport AS final_airport, -- Last arrival airport of the itinerary.
+    v.final_country AS final_country, -- Country of final_airport.
+    v.leg_count AS leg_count, -- Number of flown air segments.
+    v.connections AS connections, -- Connections: the next segment leaves the same airport within 24 h.
+    v.stops AS stops, -- Stops: a gap of 24 h or more, or a change of airport between segments.
+    v.surface_gaps AS surface_gaps, -- Gaps where the next segment leaves from another airport (surface sector).
+    v.max_connection_hours AS max_connection_hours, -- Longest connection dwell, hours.
+    v.min_connection_hours AS min_connection_hours, -- Shortest connection dwell, hours.
+    v.connection_airports AS connection_airports, -- Airports connected through, sorted.
+    CASE WHEN v.trip_type IN ('return', 'open_jaw') THEN v.max_gap_hours END AS stay_hours, -- Hours at the destination of a return or open-jaw trip (NULL otherwise).
+    CASE WHEN v.trip_type IN ('return', 'open_jaw') THEN v.max_gap_hours / 24.0 END AS stay_days, -- stay_hours / 24.
+    v.airports_touched AS airports_touched, -- Every airport of the flown itinerary, sorted.
+    v.countries_touched AS countries_touched, -- Every country of the flown itinerary, sorted.
+    array_length(v.countries_touched) AS countries_count, -- Number of countries touched.
+    v.journey_km AS journey_km, -- Great-circle kilometres flown over all segments.
+    v.max_leg_km AS max_leg_km, -- Longest segment, great-circle kilometres.
+    v.carrier_count AS carrier_count, -- Distinct operating carriers in the itinerary.
+    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(v.created_at_utc)) / 3600.0 AS hours_booked_before_departure, -- Hours from PNR creation to the pushed flight's departure.
+    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(COALESCE(k.first_issued_at_utc, v.ticketed_at_utc))) / 3600.0 AS hours_ticketed_before_departure, -- Hours from ticket issue (first ticket, else PNR ticketing time) to the pushed flight's departure.
     COALESCE(k.ticket_count, 0) AS ticket_count, -- Tickets of the traveller in the PNR.
     k.total_fare AS total_fare, -- Highest ticket total fare (in its own currency).
     k.non_refundable AS non_refundable, -- A ticket is marked non-refundable.
@@ -523,17 +551,17 @@ SELECT
     p.fop_types AS fop_types, -- Forms of payment, sorted (CA, CC, MS, ...).
     p.card_key AS card_key, -- Card used (vendor:last4:expiry), to link payments across PNRs.
     p.amount_paid AS amount_paid, -- Sum of the payment amounts.
-    NOT COALESCE(so.third_party_payer, false) AS payer_is_traveller, -- False when a payer (sponsor) name matches no traveller surname in the PNR.
+    NOT COALESCE(v.third_party_payer, false) AS payer_is_traveller, -- False when a payer (sponsor) name matches no traveller surname in the PNR.
     v.agency_iata AS agency_iata, -- Travel agency IATA number; NULL for a direct booking.
     v.agent_type AS agent_type, -- Booking originator type (A airline agent, T travel agent, ...).
     v.agency_iata IS NOT NULL AS booked_by_agency, -- Booked through a travel agency.
     v.booking_country AS booking_country, -- Country of booking.
     v.city_of_sale AS city_of_sale, -- City of sale of the booking office.
-    v.city_of_sale = i.origin_airport OR v.booking_location = i.origin_airport AS sold_at_origin, -- Sold at the origin airport or city code.
-    array_has(g.countries_touched, v.booking_country) AS booking_country_on_route, -- The booking country is on the itinerary.
+    v.city_of_sale = v.origin_airport OR v.booking_location = v.origin_airport AS sold_at_origin, -- Sold at the origin airport or city code.
+    array_has(v.countries_touched, v.booking_country) AS booking_country_on_route, -- The booking country is on the itinerary.
     v.party_size AS party_size, -- Travellers in the PNR as sent.
-    COALESCE(pa.travellers_in_pnr, 1) AS travellers_in_pnr, -- Travellers in the latest version of the PNR.
-    COALESCE(pa.distinct_surnames, 1) AS distinct_surnames, -- Distinct normalised surnames in the PNR.
+    COALESCE(v.travellers_in_pnr, 1) AS travellers_in_pnr, -- Travellers in the latest version of the PNR.
+    COALESCE(v.distinct_surnames, 1) AS distinct_surnames, -- Distinct normalised surnames in the PNR.
     v.is_group AS is_group, -- The PNR is a group booking (group name present).
     COALESCE(v.split_count, 0) > 0 AS is_split_pnr, -- Travellers were split from or to this PNR.
     COALESCE(ct.has_email, false) AS has_email, -- An e-mail of the PNR or the traveller is known.
@@ -543,23 +571,23 @@ SELECT
     COALESCE(ct.shared_email_pnrs, 0) AS shared_email_pnrs, -- Most PNRs (this one included) sharing one of its e-mails in the run; 0 without e-mail.
     COALESCE(cs.pnrs, 0) AS shared_card_pnrs, -- PNRs (this one included) paid with the same card in the run; 0 without card.
     b.checked_in_at_utc IS NOT NULL OR b.traveller_id IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
-    (to_unixtime(COALESCE(i.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(b.checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
+    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(b.checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
     b.bag_count AS bag_count, -- Checked bags on the pushed flight (NULL: no check-in data).
-    pb.bag_count AS pnr_bag_count, -- Checked bags of all travellers of the PNR on the pushed flight (NULL: no check-in data).
+    v.pnr_bag_count AS pnr_bag_count, -- Checked bags of all travellers of the PNR on the pushed flight (NULL: no check-in data).
     b.bag_weight_kg AS bag_weight_kg, -- Checked bag weight in kg (pounds converted).
     b.bag_tag_destinations AS bag_tag_destinations, -- Bag tag destinations, ';'-joined.
     b.bag_tag_destinations IS NOT NULL
-        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', i.final_airport, ';')) = 0
-        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', i.longest_gap_airport, ';')) = 0 AS bags_short_checked, -- Bags tagged to neither the destination nor the final airport.
+        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', v.final_airport, ';')) = 0
+        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', v.longest_gap_airport, ';')) = 0 AS bags_short_checked, -- Bags tagged to neither the destination nor the final airport.
     b.pool_ref AS bag_pool_ref, -- Baggage pool reference (pooled with other travellers).
     b.seat AS seat, -- Seat on the pushed flight.
     t.frequent_flyer_number IS NOT NULL AS is_frequent_flyer, -- A frequent-flyer number is recorded.
     t.frequent_flyer_airline AS frequent_flyer_airline, -- Frequent-flyer programme airline.
-    COALESCE(h.history_changes, 0) AS history_changes, -- History entries in the latest version.
-    COALESCE(h.history_cancellations, 0) AS history_cancellations, -- History entries that cancelled something.
-    COALESCE(h.itinerary_changes, 0) AS itinerary_changes, -- History entries that changed a flight segment.
-    COALESCE(h.name_changes, 0) AS name_changes, -- History entries that changed a name.
-    al2.flight_carrier IS NOT NULL AS api_list_received, -- A PAXLST passenger list was received for the pushed flight.
+    COALESCE(v.history_changes, 0) AS history_changes, -- History entries in the latest version.
+    COALESCE(v.history_cancellations, 0) AS history_cancellations, -- History entries that cancelled something.
+    COALESCE(v.itinerary_changes, 0) AS itinerary_changes, -- History entries that changed a flight segment.
+    COALESCE(v.name_changes, 0) AS name_changes, -- History entries that changed a name.
+    v.api_list_received AS api_list_received, -- A PAXLST passenger list was received for the pushed flight.
     al.api_traveller_id IS NOT NULL AS api_linked, -- The traveller is linked to one API passenger of the flight.
     CASE al.method WHEN 1 THEN 'locator_name_dob' WHEN 2 THEN 'locator_name' WHEN 3 THEN 'locator_surname'
                    WHEN 4 THEN 'name_dob' WHEN 5 THEN 'document' END AS api_link_method, -- How the API link was made (best unique match).
@@ -570,27 +598,18 @@ SELECT
     COALESCE(ap.doc_number <> upper(t.doc_number), false) AS api_doc_number_differs, -- API and PNR both give a document number, and they differ.
     COALESCE(ap.date_of_birth <> t.date_of_birth, false) AS api_dob_differs, -- API and PNR both give a date of birth, and they differ.
     COALESCE(ap.surname_norm <> t.surname_norm OR ap.given_norm <> norm_name(t.given_name), false) AS api_name_differs, -- The linked API passenger's surname or given name differs from the PNR's.
-    al2.flight_carrier IS NOT NULL AND al.api_traveller_id IS NULL AS api_missing, -- The flight's API list has no passenger that links to this traveller (no-show, or not the person booked).
-    i.connecting_to_country AS connecting_to_country, -- Country the traveller flies on to within 24 h of the pushed flight's arrival (NULL: no connection).
-    COALESCE(ap.debark_airport = v.flight_arr_airport AND i.connecting_to_country <> i.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
+    v.api_list_received AND al.api_traveller_id IS NULL AS api_missing, -- The flight's API list has no passenger that links to this traveller (no-show, or not the person booked).
+    v.connecting_to_country AS connecting_to_country, -- Country the traveller flies on to within 24 h of the pushed flight's arrival (NULL: no connection).
+    COALESCE(ap.debark_airport = v.flight_arr_airport AND v.connecting_to_country <> v.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
 FROM trav_age t
-JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
-LEFT JOIN trip i ON i.pnr_id = t.pnr_id AND i.push_id = t.push_id
-LEFT JOIN touched g ON g.pnr_id = t.pnr_id AND g.push_id = t.push_id
-LEFT JOIN connection_points c ON c.pnr_id = t.pnr_id AND c.push_id = t.push_id
-LEFT JOIN party pa ON pa.pnr_id = t.pnr_id AND pa.push_id = t.push_id
 LEFT JOIN adult_surnames s ON s.pnr_id = t.pnr_id AND s.push_id = t.push_id AND s.surname_norm = t.surname_norm
-LEFT JOIN unrelated_minors um ON um.pnr_id = t.pnr_id AND um.push_id = t.push_id
 LEFT JOIN pay p ON p.traveller_id = t.traveller_id AND p.push_id = t.push_id
-LEFT JOIN sponsor so ON so.pnr_id = t.pnr_id AND so.push_id = t.push_id
 LEFT JOIN tickets k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id
 LEFT JOIN contacts ct ON ct.traveller_id = t.traveller_id AND ct.push_id = t.push_id
 LEFT JOIN card_share cs ON cs.card_key = p.card_key
 LEFT JOIN bags b ON b.traveller_id = t.traveller_id AND b.push_id = t.push_id
-LEFT JOIN pnr_bags pb ON pb.pnr_id = t.pnr_id AND pb.push_id = t.push_id
 LEFT JOIN specials sp ON sp.traveller_id = t.traveller_id AND sp.push_id = t.push_id
-LEFT JOIN changes h ON h.pnr_id = t.pnr_id AND h.push_id = t.push_id
 LEFT JOIN api_link al ON al.traveller_id = t.traveller_id AND al.push_id = t.push_id
 LEFT JOIN api_latest ap ON ap.api_traveller_id = al.api_traveller_id
-LEFT JOIN api_lists al2 ON al2.flight_carrier = v.flight_carrier AND al2.flight_no = ltrim(v.flight_number, '0')
-                       AND al2.dep_date = v.flight_dep_date
+-- Last, so that the traveller joins above copy none of the PNR's columns.
+JOIN pnr_facts v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
