@@ -209,6 +209,8 @@ struct Mapper<'c, 'm> {
     flight: Option<(String, String)>,
     /// Departure and arrival airport of the pushed flight.
     route: (Option<String>, Option<String>),
+    /// Payment rows so far per pnr_id, for each payment's `seq`.
+    payment_seq: std::collections::HashMap<String, i64>,
     out: Mapped,
 }
 
@@ -650,9 +652,9 @@ impl<'c, 'm> Mapper<'c, 'm> {
             } else {
                 None
             };
-            let d = docs[i].clone().unwrap_or_default();
-            let o = doco[i].clone().unwrap_or_default();
-            let ff = fqtv[i].clone();
+            let d = docs[i].take().unwrap_or_default();
+            let o = doco[i].take().unwrap_or_default();
+            let ff = fqtv[i].take();
             let fti = t.fti.first();
             let dob = d
                 .dob
@@ -680,27 +682,27 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 traveller_ref: stub.reference.clone(),
                 infant_of,
                 with_infant: stub.with_infant,
-                doc_type: d.doc_type.clone(),
-                doc_number: d.number.clone(),
-                doc_issuer: d.issuer.clone(),
-                nationality: d.nationality.clone(),
+                doc_type: d.doc_type,
+                doc_number: d.number,
+                doc_issuer: d.issuer,
+                nationality: d.nationality,
                 date_of_birth: dob,
-                gender: d.gender.clone(),
+                gender: d.gender,
                 doc_expiry: d.expiry.as_deref().and_then(|s| times::parse_ddmmmyy(s, YearKind::Recent, None)),
-                doc_surname: d.surname.clone(),
-                doc_given_name: match (&d.given, &d.middle) {
+                doc_surname: d.surname,
+                doc_given_name: match (d.given, d.middle) {
                     (Some(g), Some(m)) => Some(format!("{g} {m}")),
-                    (g, _) => g.clone(),
+                    (g, _) => g,
                 },
-                birth_place: o.birth_place.clone(),
-                visa_type: o.doc_type.clone(),
-                visa_number: o.number.clone(),
-                visa_issue_place: o.issue_place.clone(),
+                birth_place: o.birth_place,
+                visa_type: o.doc_type,
+                visa_number: o.number,
+                visa_issue_place: o.issue_place,
                 visa_issue_date: o
                     .issue_date
                     .as_deref()
                     .and_then(|s| times::parse_ddmmmyy(s, YearKind::Birth, self.reference_date)),
-                visa_valid_for: o.valid_for.clone(),
+                visa_valid_for: o.valid_for,
                 residence_country: doca_r[i].as_ref().and_then(|a| a.country.clone()),
                 residence_address: doca_r[i].as_ref().and_then(address_text),
                 destination_country: doca_d[i].as_ref().and_then(|a| a.country.clone()),
@@ -840,9 +842,18 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 (Some(v), Some(l)) => Some(format!("{v}:{l}:{}", expiry.as_deref().unwrap_or(""))),
                 _ => None,
             };
-            let seq = self.out.rows.payment.iter().filter(|r| r.pnr_id == pnr_id && r.push_id == self.push_id).count()
-                as i64
-                + 1;
+            // The payments of this PNR in this message so far (all rows here share its push_id),
+            // counted in a map: scanning every earlier payment row made a message quadratic.
+            let seq = match self.payment_seq.get_mut(pnr_id) {
+                Some(n) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    self.payment_seq.insert(pnr_id.to_string(), 1);
+                    1
+                }
+            };
             let row = PaymentRow {
                 pnr_id: pnr_id.to_string(),
                 traveller_id: traveller_id.map(str::to_string),
@@ -1158,8 +1169,14 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 .and_then(|t| owned(t.get(1, 0)))
                 .or_else(|| leg.operating_tvl.and_then(|o| owned(o.get(4, 0))))
                 .or_else(|| marketing_flight.clone());
-            let rendered = render(tvl).to_ascii_uppercase();
-            let segment_type = if rendered.contains("ARNK") {
+            // Separators never belong to a word, so looking at each component finds ARNK where
+            // looking at the rendered segment would, without building it.
+            let arnk = tvl
+                .elements()
+                .flat_map(|e| e.occurrences())
+                .flatten()
+                .any(|c| c.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"ARNK")));
+            let segment_type = if arnk {
                 "arnk"
             } else if marketing_flight.as_deref() == Some("OPEN") || t.dep_local.is_none() {
                 "open"
@@ -1592,8 +1609,13 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
         reference_date: None,
         flight: None,
         route: (None, None),
+        payment_seq: Default::default(),
         out: Mapped::default(),
     };
+    // The larger rows' vectors sized once, not grown (and copied) row by row.
+    m.out.rows.pnr.reserve(g.pnrs.len());
+    m.out.rows.traveller.reserve(g.pnrs.iter().map(|p| p.travellers.len()).sum());
+    m.out.rows.leg.reserve(g.pnrs.iter().map(|p| p.legs.len()).sum());
     let rows = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
     m.out.rows.diagnostics.extend(rows);
     m.map_header(&g);
