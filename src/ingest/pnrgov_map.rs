@@ -727,7 +727,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         }
         // Tickets, payments, contacts and other SSRs of each traveller.
         for (i, t) in pnr.travellers.iter().enumerate() {
-            let Some(key) = keys[i].clone() else { continue };
+            let Some(key) = &keys[i] else { continue };
             for tk in &t.tickets {
                 self.map_ticket(tk, pnr_id, &key.id);
             }
@@ -1436,16 +1436,35 @@ fn is_group(tif: &Segment<'_>) -> bool {
 }
 
 fn traveller_type(code: Option<&str>) -> &'static str {
-    match code.map(|c| c.trim().to_ascii_uppercase()).as_deref() {
-        Some("A" | "ADT" | "M" | "F") => "adult",
-        Some("C" | "CHD" | "CNN") => "child",
-        Some("IN" | "INF" | "I") => "infant",
-        _ => "unknown",
+    // Compared in place: this runs for every traveller each time an SSR is matched to one.
+    let Some(code) = code.map(str::trim) else { return "unknown" };
+    let is = |codes: &[&str]| codes.iter().any(|c| code.eq_ignore_ascii_case(c));
+    if is(&["A", "ADT", "M", "F"]) {
+        "adult"
+    } else if is(&["C", "CHD", "CNN"]) {
+        "child"
+    } else if is(&["IN", "INF", "I"]) {
+        "infant"
+    } else {
+        "unknown"
     }
 }
 
-fn squash(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_uppercase()
+/// A name's letters and digits, upper-cased: what names are compared by.
+fn squashed(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase)
+}
+
+/// Whether one of two squashed names begins the other (equal names included).
+fn one_begins_other(a: &str, b: &str) -> bool {
+    let (mut a, mut b) = (squashed(a), squashed(b));
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(_), Some(_)) => return false,
+            _ => return true,
+        }
+    }
 }
 
 /// Finds the traveller an SSR describes: an infant's document goes to an infant; then a name
@@ -1466,15 +1485,13 @@ fn match_person(
     let name_ok = |i: usize| -> bool {
         let Some(s) = &stubs[i] else { return false };
         let Some(sn) = surname else { return false };
-        if squash(&s.surname) != squash(sn) {
+        // Compared without building the squashed names: this runs for every traveller and
+        // every SSR that names a person.
+        if !squashed(&s.surname).eq(squashed(sn)) {
             return false;
         }
         match given {
-            Some(g) => {
-                let g = squash(g);
-                let raw = squash(&s.given_raw);
-                !g.is_empty() && (raw.starts_with(&g) || g.starts_with(&raw))
-            }
+            Some(g) => squashed(g).next().is_some() && one_begins_other(g, &s.given_raw),
             None => true,
         }
     };
@@ -1563,11 +1580,12 @@ fn match_checkin(
     {
         return Some(k.id.clone());
     }
-    let sn = squash(surname?);
-    let by_surname: Vec<&TravellerKey> = keys.iter().flatten().filter(|k| squash(&k.surname) == sn).collect();
+    let sn = surname?;
+    let by_surname: Vec<&TravellerKey> =
+        keys.iter().flatten().filter(|k| squashed(&k.surname).eq(squashed(sn))).collect();
     if let Some(g) = given {
         let (g, _) = freetext::split_title(g, None);
-        if let Some(k) = by_surname.iter().find(|k| squash(&k.given) == squash(&g)) {
+        if let Some(k) = by_surname.iter().find(|k| squashed(&k.given).eq(squashed(&g))) {
             return Some(k.id.clone());
         }
     }
@@ -1633,6 +1651,27 @@ mod tests {
     fn rendered(input: &str) -> String {
         let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment in {input}"));
         render(&seg)
+    }
+
+    #[test]
+    fn names_compare_by_their_letters_and_digits_upper_cased() {
+        assert!(squashed("o'brien-smith").eq(squashed("OBRIEN SMITH")));
+        assert!(squashed("straße").eq(squashed("STRASSE")));
+        assert!(!squashed("Müller").eq(squashed("MULLER")));
+        assert!(one_begins_other("JOHN", "JOHN MR"));
+        assert!(one_begins_other("john mr", "JOHN"));
+        assert!(one_begins_other("JOHN", "john"));
+        assert!(one_begins_other("", "JOHN"));
+        assert!(!one_begins_other("JON", "JOHN"));
+    }
+
+    #[test]
+    fn traveller_types_ignore_case_and_spaces() {
+        assert_eq!(traveller_type(Some(" adt ")), "adult");
+        assert_eq!(traveller_type(Some("Chd")), "child");
+        assert_eq!(traveller_type(Some("in")), "infant");
+        assert_eq!(traveller_type(Some("G")), "unknown");
+        assert_eq!(traveller_type(None), "unknown");
     }
 
     #[test]

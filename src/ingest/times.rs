@@ -62,19 +62,23 @@ pub fn parse_ddmmmyy(s: &str, kind: YearKind, reference: Option<NaiveDate>) -> O
         return None;
     }
     let d: u32 = s.get(0..2)?.parse().ok()?;
-    let m = match s.get(2..5)?.to_ascii_uppercase().as_str() {
-        "JAN" => 1,
-        "FEB" => 2,
-        "MAR" => 3,
-        "APR" => 4,
-        "MAY" => 5,
-        "JUN" => 6,
-        "JUL" => 7,
-        "AUG" => 8,
-        "SEP" => 9,
-        "OCT" => 10,
-        "NOV" => 11,
-        "DEC" => 12,
+    // Upper-cased on the stack: this runs for every date of birth and document date.
+    let mut month = [0u8; 3];
+    month.copy_from_slice(s.get(2..5)?.as_bytes());
+    month.make_ascii_uppercase();
+    let m = match &month {
+        b"JAN" => 1,
+        b"FEB" => 2,
+        b"MAR" => 3,
+        b"APR" => 4,
+        b"MAY" => 5,
+        b"JUN" => 6,
+        b"JUL" => 7,
+        b"AUG" => 8,
+        b"SEP" => 9,
+        b"OCT" => 10,
+        b"NOV" => 11,
+        b"DEC" => 12,
         _ => return None,
     };
     let year_text = s.get(5..)?;

@@ -37,19 +37,20 @@ impl Docs {
     }
 }
 
-fn fields(text: &str) -> Vec<Option<String>> {
+fn fields(text: &str) -> Vec<Option<&str>> {
     let t = text.trim();
     let t = t.strip_prefix('/').unwrap_or(t);
     t.split('/')
         .map(|f| {
             let f = f.trim();
-            if f.is_empty() { None } else { Some(f.to_string()) }
+            if f.is_empty() { None } else { Some(f) }
         })
         .collect()
 }
 
-fn at(f: &[Option<String>], i: usize) -> Option<String> {
-    f.get(i).cloned().flatten()
+/// Field `i`, copied out once.
+fn at(f: &[Option<&str>], i: usize) -> Option<String> {
+    f.get(i).copied().flatten().map(str::to_string)
 }
 
 /// Parses DOCS free text, e.g. `/P/GBR/123456789/GBR/12JUL64/M/23AUG19/SMITH/JOHN/ROBERT`.
