@@ -198,6 +198,13 @@ impl<'a> Segment<'a> {
         (0..self.ends.len()).map(|e| self.element(e).unwrap_or(Element { components: &[], repeats: &[] }))
     }
 
+    /// Every component of every element and of its repetitions, in element order. A word never
+    /// spans a separator, so a search of each component finds what a search of the segment's
+    /// rendered text would, without building it.
+    pub fn components(&self) -> impl Iterator<Item = &str> + '_ {
+        self.elements().flat_map(|e| e.occurrences()).flatten().map(|c| c.as_ref())
+    }
+
     /// Component `c` of element `e`, both 0-based, `None` when absent or empty.
     pub fn get(&self, e: usize, c: usize) -> Option<&str> {
         if e >= self.ends.len() {
@@ -888,6 +895,7 @@ mod tests {
         assert_eq!(seg.get(3, 0), None);
         let occurrences = |e: usize| seg.element(e).map(|el| el.occurrences().count());
         assert_eq!((occurrences(0), occurrences(1), occurrences(2), occurrences(3)), (Some(2), Some(1), Some(3), None));
+        assert_eq!(seg.components().collect::<Vec<_>>(), vec!["A", "1", "B", "2", "C", "D", "E", "F"]);
         assert_eq!(seg.clone().into_owned(), seg);
     }
 

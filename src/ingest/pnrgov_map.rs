@@ -387,12 +387,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
             self.out.drops.record(&code.to_ascii_uppercase());
             return true;
         }
-        // Separators never belong to a word, so looking at each component finds the same first
-        // code as looking at the rendered segment, without building it.
         let ctx = self.ctx;
-        self.record_drop(
-            ssr.elements().flat_map(|e| e.occurrences()).flatten().find_map(|c| ctx.sensitive.find_in_text(c)),
-        )
+        self.record_drop(ssr.components().find_map(|c| ctx.sensitive.find_in_text(c)))
     }
 
     /// Does this free text mention a sensitive code? Records the drop.
@@ -1169,13 +1165,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 .and_then(|t| owned(t.get(1, 0)))
                 .or_else(|| leg.operating_tvl.and_then(|o| owned(o.get(4, 0))))
                 .or_else(|| marketing_flight.clone());
-            // Separators never belong to a word, so looking at each component finds ARNK where
-            // looking at the rendered segment would, without building it.
-            let arnk = tvl
-                .elements()
-                .flat_map(|e| e.occurrences())
-                .flatten()
-                .any(|c| c.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"ARNK")));
+            let arnk = tvl.components().any(|c| c.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"ARNK")));
             let segment_type = if arnk {
                 "arnk"
             } else if marketing_flight.as_deref() == Some("OPEN") || t.dep_local.is_none() {
