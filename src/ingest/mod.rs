@@ -165,6 +165,9 @@ struct Seen {
     pushes: std::collections::HashMap<String, (String, usize)>,
     /// Arrow mode: per data table, the batches of messages not yet concatenated, and their rows.
     groups: Vec<(Vec<RecordBatch>, usize)>,
+    /// Arrow mode: concatenate into the in-memory form of the tables (see `landing::compact`),
+    /// for a run that keeps them in memory; plain batches when they go to Parquet.
+    compact: bool,
 }
 
 impl Seen {
@@ -194,12 +197,13 @@ impl Seen {
         if !m.batches.is_empty() {
             result.landing.resize_with(Rows::DATA_TABLES.len(), Vec::new);
             self.groups.resize_with(Rows::DATA_TABLES.len(), Default::default);
+            let compact = self.compact;
             for ((group, rows), (table, b)) in self.groups.iter_mut().zip(result.landing.iter_mut().zip(m.batches)) {
                 if b.num_rows() == 0 {
                     continue;
                 }
                 if *rows + b.num_rows() > BATCH_ROWS && !group.is_empty() {
-                    table.push(concat(group));
+                    table.push(concat(group, compact));
                     *rows = 0;
                 }
                 *rows += b.num_rows();
@@ -212,7 +216,7 @@ impl Seen {
     fn finish(&mut self, result: &mut Ingested) {
         for ((group, rows), table) in self.groups.iter_mut().zip(result.landing.iter_mut()) {
             if !group.is_empty() {
-                table.push(concat(group));
+                table.push(concat(group, self.compact));
                 *rows = 0;
             }
         }
@@ -224,11 +228,17 @@ impl Seen {
     }
 }
 
-/// One batch from the batches of one landing table (which share its schema).
-fn concat(group: &mut Vec<RecordBatch>) -> RecordBatch {
+/// One batch from the batches of one landing table (which share its schema): in its in-memory
+/// form when `compact`.
+fn concat(group: &mut Vec<RecordBatch>, compact: bool) -> RecordBatch {
     let parts = std::mem::take(group);
     let schema = parts[0].schema();
-    match arrow::compute::concat_batches(&schema, &parts) {
+    let batch = if compact {
+        crate::landing::compact::concat_compact(&schema, &parts)
+    } else {
+        arrow::compute::concat_batches(&schema, &parts)
+    };
+    match batch {
         Ok(b) => b,
         Err(e) => unreachable!("batches of one landing table differ in schema: {e}"),
     }
@@ -247,6 +257,9 @@ pub struct Ingested {
     /// `BATCH_ROWS` rows, in the order of `Rows::DATA_TABLES`, and `rows` holds only rejects and
     /// diagnostics. Empty otherwise.
     pub landing: Vec<Vec<RecordBatch>>,
+    /// Whether `landing` holds the tables' in-memory form (`landing::compact`): Arrow mode without
+    /// a landing set.
+    pub compact: bool,
 }
 
 impl Ingested {
@@ -281,16 +294,20 @@ impl Ingested {
     /// tables (from Arrow mode, or converted from the rows now), then `rejects` and
     /// `diagnostics`, whose rows stay (a run writes them out).
     pub fn take_landing(&mut self) -> Vec<(&'static str, Vec<RecordBatch>)> {
-        let data: Vec<Vec<RecordBatch>> = if self.landing.is_empty() {
-            self.rows.take_data_batches().into_iter().map(|b| vec![b]).collect()
-        } else {
+        let data: Vec<Vec<RecordBatch>> = if !self.landing.is_empty() {
             std::mem::take(&mut self.landing)
+        } else if self.compact {
+            // Arrow mode with no message loaded: every data table is empty.
+            vec![Vec::new(); Rows::DATA_TABLES.len()]
+        } else {
+            self.rows.take_data_batches().into_iter().map(|b| vec![b]).collect()
         };
         let mut out: Vec<(&'static str, Vec<RecordBatch>)> = Rows::DATA_TABLES.into_iter().zip(data).collect();
         // A table no message had rows for still needs its schema.
         for ((name, batches), (table, _, schema)) in out.iter_mut().zip(crate::landing::schema::all_schemas()) {
             debug_assert_eq!(*name, table, "DATA_TABLES follows all_schemas");
             if batches.is_empty() {
+                let schema = if self.compact { crate::landing::compact::compact_schema(&schema) } else { schema };
                 batches.push(RecordBatch::new_empty(schema));
             }
         }
@@ -517,9 +534,11 @@ fn ingest_files_staged(
     mut staged: Option<&mut StagedLanding>,
 ) -> Result<Ingested, IngestError> {
     let names: Vec<Shared> = files.iter().map(|p| Shared::from(p.display().to_string())).collect();
-    let mut result = Ingested::default();
+    // Tables that stay in memory take their compact form; a landing set gets plain text.
+    let compact = cfg.arrow && staged.is_none();
+    let mut result = Ingested { compact, ..Ingested::default() };
     let mut pending: Vec<Message<'static>> = Vec::new();
-    let mut seen = Seen::default();
+    let mut seen = Seen { compact, ..Seen::default() };
     let mut by_hash: BTreeMap<String, String> = BTreeMap::new();
     // Files are mapped in parallel a round at a time and merged in input order before the next
     // round, so that only one round's per-message results are in memory besides the merged ones.

@@ -69,8 +69,9 @@ fn hit_struct_fields() -> Fields {
     ])
 }
 
-/// The columns of `journey` as Utf8 where they are string views (portable to every reader), with
-/// the view's column descriptions in the field metadata.
+/// The columns of `journey` as Utf8 where they are string views or dictionaries of text (such as
+/// `source_file`, from the landing tables' in-memory form), portable to every reader, with the
+/// view's column descriptions in the field metadata.
 fn normalise(batch: &RecordBatch, engine: &Engine) -> anyhow::Result<RecordBatch> {
     let view = engine.view("traveller_journey");
     let mut fields = Vec::new();
@@ -78,6 +79,9 @@ fn normalise(batch: &RecordBatch, engine: &Engine) -> anyhow::Result<RecordBatch
     for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
         let (dt, col) = match f.data_type() {
             DataType::Utf8View | DataType::LargeUtf8 => (DataType::Utf8, arrow::compute::cast(c, &DataType::Utf8)?),
+            DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
+                (DataType::Utf8, arrow::compute::cast(c, &DataType::Utf8)?)
+            }
             other => (other.clone(), c.clone()),
         };
         let d = view.and_then(|v| v.file.column(f.name())).map(|c| c.description.clone()).unwrap_or_default();
