@@ -128,7 +128,7 @@ fn stats(
     };
     let cfg = IngestConfig::from_rule_pack(dir)?;
     let ingested = ingest::ingest_paths(input, &cfg)?;
-    let engine = Engine::new(&pack, limits(threads), Some(&ingested.rows), ViewMode::Materialise)?;
+    let engine = Engine::new(&pack, limits(threads), Some(&ingested.rows), ViewMode::MaterialiseReleasing)?;
     let compiled = match engine.compile_active() {
         Ok(c) => c,
         Err(errors) => {

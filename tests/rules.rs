@@ -270,3 +270,35 @@ fn a_rule_over_the_limits_fails_by_name_and_the_others_still_run() {
         assert_eq!(eval.hits_per_rule[&0], 3, "RT-001 still ran");
     }
 }
+
+/// A run drops each landing table as soon as no view still to be computed and no rule reads it
+/// (`ViewMode::MaterialiseReleasing`); the views are the same, and a table a rule reads stays.
+#[test]
+fn a_run_drops_the_landing_tables_that_no_view_left_and_no_rule_reads() {
+    use paxrisk::landing::schema::all_schemas;
+    let exists = |e: &Engine, t: &str| e.sandbox().context().table_exist(t).unwrap();
+    let bundled = Pack::load(&root().join("rules")).unwrap();
+    let keep = Engine::new(&bundled, limits(), Some(&fixture()), ViewMode::Materialise).unwrap();
+    let release = Engine::new(&bundled, limits(), Some(&fixture()), ViewMode::MaterialiseReleasing).unwrap();
+    for (table, _, _) in all_schemas() {
+        assert!(exists(&keep, table), "{table}");
+        assert!(!exists(&release, table), "{table}: the bundled rules read only views");
+    }
+    for view in &bundled.views {
+        let sql = format!("SELECT * FROM {} ORDER BY {}", view.name, view.key.as_deref().unwrap());
+        let rows = crate::views::rendered(&keep, &sql);
+        assert!(rows.len() > 1 || view.name != "traveller_journey", "{rows:?}");
+        assert_eq!(rows, crate::views::rendered(&release, &sql), "{}", view.name);
+    }
+
+    // A rule that reads a landing table keeps it, and only it, and runs over it.
+    let q =
+        "SELECT DISTINCT j.journey_id, 'has legs' AS reason FROM traveller_journey j JOIN leg l ON l.pnr_id = j.pnr_id";
+    let pack = Pack::load(&pack_with(&[("RT-001.toml", query_rule("RT-001", q))])).unwrap();
+    let engine = Engine::new(&pack, limits(), Some(&fixture()), ViewMode::MaterialiseReleasing).unwrap();
+    let kept: Vec<&str> = all_schemas().into_iter().map(|(t, _, _)| t).filter(|t| exists(&engine, t)).collect();
+    assert_eq!(kept, ["leg"]);
+    let eval = engine.evaluate(&[engine.compile(0).unwrap()]);
+    assert!(eval.failures.is_empty(), "{:?}", eval.failures);
+    assert!(eval.hits_per_rule[&0] > 0, "{:?}", eval.hits);
+}

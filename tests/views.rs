@@ -342,7 +342,7 @@ fn payments_contacts_bags_and_links() {
 }
 
 /// Every row of `sql`, rendered, with its columns' names first.
-fn rendered(engine: &Engine, sql: &str) -> Vec<String> {
+pub fn rendered(engine: &Engine, sql: &str) -> Vec<String> {
     let batches = engine.sandbox().query(sql).unwrap();
     let mut out = Vec::new();
     if let Some(b) = batches.first() {

@@ -29,8 +29,14 @@ pub const SCORED_KEY: &str = "journey_id";
 /// How views are registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewMode {
-    /// Compute each view once and keep the result in memory (a run).
+    /// Compute each view once and keep the result in memory, with every landing table (for
+    /// queries of the landing tables afterwards, as tests make).
     Materialise,
+    /// As `Materialise`, and each landing table is dropped as soon as no view or CTE still to be
+    /// computed and no rule of the pack reads it: a run and `rules stats`, which read nothing
+    /// else from them. The largest views are then computed without the landing tables they no
+    /// longer need in memory.
+    MaterialiseReleasing,
     /// Register each view as an empty table of its schema (checks and inline tests).
     Empty,
 }
@@ -127,6 +133,29 @@ pub struct Engine {
     views: Vec<View>,
     /// Where computed views and CTEs go as Parquet work files; in memory when `None`.
     work: Option<WorkDir>,
+    /// The landing tables to drop once nothing reads them ([`ViewMode::MaterialiseReleasing`]).
+    release: Option<Release>,
+}
+
+/// Landing tables an engine drops as soon as nothing still to be computed reads them.
+struct Release {
+    /// Landing tables still registered.
+    held: std::sync::Mutex<Vec<&'static str>>,
+    /// Identifiers (lower case) of every rule's SQL and view: the tables they read stay.
+    read_by_rules: std::collections::HashSet<String>,
+}
+
+impl Release {
+    fn new(pack: &Pack) -> Release {
+        let mut read_by_rules = std::collections::HashSet::new();
+        for rule in &pack.rules {
+            let texts = [rule.when(), rule.query(), rule.reason(), Some(rule.spec.over.as_str())];
+            for text in texts.into_iter().flatten() {
+                read_by_rules.extend(identifiers(text).into_iter().map(|(_, word)| word.to_lowercase()));
+            }
+        }
+        Release { held: std::sync::Mutex::new(all_schemas().into_iter().map(|(t, _, _)| t).collect()), read_by_rules }
+    }
 }
 
 /// The folder of a run's Parquet work files (views and their CTEs), removed with the engine.
@@ -240,7 +269,8 @@ impl Engine {
         if !errors.is_empty() {
             return Err(EngineError::Pack(errors));
         }
-        let mut engine = Engine { sandbox, pack: pack.clone(), views: Vec::new(), work };
+        let release = (mode == ViewMode::MaterialiseReleasing).then(|| Release::new(pack));
+        let mut engine = Engine { sandbox, pack: pack.clone(), views: Vec::new(), work, release };
         engine.register_views(mode)?;
         Ok(engine)
     }
@@ -285,13 +315,24 @@ impl Engine {
                 match planned {
                     Ok(schema) => {
                         let rows = match mode {
-                            ViewMode::Materialise => {
-                                let n =
-                                    self.compute_view(&file.name, &file.sql).map_err(|e| EngineError::ViewFailed {
+                            ViewMode::Materialise | ViewMode::MaterialiseReleasing => {
+                                // The views still to be computed after this one.
+                                let later: Vec<&str> = self
+                                    .pack
+                                    .views
+                                    .iter()
+                                    .filter(|v| {
+                                        v.name != file.name && !self.views.iter().any(|d| d.file.name == v.name)
+                                    })
+                                    .map(|v| v.sql.as_str())
+                                    .collect();
+                                let n = self.compute_view(&file.name, &file.sql, &later).map_err(|e| {
+                                    EngineError::ViewFailed {
                                         path: file.path.clone(),
                                         name: file.name.clone(),
                                         message: clean(&e.to_string()),
-                                    })?;
+                                    }
+                                })?;
                                 Some(n)
                             }
                             ViewMode::Empty => {
@@ -335,15 +376,21 @@ impl Engine {
     /// Computes a view and registers the result as table `name`; returns its rows. Its top-level
     /// CTEs are computed once each and held as temporary tables while the final SELECT runs (see
     /// [`cte`]); SQL that cannot be split that way, or whose CTE names are taken by tables, runs
-    /// as written.
-    fn compute_view(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
-        let Some(split) = cte::split(sql) else { return self.materialise(name, sql) };
+    /// as written. `later` is the SQL of the views still to be computed after it, which
+    /// [`Engine::release_unread`] must not take tables from.
+    fn compute_view(&self, name: &str, sql: &str, later: &[&str]) -> Result<usize, SandboxError> {
+        let whole = |engine: &Engine| {
+            let rows = engine.materialise(name, sql)?;
+            engine.release_unread(later.iter().copied());
+            Ok(rows)
+        };
+        let Some(split) = cte::split(sql) else { return whole(self) };
         let ctx = self.sandbox.context();
         let mut names: Vec<&str> = split.ctes.iter().map(|(n, _)| n.as_str()).collect();
         names.sort_unstable();
         let repeated = names.windows(2).any(|w| w[0] == w[1]);
         if repeated || names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true)) {
-            return self.materialise(name, sql);
+            return whole(self);
         }
         // Each CTE's table is dropped as soon as the last CTE that reads it is computed.
         let last_uses = split.last_uses();
@@ -372,11 +419,14 @@ impl Engine {
                     registered.retain(|n| *n != earlier.as_str());
                 }
             }
+            let rest = split.ctes[index + 1..].iter().map(|(_, q)| q.as_str());
+            self.release_unread(rest.chain([split.body.as_str()]).chain(later.iter().copied()));
         }
         if result.is_ok() {
             let started = std::time::Instant::now();
             result = self.materialise(name, &split.body);
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
+            self.release_unread(later.iter().copied());
         }
         for cte_name in registered {
             self.drop_table(cte_name);
@@ -406,6 +456,30 @@ impl Engine {
             let _ = std::fs::remove_dir_all(old);
         }
         Ok(rows)
+    }
+
+    /// With [`ViewMode::MaterialiseReleasing`], drops every landing table that neither
+    /// `still_to_run` (the SQL still to be computed) nor a rule of the pack names. A name counts
+    /// wherever it appears as an identifier (comments and string literals aside), so a table is
+    /// sometimes kept longer than needed, never dropped too early.
+    fn release_unread<'a>(&self, still_to_run: impl IntoIterator<Item = &'a str>) {
+        let Some(release) = &self.release else { return };
+        let Ok(mut held) = release.held.lock() else { return };
+        if held.is_empty() {
+            return;
+        }
+        let mut read = std::collections::HashSet::new();
+        for sql in still_to_run {
+            read.extend(identifiers(sql).into_iter().map(|(_, word)| word.to_lowercase()));
+        }
+        held.retain(|table| {
+            let keep = read.contains(*table) || release.read_by_rules.contains(*table);
+            if !keep {
+                tracing::debug!(table = *table, "landing table released: nothing still to be computed reads it");
+                let _ = self.sandbox.deregister(table);
+            }
+            keep
+        });
     }
 
     /// Removes a temporary table, and its work files if it has any.

@@ -226,7 +226,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
             let work = set.dir.join(format!(".work-{run_id}"));
             Engine::over_landing_set(&pack, limits, set, landing, work)
         }
-        None => Engine::with_landing(&pack, limits, landing, ViewMode::Materialise),
+        None => Engine::with_landing(&pack, limits, landing, ViewMode::MaterialiseReleasing),
     }
     .map_err(|e| match e {
         crate::rules::engine::EngineError::Pack(p) => RunError::Pack(p),
