@@ -29,8 +29,8 @@ pub const SCORED_KEY: &str = "journey_id";
 /// How views are registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewMode {
-    /// Compute each view once and keep the result in memory, with every landing table (for
-    /// queries of the landing tables afterwards, as tests make).
+    /// Compute each view once and keep the result in memory, with every landing table (tests,
+    /// which query the landing tables afterwards).
     Materialise,
     /// As `Materialise`, and each landing table is dropped as soon as no view or CTE still to be
     /// computed and no rule of the pack reads it: a run and `rules stats`, which read nothing
@@ -460,8 +460,9 @@ impl Engine {
 
     /// With [`ViewMode::MaterialiseReleasing`], drops every landing table that neither
     /// `still_to_run` (the SQL still to be computed) nor a rule of the pack names. A name counts
-    /// wherever it appears as an identifier (comments and string literals aside), so a table is
-    /// sometimes kept longer than needed, never dropped too early.
+    /// wherever it appears as an identifier, `--` comments and string literals aside (see
+    /// [`identifiers`]; a name in a `/* */` comment counts), so a table is sometimes kept longer
+    /// than needed, never dropped too early.
     fn release_unread<'a>(&self, still_to_run: impl IntoIterator<Item = &'a str>) {
         let Some(release) = &self.release else { return };
         let Ok(mut held) = release.held.lock() else { return };
