@@ -165,9 +165,6 @@ struct Seen {
     pushes: std::collections::HashMap<String, (String, usize)>,
     /// Arrow mode: per data table, the batches of messages not yet concatenated, and their rows.
     groups: Vec<(Vec<RecordBatch>, usize)>,
-    /// Arrow mode: concatenate into the in-memory form of the tables (see `landing::compact`),
-    /// for a run that keeps them in memory; plain batches when they go to Parquet.
-    compact: bool,
 }
 
 impl Seen {
@@ -197,7 +194,7 @@ impl Seen {
         if !m.batches.is_empty() {
             result.landing.resize_with(Rows::DATA_TABLES.len(), Vec::new);
             self.groups.resize_with(Rows::DATA_TABLES.len(), Default::default);
-            let compact = self.compact;
+            let compact = result.compact;
             for ((group, rows), (table, b)) in self.groups.iter_mut().zip(result.landing.iter_mut().zip(m.batches)) {
                 if b.num_rows() == 0 {
                     continue;
@@ -216,7 +213,7 @@ impl Seen {
     fn finish(&mut self, result: &mut Ingested) {
         for ((group, rows), table) in self.groups.iter_mut().zip(result.landing.iter_mut()) {
             if !group.is_empty() {
-                table.push(concat(group, self.compact));
+                table.push(concat(group, result.compact));
                 *rows = 0;
             }
         }
@@ -535,10 +532,9 @@ fn ingest_files_staged(
 ) -> Result<Ingested, IngestError> {
     let names: Vec<Shared> = files.iter().map(|p| Shared::from(p.display().to_string())).collect();
     // Tables that stay in memory take their compact form; a landing set gets plain text.
-    let compact = cfg.arrow && staged.is_none();
-    let mut result = Ingested { compact, ..Ingested::default() };
+    let mut result = Ingested { compact: cfg.arrow && staged.is_none(), ..Ingested::default() };
     let mut pending: Vec<Message<'static>> = Vec::new();
-    let mut seen = Seen { compact, ..Seen::default() };
+    let mut seen = Seen::default();
     let mut by_hash: BTreeMap<String, String> = BTreeMap::new();
     // Files are mapped in parallel a round at a time and merged in input order before the next
     // round, so that only one round's per-message results are in memory besides the merged ones.
