@@ -536,13 +536,28 @@ fn ingest_files_staged(
     let mut pending: Vec<Message<'static>> = Vec::new();
     let mut seen = Seen::default();
     let mut by_hash: BTreeMap<String, String> = BTreeMap::new();
-    // Files are mapped in parallel a round at a time and merged in input order before the next
-    // round, so that only one round's per-message results are in memory besides the merged ones.
+    // Files are mapped in parallel a round at a time and merged in input order, so that at most
+    // two rounds' per-message results are in memory besides the merged ones. A round is merged
+    // (on one thread: concatenating batches, checking duplicates) while the next is mapped, so
+    // that no core waits for the merge.
+    let mut mapped: Option<(usize, Vec<FileOutcome>)> = None;
     for (round, chunk) in files.chunks(FILES_PER_ROUND).enumerate() {
         let first = round * FILES_PER_ROUND;
-        let outcomes: Vec<FileOutcome> =
-            chunk.par_iter().enumerate().map(|(i, p)| ingest_one(p, (first + i) as u32, &names, cfg)).collect();
-        merge_round(&mut result, &mut seen, &mut by_hash, &mut pending, first, outcomes);
+        let map_round = || -> Vec<FileOutcome> {
+            chunk.par_iter().enumerate().map(|(i, p)| ingest_one(p, (first + i) as u32, &names, cfg)).collect()
+        };
+        let (outcomes, merged) = match mapped.take() {
+            None => (map_round(), Ok(())),
+            Some((before, outcomes)) => rayon::join(map_round, || {
+                merge_round(&mut result, &mut seen, &mut by_hash, &mut pending, before, outcomes);
+                flush(&mut result, &mut seen, &mut staged, cfg.flush_bytes)
+            }),
+        };
+        merged?;
+        mapped = Some((first, outcomes));
+    }
+    if let Some((before, outcomes)) = mapped {
+        merge_round(&mut result, &mut seen, &mut by_hash, &mut pending, before, outcomes);
         flush(&mut result, &mut seen, &mut staged, cfg.flush_bytes)?;
     }
     // Parts of multi-part pushes whose other parts were in other files.
