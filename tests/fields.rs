@@ -206,7 +206,7 @@ fn custom_separators_seat_requests_and_escaped_email() {
         (t.doc_number.as_deref(), t.nationality.as_deref(), t.date_of_birth),
         (Some("9173574"), Some("THA"), date(1994, 10, 20))
     );
-    let kinds: Vec<(String, String)> = r.rows.contact.iter().map(|c| (c.kind.clone(), c.value.clone())).collect();
+    let kinds: Vec<(Text, Text)> = r.rows.contact.iter().map(|c| (c.kind.clone(), c.value.clone())).collect();
     assert!(kinds.contains(&("email".into(), "reuben_serio@gmail.com".into())), "{kinds:?}");
     assert!(kinds.contains(&("agency".into(), "8667464647".into())), "{kinds:?}");
     assert_eq!(r.rows.leg.len(), 3);
@@ -258,7 +258,7 @@ UNZ+1+R1'
 ";
     let r = ingest_text("namesakes.edi", text.as_bytes());
     assert_invariants(&r);
-    type Namesake = (Option<String>, Option<String>, Option<NaiveDate>, String);
+    type Namesake = (Option<Text>, Option<Text>, Option<NaiveDate>, Text);
     let of = |locator: &str| -> Vec<Namesake> {
         let p = r.rows.pnr.iter().find(|p| p.record_locator.as_deref() == Some(locator)).unwrap();
         r.rows
@@ -268,7 +268,7 @@ UNZ+1+R1'
             .map(|t| (t.traveller_ref.clone(), t.doc_number.clone(), t.date_of_birth, t.traveller_id.clone()))
             .collect()
     };
-    let s = |v: &str| Some(v.to_string());
+    let s = |v: &str| Some(Text::from(v));
 
     let a = of("AAA111");
     assert_eq!(a.len(), 2);

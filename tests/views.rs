@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use paxrisk::landing::schema::{
-    ApiTravellerRow, CheckinRow, ContactRow, LegRow, PaymentRow, PnrRow, PushRow, Rows, TicketRow, TravellerRow,
+    ApiTravellerRow, CheckinRow, ContactRow, LegRow, PaymentRow, PnrRow, PushRow, Rows, Text, TicketRow, TravellerRow,
 };
 use paxrisk::rules::engine::{Engine, ViewMode};
 use paxrisk::rules::pack::Pack;
@@ -22,8 +22,8 @@ fn date(s: &str) -> Option<NaiveDate> {
     Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
 }
 
-fn some(s: &str) -> Option<String> {
-    Some(s.to_string())
+fn some(s: &str) -> Option<Text> {
+    Some(Text::from(s))
 }
 
 fn push(id: &str, prepared: &str) -> PushRow {

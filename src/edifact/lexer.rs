@@ -220,10 +220,10 @@ impl<'a> Segment<'a> {
 
     /// Component `c` and all later components of element `e` joined by `sep`: free text that the
     /// sender's own separators split (SSR free text often contains `:`).
-    pub fn text_from(&self, e: usize, c: usize, sep: char) -> Option<String> {
+    pub fn text_from(&self, e: usize, c: usize, sep: char) -> Option<compact_str::CompactString> {
         let el = self.element(e)?;
         let parts = el.components.get(c..)?;
-        let mut out = String::new();
+        let mut out = compact_str::CompactString::default();
         for (i, p) in parts.iter().enumerate() {
             if i > 0 {
                 out.push(sep);
@@ -231,7 +231,7 @@ impl<'a> Segment<'a> {
             out.push_str(p);
         }
         let trimmed = out.trim_end_matches(sep);
-        if trimmed.is_empty() { None } else { Some(trimmed.to_string()) }
+        if trimmed.is_empty() { None } else { Some(trimmed.into()) }
     }
 
     /// Detaches the segment from the input buffer, e.g. to hold a message part until its other

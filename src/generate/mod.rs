@@ -485,8 +485,8 @@ fn flight_files(
             let doc_given = p.doc.as_ref().map(|_| p.given.as_str());
             let (given, _) = freetext::split_title(&edifact::booked_given(p), doc_given);
             out.labels.push(Label {
-                traveller_id: ids::traveller_id(&pnr_id, &p.surname, &given, &(i + 1).to_string()),
-                pnr_id: pnr_id.clone(),
+                traveller_id: ids::traveller_id(&pnr_id, &p.surname, &given, &(i + 1).to_string()).to_string(),
+                pnr_id: pnr_id.to_string(),
                 record_locator: pnr.locator.clone(),
                 scenario,
                 planted: scenarios::KINDS.iter().any(|k| k.id == scenario && !k.decoy),

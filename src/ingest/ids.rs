@@ -22,9 +22,11 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::landing::schema::Text;
+
 const SEP: &[u8] = &[0x1f];
 
-fn short_hash(prefix: char, parts: &[&[u8]]) -> String {
+fn short_hash(prefix: char, parts: &[&[u8]]) -> Text {
     let mut h = Sha256::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -33,10 +35,17 @@ fn short_hash(prefix: char, parts: &[&[u8]]) -> String {
         h.update(p);
     }
     let digest = h.finalize();
-    let mut s = String::with_capacity(17);
-    s.push(prefix);
-    s.push_str(&hex::encode(&digest[..8]));
-    s
+    // Built on the stack: an id is 17 bytes, held inline by `Text`.
+    let mut id = [0u8; 17];
+    debug_assert!(prefix.is_ascii(), "id prefixes are ASCII letters");
+    id[0] = prefix as u8;
+    if let Err(e) = hex::encode_to_slice(&digest[..8], &mut id[1..]) {
+        unreachable!("8 bytes are 16 hex digits: {e}");
+    }
+    match std::str::from_utf8(&id) {
+        Ok(id) => Text::from(id),
+        Err(e) => unreachable!("an ASCII prefix and hex digits are UTF-8: {e}"),
+    }
 }
 
 /// Whitespace runs as one space, no space at either end, upper case. Text that is already so
@@ -54,7 +63,7 @@ fn norm(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The `pnr_id` for a carrier, record locator and creation date (`None` when not sent).
-pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::NaiveDate>) -> String {
+pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::NaiveDate>) -> Text {
     use chrono::Datelike;
     // Written by hand: chrono's `format` parses its pattern on every call.
     let date = match created {
@@ -67,7 +76,7 @@ pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::Naive
 
 /// The `traveller_id` for a traveller of `pnr_id`; `given_name` must already have its title
 /// removed (see `pnrgov::freetext::split_title`).
-pub fn traveller_id(pnr_id: &str, surname: &str, given_name: &str, traveller_ref: &str) -> String {
+pub fn traveller_id(pnr_id: &str, surname: &str, given_name: &str, traveller_ref: &str) -> Text {
     short_hash(
         'T',
         &[

@@ -12,11 +12,11 @@ use super::times;
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
 use crate::edifact::lexer::Segment;
-use crate::landing::schema::{ApiTravellerRow, PushRow, Shared};
+use crate::landing::schema::{ApiTravellerRow, PushRow, Shared, Text};
 use crate::paxlst::{self, Leg, PaxlstMessage};
 
-fn owned(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+fn owned(s: Option<&str>) -> Option<Text> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(Text::from)
 }
 
 /// A leg's `DTM` 189/232 as a local date and time (formats 201 and 203).
@@ -41,24 +41,24 @@ fn birth_date(dtm: &Segment<'_>, reference: Option<NaiveDate>) -> Option<NaiveDa
 }
 
 /// `A` + 16 hex of SHA-256 over the flight and the person's identifying fields.
-pub fn api_traveller_id(parts: &[&str]) -> String {
+pub fn api_traveller_id(parts: &[&str]) -> Text {
     let mut h = Sha256::new();
     h.update(b"api");
     for p in parts {
         h.update([0x1f]);
         h.update(p.trim().to_uppercase().as_bytes());
     }
-    format!("A{}", hex::encode(&h.finalize()[..8]))
+    compact_str::format_compact!("A{}", hex::encode(&h.finalize()[..8]))
 }
 
 /// Splits a TDT flight id (`UA0989`, `AA123`) into carrier and number; `carrier` (TDT e5) wins
 /// when given.
-fn flight_of(tdt: &Segment<'_>) -> (Option<String>, Option<String>) {
+fn flight_of(tdt: &Segment<'_>) -> (Option<Text>, Option<Text>) {
     let id = tdt.get(1, 0).unwrap_or("").trim().to_string();
     let carrier = owned(tdt.get(4, 0));
     let split = id.char_indices().find(|&(i, c)| i >= 2 && c.is_ascii_digit()).map(|(i, _)| i);
     match (carrier, split) {
-        (Some(c), _) if id.starts_with(&c) => (Some(c.clone()), owned(Some(&id[c.len()..]))),
+        (Some(c), _) if id.starts_with(c.as_str()) => (Some(c.clone()), owned(Some(&id[c.len()..]))),
         (Some(c), Some(i)) => (Some(c), owned(Some(&id[i..]))),
         (Some(c), None) => (Some(c), owned(Some(&id))),
         (None, Some(i)) => (owned(Some(&id[..i])), owned(Some(&id[i..]))),
@@ -68,10 +68,10 @@ fn flight_of(tdt: &Segment<'_>) -> (Option<String>, Option<String>) {
 
 /// Departure and arrival place and local time of a leg.
 struct LegInfo {
-    carrier: Option<String>,
-    number: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    carrier: Option<Text>,
+    number: Option<Text>,
+    from: Option<Text>,
+    to: Option<Text>,
     dep: Option<NaiveDateTime>,
     /// The leg crosses into or out of the receiving state (LOC 125/87), not a progressive leg.
     reported: bool,
@@ -174,7 +174,7 @@ impl Mapper<'_, '_> {
             .collect::<Vec<_>>()
             .join(";");
         let bgm_code = g.bgm.and_then(|b| owned(b.get(0, 0)));
-        let list_type = bgm_code.as_deref().map(paxlst::list_type).map(str::to_string);
+        let list_type = bgm_code.as_deref().map(paxlst::list_type).map(Text::from);
         let list_change = g.bgm.and_then(|b| owned(b.get(1, 0)));
         let push = PushRow {
             originator: g.reporting_party.and_then(|n| owned(n.get(3, 0))),
@@ -213,7 +213,7 @@ impl Mapper<'_, '_> {
                 dep_local,
                 dep_utc,
                 dep_date,
-                legs: Some(legs_text.clone()).filter(|s| !s.is_empty()),
+                legs: Some(Text::from(legs_text.as_str())).filter(|s| !s.is_empty()),
                 surname,
                 given_name: given,
                 middle_name: middle,
@@ -281,7 +281,7 @@ impl Mapper<'_, '_> {
                     ));
                 }
             }
-            row.other_documents = Some(others.join(";")).filter(|s| !s.is_empty());
+            row.other_documents = Some(Text::from(others.join(";"))).filter(|s| !s.is_empty());
             let dob = row.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
             row.api_traveller_id = api_traveller_id(&[
                 carrier.as_deref().unwrap_or(""),

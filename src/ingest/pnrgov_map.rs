@@ -99,13 +99,13 @@ pub fn envelope_row(msg: &Message<'_>, push_id: &str, format: &str, ctx: &MapCon
     let env = &msg.envelope;
     PushRow {
         push_id: Shared::from(push_id),
-        format: format.to_string(),
-        version: msg.version.clone(),
-        sender: env.sender.clone(),
-        recipient: env.recipient.clone(),
-        interchange_ref: env.control_ref.clone(),
-        message_ref: msg.reference.clone(),
-        common_access_ref: msg.common_access_ref.clone(),
+        format: Text::from(format),
+        version: msg.version.as_deref().map(Text::from),
+        sender: env.sender.as_deref().map(Text::from),
+        recipient: env.recipient.as_deref().map(Text::from),
+        interchange_ref: env.control_ref.as_deref().map(Text::from),
+        message_ref: msg.reference.as_deref().map(Text::from),
+        common_access_ref: msg.common_access_ref.as_deref().map(Text::from),
         parts: msg.parts as i64,
         prepared_at_utc: times::utc(
             env.prepared_date.as_deref().and_then(times::parse_yymmdd),
@@ -156,8 +156,8 @@ pub fn message_diagnostic_rows(
 ///
 /// Trailing empty components of each occurrence and trailing empty elements are left out. Built
 /// in one string: it runs for every SSR, history item and free-text segment.
-pub fn render(seg: &Segment<'_>) -> String {
-    let mut out = String::new();
+pub fn render(seg: &Segment<'_>) -> Text {
+    let mut out = Text::default();
     for (i, e) in seg.elements().enumerate() {
         if i > 0 {
             out.push('+');
@@ -182,8 +182,8 @@ pub fn render(seg: &Segment<'_>) -> String {
     out
 }
 
-fn owned(s: Option<&str>) -> Option<String> {
-    s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
+fn owned(s: Option<&str>) -> Option<Text> {
+    s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(Text::from)
 }
 
 fn parse_amount(s: Option<&str>) -> Option<f64> {
@@ -206,9 +206,9 @@ struct Mapper<'c, 'm> {
     dep_date: Option<NaiveDate>,
     /// Date that two-digit birth years must not pass.
     reference_date: Option<NaiveDate>,
-    flight: Option<(String, String)>,
+    flight: Option<(Text, Text)>,
     /// Departure and arrival airport of the pushed flight.
-    route: (Option<String>, Option<String>),
+    route: (Option<Text>, Option<Text>),
     /// Payment rows so far per pnr_id, for each payment's `seq`.
     payment_seq: std::collections::HashMap<String, i64>,
     out: Mapped,
@@ -281,7 +281,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
     fn is_pushed_flight(
         &self,
         date: Option<NaiveDate>,
-        flights: [(&Option<String>, &Option<String>); 2],
+        flights: [(&Option<Text>, &Option<Text>); 2],
         dep: Option<&str>,
         arr: Option<&str>,
     ) -> bool {
@@ -289,7 +289,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         if Some(date) != self.dep_date {
             return false;
         }
-        let carrier_matches = |c: &Option<String>| c.as_deref() == Some(carrier.as_str());
+        let carrier_matches = |c: &Option<Text>| c.as_deref() == Some(carrier.as_str());
         if flights
             .iter()
             .any(|(c, n)| carrier_matches(c) && n.as_deref().is_some_and(|n| same_flight_number(n, number)))
@@ -418,8 +418,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
                         el.get(3).is_some_and(|t| t.len() == 4) && el.get(2).and_then(times::parse_ddmmyy).is_some();
                     let (date, time) = if shifted { (el.get(2), el.get(3)) } else { (el.get(3), el.get(4)) };
                     locators.push((
-                        el.get(0).unwrap_or("").trim().to_string(),
-                        loc.trim().to_string(),
+                        Text::from(el.get(0).unwrap_or("").trim()),
+                        Text::from(loc.trim()),
                         date.and_then(times::parse_ddmmyy),
                         time.and_then(times::parse_hhmm),
                     ));
@@ -537,7 +537,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         let mut doca_r: Vec<Option<freetext::Doca>> = vec![None; stubs.len()];
         let mut doca_d: Vec<Option<freetext::Doca>> = vec![None; stubs.len()];
         let mut fqtv: Vec<Option<freetext::Fqtv>> = vec![None; stubs.len()];
-        let mut inft_dob: Vec<Option<String>> = vec![None; stubs.len()];
+        let mut inft_dob: Vec<Option<Text>> = vec![None; stubs.len()];
         for (ssr, under) in &person_ssrs {
             let code = ssr.get(0, 0).unwrap_or("");
             if !matches!(code, "DOCS" | "DOCO" | "DOCA" | "FQTV" | "INFT") {
@@ -667,13 +667,13 @@ impl<'c, 'm> Mapper<'c, 'm> {
             }
             let row = TravellerRow {
                 traveller_id: key.id.clone(),
-                pnr_id: pnr_id.to_string(),
+                pnr_id: Text::from(pnr_id),
                 push_id: self.push_id.clone(),
                 surname: Some(stub.surname.clone()).filter(|s| !s.is_empty()),
                 given_name: Some(key.given.clone()).filter(|s| !s.is_empty()),
                 title: key.title.clone(),
                 given_name_raw: Some(stub.given_raw.clone()).filter(|s| !s.is_empty()),
-                traveller_type: kind.to_string(),
+                traveller_type: Text::from(kind),
                 traveller_type_code: stub.type_code.clone(),
                 traveller_ref: stub.reference.clone(),
                 infant_of,
@@ -687,7 +687,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 doc_expiry: d.expiry.as_deref().and_then(|s| times::parse_ddmmmyy(s, YearKind::Recent, None)),
                 doc_surname: d.surname,
                 doc_given_name: match (d.given, d.middle) {
-                    (Some(g), Some(m)) => Some(format!("{g} {m}")),
+                    (Some(g), Some(m)) => Some(compact_str::format_compact!("{g} {m}")),
                     (g, _) => g,
                 },
                 birth_place: o.birth_place,
@@ -709,9 +709,9 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 frequent_flyer_number: fti
                     .and_then(|f| owned(f.get(0, 1)))
                     .or_else(|| ff.as_ref().and_then(|f| f.number.clone())),
-                frequent_flyer_tier: fti
-                    .and_then(|f| f.element(0))
-                    .and_then(|e| e.components.iter().skip(2).rev().find(|c| !c.is_empty()).map(|c| c.to_string())),
+                frequent_flyer_tier: fti.and_then(|f| f.element(0)).and_then(|e| {
+                    e.components.iter().skip(2).rev().find(|c| !c.is_empty()).map(|c| Text::from(c.as_ref()))
+                }),
                 unique_passenger_ref: t.reference.and_then(|r| owned(r.get(0, 1).or(r.get(0, 0)))),
                 fare_pax_type: t.far.and_then(|f| owned(f.get(0, 0))),
                 age: t.far.and_then(|f| parse_int(f.get(1, 0))),
@@ -752,8 +752,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
         let number = tk.tkt.and_then(|t| owned(t.get(0, 0)));
         if let Some(tkt) = tk.tkt {
             let mut row = TicketRow {
-                traveller_id: traveller_id.to_string(),
-                pnr_id: pnr_id.to_string(),
+                traveller_id: Text::from(traveller_id),
+                pnr_id: Text::from(pnr_id),
                 push_id: self.push_id.clone(),
                 ticket_number: number.clone(),
                 doc_type: owned(tkt.get(0, 1)),
@@ -817,25 +817,25 @@ impl<'c, 'm> Mapper<'c, 'm> {
         p: &grammar::Payment<'_, '_>,
         pnr_id: &str,
         traveller_id: Option<&str>,
-        ticket: Option<String>,
+        ticket: Option<Text>,
     ) {
         let sponsor = p.ift.iter().find(|i| i.get(0, 1) == Some("43")).copied();
         for el in p.fop.elements() {
-            let fop_type = el.get(0).map(str::to_string);
+            let fop_type = el.get(0).map(Text::from);
             if fop_type.is_none() && el.get(2).is_none() && el.get(4).is_none() {
                 continue;
             }
             let digits: String = el.get(4).unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
             let last4 = if digits.len() >= 4 && digits[digits.len() - 4..].chars().all(|c| c.is_ascii_digit()) {
-                Some(digits[digits.len() - 4..].to_string())
+                Some(Text::from(&digits[digits.len() - 4..]))
             } else {
                 None
             };
-            let masked = last4.as_ref().map(|l| format!("{}{}", "X".repeat(digits.len() - 4), l));
+            let masked = last4.as_ref().map(|l| compact_str::format_compact!("{}{}", "X".repeat(digits.len() - 4), l));
             let vendor = owned(el.get(3));
             let expiry = owned(el.get(5));
             let card_key = match (&vendor, &last4) {
-                (Some(v), Some(l)) => Some(format!("{v}:{l}:{}", expiry.as_deref().unwrap_or(""))),
+                (Some(v), Some(l)) => Some(compact_str::format_compact!("{v}:{l}:{}", expiry.as_deref().unwrap_or(""))),
                 _ => None,
             };
             // The payments of this PNR in this message so far (all rows here share its push_id),
@@ -851,8 +851,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 }
             };
             let row = PaymentRow {
-                pnr_id: pnr_id.to_string(),
-                traveller_id: traveller_id.map(str::to_string),
+                pnr_id: Text::from(pnr_id),
+                traveller_id: traveller_id.map(Text::from),
                 push_id: self.push_id.clone(),
                 ticket_number: ticket.clone(),
                 seq,
@@ -890,19 +890,19 @@ impl<'c, 'm> Mapper<'c, 'm> {
         pnr_id: &str,
         traveller_id: Option<&str>,
         kind: &str,
-        value: String,
+        value: Text,
         source: &str,
-        purpose: Option<String>,
-        country: Option<String>,
+        purpose: Option<Text>,
+        country: Option<Text>,
         seg: &Segment<'_>,
     ) {
         self.out.rows.contact.push(ContactRow {
-            pnr_id: pnr_id.to_string(),
-            traveller_id: traveller_id.map(str::to_string),
+            pnr_id: Text::from(pnr_id),
+            traveller_id: traveller_id.map(Text::from),
             push_id: self.push_id.clone(),
-            kind: kind.to_string(),
+            kind: Text::from(kind),
             value,
-            source_segment: source.to_string(),
+            source_segment: Text::from(source),
             purpose,
             country,
             dep_date: self.dep_date,
@@ -926,7 +926,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                     pnr_id,
                     traveller_id,
                     "address",
-                    address.join(", "),
+                    Text::from(address.join(", ")),
                     "ADD",
                     purpose.clone(),
                     country.clone(),
@@ -973,8 +973,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
 
     fn map_ebd(&mut self, ebd: &Segment<'_>, pnr_id: &str, traveller_id: Option<&str>) {
         self.out.rows.ssr.push(SsrRow {
-            pnr_id: pnr_id.to_string(),
-            traveller_id: traveller_id.map(str::to_string),
+            pnr_id: Text::from(pnr_id),
+            traveller_id: traveller_id.map(Text::from),
             push_id: self.push_id.clone(),
             level: if traveller_id.is_some() { "traveller".into() } else { "pnr".into() },
             code: Some("EBD".into()),
@@ -1000,7 +1000,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         let text = ift.text_from(1, 0, ' ').map(|t| {
             // Free text continues over further elements.
             let rest: Vec<String> = ift.elements().skip(2).map(|e| e.components.join(":")).collect();
-            if rest.is_empty() { t } else { format!("{t} {}", rest.join(" ")) }
+            if rest.is_empty() { t } else { compact_str::format_compact!("{t} {}", rest.join(" ")) }
         });
         let Some(text) = text else { return };
         if self.drop_sensitive_text(&text) {
@@ -1018,11 +1018,11 @@ impl<'c, 'm> Mapper<'c, 'm> {
             _ => "IFT",
         };
         self.out.rows.ssr.push(SsrRow {
-            pnr_id: pnr_id.to_string(),
-            traveller_id: traveller_id.map(str::to_string),
+            pnr_id: Text::from(pnr_id),
+            traveller_id: traveller_id.map(Text::from),
             push_id: self.push_id.clone(),
             leg_seq,
-            level: level.to_string(),
+            level: Text::from(level),
             code: Some(code.into()),
             carrier: owned(ift.get(0, 3)),
             free_text: Some(text),
@@ -1048,16 +1048,16 @@ impl<'c, 'm> Mapper<'c, 'm> {
         if self.drop_sensitive_ssr(ssr) {
             return;
         }
-        let code = ssr.get(0, 0).unwrap_or("").to_ascii_uppercase();
+        let code = Text::from(ssr.get(0, 0).unwrap_or("")).to_ascii_uppercase();
         let text = ssr.text_from(0, 8, ':');
-        let by_ref = |r: Option<&str>| -> Option<String> {
+        let by_ref = |r: Option<&str>| -> Option<Text> {
             let r = r?;
             keys.iter().flatten().find(|k| k.reference.as_deref() == Some(r)).map(|k| k.id.clone())
         };
         match code.as_str() {
             "DOCS" | "DOCO" | "DOCA" | "FQTV" | "INFT" => return,
             c if c.starts_with("CTC") => {
-                let traveller = by_ref(ssr.get(1, 2)).or(under.map(str::to_string));
+                let traveller = by_ref(ssr.get(1, 2)).or(under.map(Text::from));
                 let kind = freetext::ctc_kind(c);
                 let value = match kind {
                     "email" => text.as_deref().and_then(freetext::normalise_email),
@@ -1081,11 +1081,11 @@ impl<'c, 'm> Mapper<'c, 'm> {
             _ => {}
         }
         let base = SsrRow {
-            pnr_id: pnr_id.to_string(),
-            traveller_id: under.map(str::to_string),
+            pnr_id: Text::from(pnr_id),
+            traveller_id: under.map(Text::from),
             push_id: self.push_id.clone(),
             leg_seq,
-            level: level.to_string(),
+            level: Text::from(level),
             code: Some(code.clone()).filter(|c| !c.is_empty()),
             status: owned(ssr.get(0, 1)),
             quantity: parse_int(ssr.get(0, 2)),
@@ -1132,10 +1132,10 @@ impl<'c, 'm> Mapper<'c, 'm> {
         for n in &pnr.non_air {
             for tvl in &n.tvl {
                 self.out.rows.ssr.push(SsrRow {
-                    pnr_id: pnr_id.to_string(),
+                    pnr_id: Text::from(pnr_id),
                     push_id: self.push_id.clone(),
                     level: "pnr".into(),
-                    code: Some(format!("NONAIR:{}", n.msg.get(0, 0).unwrap_or(""))),
+                    code: Some(compact_str::format_compact!("NONAIR:{}", n.msg.get(0, 0).unwrap_or(""))),
                     free_text: Some(render(tvl)),
                     dep_date: self.dep_date,
                     source_file: self.file(tvl),
@@ -1180,7 +1180,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 arr.as_deref(),
             );
             self.out.rows.leg.push(LegRow {
-                pnr_id: pnr_id.to_string(),
+                pnr_id: Text::from(pnr_id),
                 push_id: self.push_id.clone(),
                 seq,
                 segment_type: segment_type.into(),
@@ -1202,7 +1202,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                     .rci
                     .first()
                     .and_then(|r| r.element(0))
-                    .and_then(|e| e.get(1).map(|l| format!("{}:{}", e.get(0).unwrap_or(""), l))),
+                    .and_then(|e| e.get(1).map(|l| compact_str::format_compact!("{}:{}", e.get(0).unwrap_or(""), l))),
                 is_pushed_flight: is_pushed,
                 dep_date: self.dep_date,
                 source_file: self.file(tvl),
@@ -1249,7 +1249,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             }
             let mut row = CheckinRow {
                 traveller_id: who,
-                pnr_id: pnr_id.to_string(),
+                pnr_id: Text::from(pnr_id),
                 push_id: self.push_id.clone(),
                 leg_seq,
                 checked_in_at_utc: at,
@@ -1338,7 +1338,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 seq += 1;
                 let action_code = owned(item.sac.get(2, 0));
                 self.out.rows.history.push(HistoryRow {
-                    pnr_id: pnr_id.to_string(),
+                    pnr_id: Text::from(pnr_id),
                     push_id: self.push_id.clone(),
                     seq,
                     at_utc: at,
@@ -1349,11 +1349,15 @@ impl<'c, 'm> Mapper<'c, 'm> {
                             "C" | "U" => "changed",
                             _ => "other",
                         }
-                        .to_string()
+                        .into()
                     }),
                     action_code,
-                    item_kind: item.segments.first().map(|s| s.tag.to_string()).unwrap_or_else(|| "SAC".into()),
-                    item: Some(text).filter(|t| !t.is_empty()),
+                    item_kind: item
+                        .segments
+                        .first()
+                        .map(|s| Text::from(s.tag.as_ref()))
+                        .unwrap_or_else(|| "SAC".into()),
+                    item: Some(Text::from(text)).filter(|t| !t.is_empty()),
                     by: by.clone(),
                     dep_date: self.dep_date,
                     source_file: self.file(item.sac),
@@ -1368,7 +1372,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             }
             seq += 1;
             self.out.rows.history.push(HistoryRow {
-                pnr_id: pnr_id.to_string(),
+                pnr_id: Text::from(pnr_id),
                 push_id: self.push_id.clone(),
                 seq,
                 item_kind: "LTS".into(),
@@ -1383,27 +1387,27 @@ impl<'c, 'm> Mapper<'c, 'm> {
 }
 
 /// One RCI locator: company, locator, creation date and time.
-type Locator = (String, String, Option<NaiveDate>, Option<chrono::NaiveTime>);
+type Locator = (Text, Text, Option<NaiveDate>, Option<chrono::NaiveTime>);
 
 /// What identifies a traveller before the id is computed.
 #[derive(Debug, Clone)]
 struct Stub {
-    surname: String,
-    given_raw: String,
-    type_code: Option<String>,
-    reference: Option<String>,
+    surname: Text,
+    given_raw: Text,
+    type_code: Option<Text>,
+    reference: Option<Text>,
     with_infant: bool,
 }
 
 /// A traveller's id and the name parts it was derived from.
 #[derive(Debug, Clone)]
 struct TravellerKey {
-    id: String,
-    surname: String,
-    given: String,
+    id: Text,
+    surname: Text,
+    given: Text,
     #[allow(dead_code)]
-    title: Option<String>,
-    reference: Option<String>,
+    title: Option<Text>,
+    reference: Option<Text>,
 }
 
 fn stubs_of(pnr: &Pnr<'_, '_>) -> Vec<Option<Stub>> {
@@ -1564,7 +1568,7 @@ fn match_checkin(
     reference: Option<&str>,
     surname: Option<&str>,
     given: Option<&str>,
-) -> Option<String> {
+) -> Option<Text> {
     if let Some(r) = reference
         && let Some(k) = keys.iter().flatten().find(|k| k.reference.as_deref() == Some(r))
     {
@@ -1596,14 +1600,27 @@ fn merge_docs(slot: &mut Option<Docs>, d: Docs) {
     }
 }
 
-fn address_text(a: &freetext::Doca) -> Option<String> {
-    let parts: Vec<&str> = [&a.street, &a.city, &a.state, &a.postcode].iter().filter_map(|p| p.as_deref()).collect();
-    if parts.is_empty() { None } else { Some(parts.join(", ")) }
+fn address_text(a: &freetext::Doca) -> Option<Text> {
+    joined([&a.street, &a.city, &a.state, &a.postcode].iter().filter_map(|p| p.as_deref()), ", ")
 }
 
-fn join_nonempty(items: impl Iterator<Item = String>) -> Option<String> {
-    let v: Vec<String> = items.filter(|s| !s.is_empty()).collect();
-    if v.is_empty() { None } else { Some(v.join(";")) }
+fn join_nonempty<S: AsRef<str>>(items: impl Iterator<Item = S>) -> Option<Text> {
+    joined(items, ";")
+}
+
+/// The non-empty items joined by `sep`, `None` when there are none.
+fn joined<S: AsRef<str>>(items: impl Iterator<Item = S>, sep: &str) -> Option<Text> {
+    let mut out: Option<Text> = None;
+    for item in items.filter(|s| !s.as_ref().is_empty()) {
+        match &mut out {
+            None => out = Some(Text::from(item.as_ref())),
+            Some(o) => {
+                o.push_str(sep);
+                o.push_str(item.as_ref());
+            }
+        }
+    }
+    out
 }
 
 /// Maps one PNRGOV message. `push_id` is computed by the caller from the raw bytes.
@@ -1640,7 +1657,7 @@ mod tests {
 
     fn rendered(input: &str) -> String {
         let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment in {input}"));
-        render(&seg)
+        render(&seg).to_string()
     }
 
     #[test]

@@ -5,29 +5,31 @@
 //! `_`, `-1NAME` name associations). Everything here returns raw strings: resolving two-digit
 //! years and time zones belongs to the mapping layer.
 
+use crate::landing::schema::Text;
+
 /// Fields of an SSR DOCS (travel document) free text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Docs {
     /// Document type: `P` passport, `I`/`A`/`C` identity cards, `IP` passport card, …
-    pub doc_type: Option<String>,
+    pub doc_type: Option<Text>,
     /// Issuing state (ISO 3166 alpha-3, sometimes alpha-2).
-    pub issuer: Option<String>,
+    pub issuer: Option<Text>,
     /// Document number.
-    pub number: Option<String>,
+    pub number: Option<Text>,
     /// Nationality.
-    pub nationality: Option<String>,
+    pub nationality: Option<Text>,
     /// Date of birth as sent, `DDMMMYY`.
-    pub dob: Option<String>,
+    pub dob: Option<Text>,
     /// Gender: `M`, `F`, `U`, `MI`/`FI` for infants.
-    pub gender: Option<String>,
+    pub gender: Option<Text>,
     /// Expiry date as sent, `DDMMMYY`.
-    pub expiry: Option<String>,
+    pub expiry: Option<Text>,
     /// Surname on the document.
-    pub surname: Option<String>,
+    pub surname: Option<Text>,
     /// First given name on the document.
-    pub given: Option<String>,
+    pub given: Option<Text>,
     /// Second given name.
-    pub middle: Option<String>,
+    pub middle: Option<Text>,
 }
 
 impl Docs {
@@ -49,8 +51,8 @@ fn fields(text: &str) -> Vec<Option<&str>> {
 }
 
 /// Field `i`, copied out once.
-fn at(f: &[Option<&str>], i: usize) -> Option<String> {
-    f.get(i).copied().flatten().map(str::to_string)
+fn at(f: &[Option<&str>], i: usize) -> Option<Text> {
+    f.get(i).copied().flatten().map(Text::from)
 }
 
 /// Parses DOCS free text, e.g. `/P/GBR/123456789/GBR/12JUL64/M/23AUG19/SMITH/JOHN/ROBERT`.
@@ -74,17 +76,17 @@ pub fn parse_docs(text: &str) -> Docs {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Doco {
     /// Place of birth.
-    pub birth_place: Option<String>,
+    pub birth_place: Option<Text>,
     /// Document type, `V` for visa.
-    pub doc_type: Option<String>,
+    pub doc_type: Option<Text>,
     /// Document (visa) number.
-    pub number: Option<String>,
+    pub number: Option<Text>,
     /// Place of issue.
-    pub issue_place: Option<String>,
+    pub issue_place: Option<Text>,
     /// Issue date as sent, `DDMMMYY`.
-    pub issue_date: Option<String>,
+    pub issue_date: Option<Text>,
     /// Country for which the document is valid.
-    pub valid_for: Option<String>,
+    pub valid_for: Option<Text>,
 }
 
 /// Parses DOCO free text, e.g. `/HERE VA/V/8675309/OTHER PLACE/22DEC06/LI`.
@@ -104,17 +106,17 @@ pub fn parse_doco(text: &str) -> Doco {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Doca {
     /// `R` residence or `D` destination.
-    pub kind: Option<String>,
+    pub kind: Option<Text>,
     /// Country.
-    pub country: Option<String>,
+    pub country: Option<Text>,
     /// Street.
-    pub street: Option<String>,
+    pub street: Option<Text>,
     /// City.
-    pub city: Option<String>,
+    pub city: Option<Text>,
     /// State or province.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     /// Postal code.
-    pub postcode: Option<String>,
+    pub postcode: Option<Text>,
 }
 
 /// Parses DOCA free text, e.g. `/D/AUS/13 SHORE AVENUE/BROADBEACH/QLD/4215`.
@@ -143,21 +145,21 @@ fn strip_name_association(text: &str) -> &str {
 
 /// Normalises an AIRIMP e-mail: `//` is `@`, `..` is `_`, lower case, association removed.
 /// Returns `None` when what is left has no `@`.
-pub fn normalise_email(text: &str) -> Option<String> {
+pub fn normalise_email(text: &str) -> Option<Text> {
     let t = strip_name_association(text.trim().trim_start_matches('/')).trim();
     let t = t.replace("//", "@").replace("..", "_").to_lowercase();
-    let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let t: Text = t.chars().filter(|c| !c.is_whitespace()).collect();
     if t.contains('@') && !t.starts_with('@') && !t.ends_with('@') { Some(t) } else { None }
 }
 
 /// Normalises a phone number: digits only, with a leading `+` kept, from the first run of digit
 /// groups in the text (`SEA 866 746-4647 CARLSON` gives `8667464647`). `None` when fewer than
 /// five digits are found.
-pub fn normalise_phone(text: &str) -> Option<String> {
+pub fn normalise_phone(text: &str) -> Option<Text> {
     let t = strip_name_association(text.trim().trim_start_matches('/'));
     let bytes: Vec<char> = t.chars().collect();
     let start = bytes.iter().position(|c| c.is_ascii_digit())?;
-    let mut out = String::new();
+    let mut out = Text::default();
     if start > 0 && bytes[start - 1] == '+' {
         out.push('+');
     }
@@ -186,9 +188,9 @@ pub struct Contact {
     /// `email`, `phone`, `mobile`, `home`, `business`, `agency`, `fax`, `address`.
     pub kind: &'static str,
     /// Normalised value (lower-case e-mail, digits-only phone, or address text).
-    pub value: String,
+    pub value: Text,
     /// The CTC code it came with (`CTCE`, `CTCM`, …), when there was one.
-    pub code: String,
+    pub code: Text,
 }
 
 /// Kind of contact for a `CTC?` code.
@@ -223,14 +225,14 @@ pub fn parse_ctc_line(text: &str) -> Option<Contact> {
                 if next.is_some_and(|n| n.is_ascii_alphabetic()) {
                     continue;
                 }
-                (format!("CTC{}", c.to_ascii_uppercase()), &after[1..])
+                (compact_str::format_compact!("CTC{}", c.to_ascii_uppercase()), &after[1..])
             }
-            _ => ("CTC".to_string(), after),
+            _ => (Text::from("CTC"), after),
         };
         let kind = ctc_kind(&code);
         let value = match kind {
             "email" => normalise_email(rest),
-            "address" => Some(rest.trim().to_string()).filter(|s| !s.is_empty()),
+            "address" => Some(Text::from(rest.trim())).filter(|s| !s.is_empty()),
             _ => normalise_phone(rest),
         }?;
         return Some(Contact { kind, value, code });
@@ -242,9 +244,9 @@ pub fn parse_ctc_line(text: &str) -> Option<Contact> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fqtv {
     /// Programme airline.
-    pub airline: Option<String>,
+    pub airline: Option<Text>,
     /// Membership number.
-    pub number: Option<String>,
+    pub number: Option<Text>,
 }
 
 /// Parses FQTV free text, e.g. `/DL1234567890-LASTNAME/FIRSTNAMEMI` or `SQ8794285757 S/KFES`.
@@ -252,7 +254,7 @@ pub fn parse_fqtv(text: &str) -> Fqtv {
     let t = text.trim().trim_start_matches('/').trim();
     let token = t.split(['-', ' ', '/']).next().unwrap_or("");
     if token.len() > 2 && token.is_char_boundary(2) {
-        Fqtv { airline: Some(token[..2].to_string()), number: Some(token[2..].to_string()) }
+        Fqtv { airline: Some(Text::from(&token[..2])), number: Some(Text::from(&token[2..])) }
     } else {
         Fqtv::default()
     }
@@ -262,9 +264,9 @@ pub fn parse_fqtv(text: &str) -> Fqtv {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tkne {
     /// 13-digit ticket number.
-    pub ticket_number: Option<String>,
+    pub ticket_number: Option<Text>,
     /// Coupon number.
-    pub coupon: Option<String>,
+    pub coupon: Option<Text>,
     /// True for `INF…`: the infant's ticket.
     pub infant: bool,
 }
@@ -276,9 +278,9 @@ pub fn parse_tkne(text: &str) -> Tkne {
         Some(r) => (true, r),
         None => (false, t),
     };
-    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: Text = t.chars().take_while(|c| c.is_ascii_digit()).collect();
     let rest = &t[digits.len()..];
-    let coupon = rest.strip_prefix('C').map(|c| c.chars().take_while(|c| c.is_ascii_digit()).collect::<String>());
+    let coupon = rest.strip_prefix('C').map(|c| c.chars().take_while(|c| c.is_ascii_digit()).collect::<Text>());
     Tkne {
         ticket_number: if digits.len() >= 10 { Some(digits) } else { None },
         coupon: coupon.filter(|c| !c.is_empty()),
@@ -290,22 +292,22 @@ pub fn parse_tkne(text: &str) -> Tkne {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inft {
     /// Infant's surname.
-    pub surname: Option<String>,
+    pub surname: Option<Text>,
     /// Infant's given name.
-    pub given: Option<String>,
+    pub given: Option<Text>,
     /// Date of birth as sent, `DDMMMYY`.
-    pub dob: Option<String>,
+    pub dob: Option<Text>,
 }
 
 /// Parses INFT free text: `BELT/SOPHY 20SEP12` or `SURNAME/GIVEN/10AUG11`.
 pub fn parse_inft(text: &str) -> Inft {
     let t = text.trim().trim_start_matches('/');
     let mut parts = t.splitn(2, '/');
-    let surname = parts.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let surname = parts.next().map(str::trim).filter(|s| !s.is_empty()).map(Text::from);
     let rest = parts.next().unwrap_or("").trim();
     let (given, dob) = match rest.rsplit_once(['/', ' ']) {
-        Some((g, d)) if looks_like_ddmmmyy(d) => (Some(g.trim().to_string()), Some(d.to_string())),
-        _ => (Some(rest.to_string()), None),
+        Some((g, d)) if looks_like_ddmmmyy(d) => (Some(Text::from(g.trim())), Some(Text::from(d))),
+        _ => (Some(Text::from(rest)), None),
     };
     Inft { surname, given: given.filter(|g| !g.is_empty()), dob }
 }
@@ -333,13 +335,13 @@ const GLUED_TITLES: &[&str] = &["MSTR", "MISS", "MRS", "MR", "MS"];
 /// `ISABELLE MRS` gives (`ISABELLE`, `MRS`). A glued `MS` is kept as part of the name when
 /// `document_given` (from DOCS) spells the name with it: `WILLIAMS` stays whole if the passport
 /// says so.
-pub fn split_title(given: &str, document_given: Option<&str>) -> (String, Option<String>) {
+pub fn split_title(given: &str, document_given: Option<&str>) -> (Text, Option<Text>) {
     let g = given.split_whitespace().collect::<Vec<_>>().join(" ");
     if let Some((head, last)) = g.rsplit_once(' ')
         && SPACED_TITLES.contains(&last)
         && !head.is_empty()
     {
-        return (head.to_string(), Some(last.to_string()));
+        return (Text::from(head), Some(Text::from(last)));
     }
     // `MS` is the one glued title that real given names end in (WILLIAMS, ADAMS). When the
     // document spells the name the same way, the letters are the name's.
@@ -355,10 +357,10 @@ pub fn split_title(given: &str, document_given: Option<&str>) -> (String, Option
             && head.chars().count() >= 2
             && !head.ends_with(' ')
         {
-            return (head.to_string(), Some((*t).to_string()));
+            return (Text::from(head), Some(Text::from(*t)));
         }
     }
-    (g, None)
+    (Text::from(g), None)
 }
 
 #[cfg(test)]
