@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::edifact::lexer::{Lexer, Segment};
+use crate::edifact::lexer::{Lexer, Segment, Terminator};
 
 /// Facts from UNB that every message of the interchange shares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,9 +116,28 @@ pub struct Interchanges<'a> {
     pub segments: usize,
 }
 
+/// The most segments [`body_capacity`] reserves for ahead of reading them.
+const MAX_BODY_HINT: usize = 1 << 20;
+
+/// The number of segments of the message body that starts at `from`, counted ahead as the
+/// terminators before the next `UNT+`, so that the body is allocated once instead of doubling
+/// (and copying) as it grows: a PNRGOV message has thousands of segments. Only a hint: a released
+/// terminator counts too, and without a `UNT+` ahead it is 0 and the body grows as it is read.
+fn body_capacity(input: &[u8], from: usize, terminator: u8) -> usize {
+    let rest = input.get(from..).unwrap_or_default();
+    match memchr::memmem::find(rest, b"UNT+") {
+        Some(end) => memchr::memchr_iter(terminator, &rest[..end]).count().min(MAX_BODY_HINT),
+        None => 0,
+    }
+}
+
 /// Splits the segment stream of one input into messages, checking the envelope as it goes.
 pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
     let mut lexer = Lexer::new(input);
+    let terminator = match lexer.service_chars().terminator {
+        Terminator::Byte(t) => t,
+        Terminator::Curly => b'\'',
+    };
     let mut out = Interchanges { messages: Vec::new(), diagnostics: Vec::new(), segments: 0 };
     let mut envelope = Envelope::default();
     let mut unb: Option<(usize, Option<String>)> = None;
@@ -239,7 +258,7 @@ pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
                     part,
                     parts: 1,
                     spans: vec![(origin, seg.offset, seg.end)],
-                    body: Vec::new(),
+                    body: Vec::with_capacity(body_capacity(input, seg.end, terminator)),
                     diagnostics: Vec::new(),
                 });
             }
@@ -465,6 +484,20 @@ mod tests {
         s.push_str(&parts.concat());
         s.push_str("UNZ+1+REF1'");
         s
+    }
+
+    #[test]
+    fn a_body_is_sized_from_the_terminators_before_its_unt() {
+        let text = msg_text(&["UNH+1+PNRGOV:13:1:IA'", "SRC'", "RCI+AA:ABC123'", "TIF+DOE+JOHN'", "UNT+5+1'"]);
+        let from = text.find("SRC").unwrap_or_default();
+        assert_eq!(body_capacity(text.as_bytes(), from, b'\''), 3);
+        let read = read_messages(text.as_bytes(), 0);
+        assert_eq!(read.messages[0].body.len(), 3);
+        assert!(read.messages[0].body.capacity() >= 3);
+        // A truncated message has no UNT ahead: no hint, the body grows as it is read.
+        let truncated = "UNH+1+PNRGOV:13:1:IA'SRC'RCI+AA:ABC123'";
+        assert_eq!(body_capacity(truncated.as_bytes(), 21, b'\''), 0);
+        assert_eq!(read_messages(truncated.as_bytes(), 0).messages[0].body.len(), 2);
     }
 
     #[test]

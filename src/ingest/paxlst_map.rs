@@ -192,6 +192,7 @@ impl Mapper<'_, '_> {
 
         let reference = dep_date.or(prepared.map(|p| p.date_naive()));
         let mut counted: [u64; 2] = [0, 0];
+        self.out.rows.api_traveller.reserve(g.persons.len());
         for p in &g.persons {
             let nad = p.nad;
             let role = paxlst::role(nad.get(0, 0).unwrap_or(""));

@@ -1641,6 +1641,11 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
     m.out.rows.pnr.reserve(g.pnrs.len());
     m.out.rows.traveller.reserve(g.pnrs.iter().map(|p| p.travellers.len()).sum());
     m.out.rows.leg.reserve(g.pnrs.iter().map(|p| p.legs.len()).sum());
+    let tickets = |p: &Pnr<'_, '_>| p.travellers.iter().map(|t| t.tickets.len()).sum::<usize>();
+    m.out.rows.ticket.reserve(g.pnrs.iter().map(tickets).sum());
+    let checkins = |p: &Pnr<'_, '_>| p.legs.iter().flat_map(|l| &l.checkins).map(|c| c.records.len()).sum::<usize>();
+    m.out.rows.checkin.reserve(g.pnrs.iter().map(checkins).sum());
+    m.out.rows.history.reserve(g.pnrs.iter().flat_map(|p| &p.history).map(|h| h.items.len()).sum());
     let rows = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
     m.out.rows.diagnostics.extend(rows);
     m.map_header(&g);
