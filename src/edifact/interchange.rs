@@ -116,28 +116,70 @@ pub struct Interchanges<'a> {
     pub segments: usize,
 }
 
-/// The most segments [`body_capacity`] reserves for ahead of reading them.
+/// The most segments [`BodyHint`] reserves for ahead of reading them.
 const MAX_BODY_HINT: usize = 1 << 20;
 
-/// The number of segments of the message body that starts at `from`, counted ahead as the
-/// terminators before the next `UNT+`, so that the body is allocated once instead of doubling
-/// (and copying) as it grows: a PNRGOV message has thousands of segments. Only a hint: a released
-/// terminator counts too, and without a `UNT+` ahead it is 0 and the body grows as it is read.
-fn body_capacity(input: &[u8], from: usize, terminator: u8) -> usize {
-    let rest = input.get(from..).unwrap_or_default();
-    match memchr::memmem::find(rest, b"UNT+") {
-        Some(end) => memchr::memchr_iter(terminator, &rest[..end]).count().min(MAX_BODY_HINT),
-        None => 0,
+/// The next place a tag (`UNT+`, `UNH+`) appears in an input, searched forward and remembered,
+/// so that the searches of all the messages of a file scan it about once, whatever it holds.
+struct Ahead {
+    pattern: &'static [u8],
+    /// Where the last search started, and what it found.
+    last: Option<(usize, Option<usize>)>,
+}
+
+impl Ahead {
+    fn new(pattern: &'static [u8]) -> Ahead {
+        Ahead { pattern, last: None }
+    }
+
+    /// The first place at or after `from` where the tag appears.
+    fn find(&mut self, input: &[u8], from: usize) -> Option<usize> {
+        // The last answer holds for any later start that is not past what it found.
+        if let Some((start, found)) = self.last
+            && start <= from
+            && found.is_none_or(|at| from <= at)
+        {
+            return found;
+        }
+        let found = memchr::memmem::find(input.get(from..).unwrap_or_default(), self.pattern).map(|k| from + k);
+        self.last = Some((from, found));
+        found
+    }
+}
+
+/// How many segments the body of a message will have, counted ahead as the terminators before its
+/// `UNT+`, so that the body is allocated once instead of doubling (and copying) as it grows: a
+/// PNRGOV message has thousands of segments. Only a hint: a released terminator counts too. A
+/// message with no `UNT+` before the next `UNH+` (truncated) gets no hint and grows as it is read,
+/// so that no byte is counted for two messages.
+struct BodyHint {
+    terminator: u8,
+    unt: Ahead,
+    unh: Ahead,
+}
+
+impl BodyHint {
+    fn new(terminator: u8) -> BodyHint {
+        BodyHint { terminator, unt: Ahead::new(b"UNT+"), unh: Ahead::new(b"UNH+") }
+    }
+
+    /// Segments of the body that starts at `from` (just after its UNH).
+    fn capacity(&mut self, input: &[u8], from: usize) -> usize {
+        let Some(end) = self.unt.find(input, from) else { return 0 };
+        if self.unh.find(input, from).is_some_and(|next| next < end) {
+            return 0;
+        }
+        memchr::memchr_iter(self.terminator, &input[from..end]).count().min(MAX_BODY_HINT)
     }
 }
 
 /// Splits the segment stream of one input into messages, checking the envelope as it goes.
 pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
     let mut lexer = Lexer::new(input);
-    let terminator = match lexer.service_chars().terminator {
+    let mut body_hint = BodyHint::new(match lexer.service_chars().terminator {
         Terminator::Byte(t) => t,
         Terminator::Curly => b'\'',
-    };
+    });
     let mut out = Interchanges { messages: Vec::new(), diagnostics: Vec::new(), segments: 0 };
     let mut envelope = Envelope::default();
     let mut unb: Option<(usize, Option<String>)> = None;
@@ -258,7 +300,7 @@ pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
                     part,
                     parts: 1,
                     spans: vec![(origin, seg.offset, seg.end)],
-                    body: Vec::with_capacity(body_capacity(input, seg.end, terminator)),
+                    body: Vec::with_capacity(body_hint.capacity(input, seg.end)),
                     diagnostics: Vec::new(),
                 });
             }
@@ -490,14 +532,29 @@ mod tests {
     fn a_body_is_sized_from_the_terminators_before_its_unt() {
         let text = msg_text(&["UNH+1+PNRGOV:13:1:IA'", "SRC'", "RCI+AA:ABC123'", "TIF+DOE+JOHN'", "UNT+5+1'"]);
         let from = text.find("SRC").unwrap_or_default();
-        assert_eq!(body_capacity(text.as_bytes(), from, b'\''), 3);
+        assert_eq!(BodyHint::new(b'\'').capacity(text.as_bytes(), from), 3);
         let read = read_messages(text.as_bytes(), 0);
         assert_eq!(read.messages[0].body.len(), 3);
         assert!(read.messages[0].body.capacity() >= 3);
-        // A truncated message has no UNT ahead: no hint, the body grows as it is read.
-        let truncated = "UNH+1+PNRGOV:13:1:IA'SRC'RCI+AA:ABC123'";
-        assert_eq!(body_capacity(truncated.as_bytes(), 21, b'\''), 0);
-        assert_eq!(read_messages(truncated.as_bytes(), 0).messages[0].body.len(), 2);
+        // A truncated message has no UNT before the next UNH, or none at all: no hint, the body
+        // grows as it is read.
+        let truncated = "UNH+1+PNRGOV:13:1:IA'SRC'RCI+AA:ABC123'UNH+2+PNRGOV:13:1:IA'SRC'UNT+3+2'";
+        let mut hint = BodyHint::new(b'\'');
+        assert_eq!(hint.capacity(truncated.as_bytes(), 21), 0);
+        assert_eq!(hint.capacity(truncated.as_bytes(), 60), 1);
+        assert_eq!(BodyHint::new(b'\'').capacity(&truncated.as_bytes()[..60], 21), 0);
+        let read = read_messages(truncated.as_bytes(), 0);
+        assert_eq!(read.messages.iter().map(|m| m.body.len()).collect::<Vec<_>>(), [2, 1]);
+    }
+
+    #[test]
+    fn a_search_ahead_is_remembered_and_agrees_with_a_fresh_one() {
+        let input = b"xxUNT+aaUNT+bb";
+        let mut ahead = Ahead::new(b"UNT+");
+        for from in [0, 1, 2, 3, 5, 8, 9, 14, 3, 0] {
+            let fresh = memchr::memmem::find(&input[from..], b"UNT+").map(|k| from + k);
+            assert_eq!(ahead.find(input, from), fresh, "from {from}");
+        }
     }
 
     #[test]
