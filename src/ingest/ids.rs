@@ -1,4 +1,4 @@
-//! Stable keys: how `push_id`, `pnr_id` and `traveller_id` are derived.
+//! Stable keys: how `push_id`, `pnr_id`, `traveller_id` and `api_traveller_id` are derived.
 //!
 //! The keys are deterministic functions of what the airline sent, so that every push version of a
 //! PNR, every run, the generator's labels and an auditor's notes can join on them.
@@ -17,6 +17,9 @@
 //!   **Namesakes:** when a later traveller of the same PNR would get an earlier one's id (same
 //!   name, same or no reference), its `traveller_ref` part is `#` + its 1-based TIF position
 //!   instead, with a `TRAVELLER_ID_CLASH` warning.
+//! * `api_traveller_id` = `A` + 16 hex of SHA-256 over `"api" 0x1F carrier 0x1F number 0x1F
+//!   dep_date 0x1F surname 0x1F given_name 0x1F date_of_birth 0x1F doc_number` of a PAXLST
+//!   person, each trimmed and upper-cased.
 //! * `push_id` = `M` + 16 hex of SHA-256 over the raw bytes of the message (UNH to UNT) and, for
 //!   a multi-part push, of each part in sequence. Resending the same message gives the same id.
 
@@ -74,6 +77,17 @@ pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::Naive
     short_hash('P', &[b"pnr", norm(carrier).as_bytes(), norm(record_locator).as_bytes(), date.as_bytes()])
 }
 
+/// The `api_traveller_id` of a person in a PAXLST message, from the flight and the person's
+/// identifying fields (carrier, number, departure date, surname, given name, date of birth,
+/// document number), each trimmed and upper-cased.
+pub fn api_traveller_id(parts: &[&str]) -> Text {
+    let upper: Vec<String> = parts.iter().map(|p| p.trim().to_uppercase()).collect();
+    let mut hashed: Vec<&[u8]> = Vec::with_capacity(upper.len() + 1);
+    hashed.push(b"api");
+    hashed.extend(upper.iter().map(|p| p.as_bytes()));
+    short_hash('A', &hashed)
+}
+
 /// The `traveller_id` for a traveller of `pnr_id`; `given_name` must already have its title
 /// removed (see `pnrgov::freetext::split_title`).
 pub fn traveller_id(pnr_id: &str, surname: &str, given_name: &str, traveller_ref: &str) -> Text {
@@ -101,6 +115,23 @@ pub fn push_id<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_traveller_ids_hash_api_then_each_part_after_a_separator() {
+        let parts = ["ua", "0989", "2026-12-03", " Doe ", "John", "1980-01-02", "X123"];
+        let mut h = Sha256::new();
+        h.update(b"api");
+        for p in parts {
+            h.update([0x1f]);
+            h.update(p.trim().to_uppercase().as_bytes());
+        }
+        let expected = format!("A{}", hex::encode(&h.finalize()[..8]));
+        assert_eq!(api_traveller_id(&parts), expected.as_str());
+        assert_eq!(
+            api_traveller_id(&parts),
+            api_traveller_id(&["UA", "0989", "2026-12-03", "DOE", "JOHN", "1980-01-02", "x123"])
+        );
+    }
 
     #[test]
     fn ids_ignore_case_and_spacing() {

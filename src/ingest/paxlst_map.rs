@@ -5,19 +5,14 @@
 //! a flight leg, dates that do not parse, an unknown airport.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use sha2::{Digest, Sha256};
 
-use super::pnrgov_map::{Counts, MapContext, Mapped, diagnostic_row, envelope_row, message_diagnostic_rows};
+use super::pnrgov_map::{Counts, MapContext, Mapped, diagnostic_row, envelope_row, message_diagnostic_rows, owned};
 use super::times;
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
 use crate::edifact::lexer::Segment;
 use crate::landing::schema::{ApiTravellerRow, PushRow, Shared, Text};
 use crate::paxlst::{self, Leg, PaxlstMessage};
-
-fn owned(s: Option<&str>) -> Option<Text> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(Text::from)
-}
 
 /// A leg's `DTM` 189/232 as a local date and time (formats 201 and 203).
 fn dtm_datetime(dtm: &Segment<'_>) -> Option<NaiveDateTime> {
@@ -38,17 +33,6 @@ fn birth_date(dtm: &Segment<'_>, reference: Option<NaiveDate>) -> Option<NaiveDa
         Some(r) if d > r && !long_year => chrono::Datelike::with_year(&d, chrono::Datelike::year(&d) - 100),
         _ => Some(d),
     }
-}
-
-/// `A` + 16 hex of SHA-256 over the flight and the person's identifying fields.
-pub fn api_traveller_id(parts: &[&str]) -> Text {
-    let mut h = Sha256::new();
-    h.update(b"api");
-    for p in parts {
-        h.update([0x1f]);
-        h.update(p.trim().to_uppercase().as_bytes());
-    }
-    compact_str::format_compact!("A{}", hex::encode(&h.finalize()[..8]))
 }
 
 /// Splits a TDT flight id (`UA0989`, `AA123`) into carrier and number; `carrier` (TDT e5) wins
@@ -284,7 +268,7 @@ impl Mapper<'_, '_> {
             }
             row.other_documents = Some(Text::from(others.join(";"))).filter(|s| !s.is_empty());
             let dob = row.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
-            row.api_traveller_id = api_traveller_id(&[
+            row.api_traveller_id = super::ids::api_traveller_id(&[
                 carrier.as_deref().unwrap_or(""),
                 number.as_deref().unwrap_or(""),
                 &dep_date.map(|d| d.to_string()).unwrap_or_default(),

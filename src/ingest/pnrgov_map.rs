@@ -182,7 +182,9 @@ pub fn render(seg: &Segment<'_>) -> Text {
     out
 }
 
-fn owned(s: Option<&str>) -> Option<Text> {
+/// The trimmed text, `None` when absent or blank: how an optional field of a segment becomes a
+/// column (for PAXLST too).
+pub(super) fn owned(s: Option<&str>) -> Option<Text> {
     s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(Text::from)
 }
 
