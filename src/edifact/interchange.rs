@@ -495,7 +495,11 @@ pub fn join_parts<'a>(parts: Vec<Message<'a>>) -> Message<'a> {
     let Some(mut first) = iter.next() else { unreachable!("join_parts is only called with at least one part") };
     let seqs: Vec<u32> = std::iter::once(first.part.map(|p| p.seq).unwrap_or(0)).collect();
     let mut seqs = seqs;
-    for m in iter {
+    // The joined body sized once: a push of many parts holds tens of thousands of segments.
+    let rest: Vec<Message<'a>> = iter.collect();
+    first.body.reserve(rest.iter().map(|m| m.body.len()).sum());
+    first.spans.reserve(rest.iter().map(|m| m.spans.len()).sum());
+    for m in rest {
         seqs.push(m.part.map(|p| p.seq).unwrap_or(0));
         first.parts += 1;
         first.spans.extend(m.spans);

@@ -1648,6 +1648,17 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
     let checkins = |p: &Pnr<'_, '_>| p.legs.iter().flat_map(|l| &l.checkins).map(|c| c.records.len()).sum::<usize>();
     m.out.rows.checkin.reserve(g.pnrs.iter().map(checkins).sum());
     m.out.rows.history.reserve(g.pnrs.iter().flat_map(|p| &p.history).map(|h| h.items.len()).sum());
+    let ticket_payments =
+        |p: &Pnr<'_, '_>| p.travellers.iter().flat_map(|t| &t.tickets).map(|k| k.payments.len()).sum::<usize>();
+    m.out.rows.payment.reserve(g.pnrs.iter().map(|p| p.payments.len() + ticket_payments(p)).sum());
+    // Contacts come from ADD, IFT and SSR segments: one each, as an estimate (an ADD can give
+    // two, and most SSRs give none).
+    let traveller_contacts =
+        |p: &Pnr<'_, '_>| p.travellers.iter().map(|t| t.add.len() + t.ift.len() + t.ssr.len()).sum::<usize>();
+    m.out
+        .rows
+        .contact
+        .reserve(g.pnrs.iter().map(|p| p.add.len() + p.ift.len() + p.ssr.len() + traveller_contacts(p)).sum());
     let rows = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
     m.out.rows.diagnostics.extend(rows);
     m.map_header(&g);

@@ -2,16 +2,19 @@
 //!
 //! Each table is declared once with [`landing_table!`]: the Rust row struct, the Arrow schema
 //! (descriptions go into the field metadata under `description`, so that auditors' tools show
-//! them) and the conversion of a slice of rows into a `RecordBatch` are generated from the same
-//! declaration and cannot drift apart.
+//! them) and the table's builder of record batches ([`TableBuilder`], which appends rows straight
+//! into Arrow buffers) are generated from the same declaration and cannot drift apart.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Array, ArrayBuilder, ArrayRef, ArrowPrimitiveType, BooleanBuilder, DictionaryArray, Int32Builder, PrimitiveBuilder,
+    StringBuilder,
 };
-use arrow::datatypes::{DataType, Field, SchemaRef, TimeUnit};
+use arrow::datatypes::{
+    DataType, Date32Type, Field, Float64Type, Int32Type, Int64Type, SchemaRef, TimeUnit, TimestampMicrosecondType,
+};
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -23,11 +26,22 @@ pub trait Column: Sized {
     fn nullable() -> bool {
         true
     }
-    /// Builds the column from the values of all rows. `values` can be walked twice, so that a
-    /// text column can size its buffer exactly before filling it.
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef
-    where
-        Self: 'a;
+    /// What appends values of this type to an Arrow column.
+    type Builder: ColumnBuilder<Self>;
+    /// A builder with room for `rows` values. `dictionary` asks a text column for its in-memory
+    /// form, a dictionary of runs (see `landing::compact`); other types never get one.
+    fn builder(rows: usize, dictionary: bool) -> Self::Builder;
+}
+
+/// Appends the values of one landing column straight into Arrow buffers, batch after batch.
+pub trait ColumnBuilder<T> {
+    /// Appends one value.
+    fn append(&mut self, value: &T);
+    /// The column of the values appended since the last call. The builder starts the next batch
+    /// with room for `next` values (text: at this batch's bytes per value).
+    fn finish(&mut self, next: usize) -> ArrayRef;
+    /// Bytes of Arrow data appended so far (for the staged writer's flush threshold).
+    fn held_bytes(&self) -> usize;
 }
 
 /// Text of a landing row's field: held inline up to 24 bytes (codes, airports, names, the 17-byte
@@ -38,114 +52,183 @@ pub type Text = compact_str::CompactString;
 /// the text, which matters because every row of every data table carries both.
 pub type Shared = Arc<str>;
 
-/// A non-null text column, its buffer sized exactly from the values' lengths.
-fn text_column<'a, T: AsRef<str> + 'a>(values: impl ExactSizeIterator<Item = &'a T> + Clone) -> ArrayRef {
-    let bytes = values.clone().map(|v| v.as_ref().len()).sum();
-    let mut b = StringBuilder::with_capacity(values.len(), bytes);
-    values.for_each(|v| b.append_value(v.as_ref()));
-    Arc::new(b.finish())
+/// Bytes per value a text builder starts with when it has seen no batch yet.
+const TEXT_BYTES_GUESS: usize = 16;
+
+/// A text column: plain `Utf8`, or a dictionary with one value per run of equal values
+/// (`Dictionary(Int32, Utf8)`, the in-memory form of `landing::compact`).
+pub enum TextBuilder {
+    /// One value per row.
+    Plain(StringBuilder),
+    /// One key per row, one value per run of equal values (NULL rows get a NULL key).
+    Runs {
+        /// Index of each row's value.
+        keys: Int32Builder,
+        /// The value of each run.
+        values: StringBuilder,
+    },
 }
 
-/// Non-null text columns: owned text, and text shared between rows.
+impl TextBuilder {
+    fn new(rows: usize, bytes: usize, dictionary: bool) -> TextBuilder {
+        if dictionary {
+            TextBuilder::Runs { keys: Int32Builder::with_capacity(rows), values: StringBuilder::new() }
+        } else {
+            TextBuilder::Plain(StringBuilder::with_capacity(rows, bytes))
+        }
+    }
+
+    /// Appends one value, or NULL.
+    pub fn append_option(&mut self, value: Option<&str>) {
+        match self {
+            TextBuilder::Plain(b) => b.append_option(value),
+            TextBuilder::Runs { keys, values } => match value {
+                None => keys.append_null(),
+                Some(v) => {
+                    // The values of a run are never NULL, so the last one ends at the buffer's end.
+                    let last = values
+                        .offsets_slice()
+                        .iter()
+                        .rev()
+                        .nth(1)
+                        .map(|start| &values.values_slice()[*start as usize..]);
+                    if last != Some(v.as_bytes()) {
+                        values.append_value(v);
+                    }
+                    // At most one value per row, and a batch holds far fewer than 2^31 rows.
+                    keys.append_value(values.len() as i32 - 1);
+                }
+            },
+        }
+    }
+
+    fn finish_column(&mut self, next: usize) -> ArrayRef {
+        match self {
+            TextBuilder::Plain(b) => {
+                let rows = b.len();
+                let bytes = b.values_slice().len();
+                let per_row = if rows == 0 { TEXT_BYTES_GUESS } else { bytes.div_ceil(rows) };
+                let array = b.finish();
+                *b = StringBuilder::with_capacity(next, next * per_row);
+                Arc::new(array)
+            }
+            TextBuilder::Runs { keys, values } => {
+                let dict = DictionaryArray::<Int32Type>::try_new(keys.finish(), Arc::new(values.finish()));
+                *keys = Int32Builder::with_capacity(next);
+                match dict {
+                    Ok(d) => Arc::new(d),
+                    Err(e) => unreachable!("keys index the values built with them: {e}"),
+                }
+            }
+        }
+    }
+
+    fn held(&self) -> usize {
+        match self {
+            TextBuilder::Plain(b) => b.values_slice().len() + 4 * b.len(),
+            TextBuilder::Runs { keys, values } => 4 * keys.len() + values.values_slice().len() + 4 * values.len(),
+        }
+    }
+}
+
+/// Text columns: owned, inline and shared text, non-null and nullable.
 macro_rules! text_column_type {
-    ($ty:ty) => {
+    ($ty:ty, $nullable:literal, |$v:ident| $value:expr) => {
         impl Column for $ty {
             fn data_type() -> DataType {
                 DataType::Utf8
             }
             fn nullable() -> bool {
-                false
+                $nullable
             }
-            fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-                text_column(values)
+            type Builder = TextBuilder;
+            fn builder(rows: usize, dictionary: bool) -> TextBuilder {
+                TextBuilder::new(rows, rows * TEXT_BYTES_GUESS, dictionary)
+            }
+        }
+
+        impl ColumnBuilder<$ty> for TextBuilder {
+            fn append(&mut self, $v: &$ty) {
+                self.append_option($value)
+            }
+            fn finish(&mut self, next: usize) -> ArrayRef {
+                self.finish_column(next)
+            }
+            fn held_bytes(&self) -> usize {
+                self.held()
             }
         }
     };
 }
 
-text_column_type!(String);
-text_column_type!(Text);
-text_column_type!(Shared);
+text_column_type!(String, false, |v| Some(v.as_str()));
+text_column_type!(Text, false, |v| Some(v.as_str()));
+text_column_type!(Shared, false, |v| Some(v.as_ref()));
+text_column_type!(Option<String>, true, |v| v.as_deref());
+text_column_type!(Option<Text>, true, |v| v.as_deref());
 
-/// Nullable text columns: owned text, and inline text.
-macro_rules! optional_text_column_type {
-    ($ty:ty) => {
-        impl Column for Option<$ty> {
+/// A column of Arrow primitives (numbers, dates, instants); `T::DATA_TYPE` unless a time zone
+/// is given.
+pub struct PrimitiveColumn<T: ArrowPrimitiveType>(PrimitiveBuilder<T>);
+
+impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
+    fn new(rows: usize, data_type: DataType) -> Self {
+        PrimitiveColumn(PrimitiveBuilder::<T>::with_capacity(rows).with_data_type(data_type))
+    }
+    fn finish_column(&mut self, next: usize) -> ArrayRef {
+        let array = self.0.finish();
+        self.0 = PrimitiveBuilder::<T>::with_capacity(next).with_data_type(array.data_type().clone());
+        Arc::new(array)
+    }
+}
+
+/// A Boolean column.
+pub struct BoolColumn(BooleanBuilder);
+
+impl BoolColumn {
+    fn finish_column(&mut self, next: usize) -> ArrayRef {
+        let array = self.0.finish();
+        self.0 = BooleanBuilder::with_capacity(next);
+        Arc::new(array)
+    }
+}
+
+/// Columns of a Rust type held as an Arrow primitive type, nullable when the Rust type is an
+/// `Option`: `|v| value` maps a present value to the Arrow native value.
+macro_rules! primitive_column_type {
+    ($ty:ty, $arrow:ty, $data_type:expr, nullable, |$v:ident| $value:expr) => {
+        primitive_column_type!(@impl $ty, $arrow, $data_type, true, |x| x.map(|$v| $value));
+    };
+    ($ty:ty, $arrow:ty, $data_type:expr, required, |$v:ident| $value:expr) => {
+        primitive_column_type!(@impl $ty, $arrow, $data_type, false, |x| Some({ let $v = x; $value }));
+    };
+    (@impl $ty:ty, $arrow:ty, $data_type:expr, $nullable:literal, |$x:ident| $option:expr) => {
+        impl Column for $ty {
             fn data_type() -> DataType {
-                DataType::Utf8
+                $data_type
             }
-            fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-                let bytes = values.clone().map(|v| v.as_deref().map_or(0, str::len)).sum();
-                let mut b = StringBuilder::with_capacity(values.len(), bytes);
-                values.for_each(|v| b.append_option(v.as_deref()));
-                Arc::new(b.finish())
+            fn nullable() -> bool {
+                $nullable
+            }
+            type Builder = PrimitiveColumn<$arrow>;
+            fn builder(rows: usize, _dictionary: bool) -> Self::Builder {
+                PrimitiveColumn::new(rows, $data_type)
+            }
+        }
+
+        impl ColumnBuilder<$ty> for PrimitiveColumn<$arrow> {
+            fn append(&mut self, value: &$ty) {
+                let $x = *value;
+                self.0.append_option($option)
+            }
+            fn finish(&mut self, next: usize) -> ArrayRef {
+                self.finish_column(next)
+            }
+            fn held_bytes(&self) -> usize {
+                std::mem::size_of::<<$arrow as ArrowPrimitiveType>::Native>() * self.0.len()
             }
         }
     };
-}
-
-optional_text_column_type!(String);
-optional_text_column_type!(Text);
-
-impl Column for i64 {
-    fn data_type() -> DataType {
-        DataType::Int64
-    }
-    fn nullable() -> bool {
-        false
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = Int64Builder::with_capacity(values.len());
-        values.for_each(|v| b.append_value(*v));
-        Arc::new(b.finish())
-    }
-}
-
-impl Column for Option<i64> {
-    fn data_type() -> DataType {
-        DataType::Int64
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = Int64Builder::with_capacity(values.len());
-        values.for_each(|v| b.append_option(*v));
-        Arc::new(b.finish())
-    }
-}
-
-impl Column for Option<f64> {
-    fn data_type() -> DataType {
-        DataType::Float64
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = Float64Builder::with_capacity(values.len());
-        values.for_each(|v| b.append_option(*v));
-        Arc::new(b.finish())
-    }
-}
-
-impl Column for bool {
-    fn data_type() -> DataType {
-        DataType::Boolean
-    }
-    fn nullable() -> bool {
-        false
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = BooleanBuilder::with_capacity(values.len());
-        values.for_each(|v| b.append_value(*v));
-        Arc::new(b.finish())
-    }
-}
-
-impl Column for Option<bool> {
-    fn data_type() -> DataType {
-        DataType::Boolean
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = BooleanBuilder::with_capacity(values.len());
-        values.for_each(|v| b.append_option(*v));
-        Arc::new(b.finish())
-    }
 }
 
 const UNIX_EPOCH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
@@ -153,41 +236,61 @@ const UNIX_EPOCH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
     None => panic!("1970-01-01 is a valid date"),
 };
 
-impl Column for Option<NaiveDate> {
-    fn data_type() -> DataType {
-        DataType::Date32
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = Date32Builder::with_capacity(values.len());
-        values.for_each(|v| b.append_option(v.map(|d| (d - UNIX_EPOCH_DATE).num_days() as i32)));
-        Arc::new(b.finish())
-    }
+primitive_column_type!(i64, Int64Type, DataType::Int64, required, |v| v);
+primitive_column_type!(Option<i64>, Int64Type, DataType::Int64, nullable, |v| v);
+primitive_column_type!(Option<f64>, Float64Type, DataType::Float64, nullable, |v| v);
+primitive_column_type!(Option<NaiveDate>, Date32Type, DataType::Date32, nullable, |d| (d - UNIX_EPOCH_DATE).num_days()
+    as i32);
+// UTC instants are stored as `Timestamp(µs, "UTC")`.
+primitive_column_type!(
+    Option<DateTime<Utc>>,
+    TimestampMicrosecondType,
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+    nullable,
+    |t| t.timestamp_micros()
+);
+// Airport-local wall-clock times are stored as `Timestamp(µs)` with no zone, so that they can
+// never be compared with UTC columns by accident.
+primitive_column_type!(
+    Option<NaiveDateTime>,
+    TimestampMicrosecondType,
+    DataType::Timestamp(TimeUnit::Microsecond, None),
+    nullable,
+    |t| t.and_utc().timestamp_micros()
+);
+
+/// Boolean columns, non-null and nullable.
+macro_rules! bool_column_type {
+    ($ty:ty, $nullable:literal, |$v:ident| $value:expr) => {
+        impl Column for $ty {
+            fn data_type() -> DataType {
+                DataType::Boolean
+            }
+            fn nullable() -> bool {
+                $nullable
+            }
+            type Builder = BoolColumn;
+            fn builder(rows: usize, _dictionary: bool) -> BoolColumn {
+                BoolColumn(BooleanBuilder::with_capacity(rows))
+            }
+        }
+
+        impl ColumnBuilder<$ty> for BoolColumn {
+            fn append(&mut self, $v: &$ty) {
+                self.0.append_option($value)
+            }
+            fn finish(&mut self, next: usize) -> ArrayRef {
+                self.finish_column(next)
+            }
+            fn held_bytes(&self) -> usize {
+                self.0.len().div_ceil(8)
+            }
+        }
+    };
 }
 
-/// UTC instants are stored as `Timestamp(µs, "UTC")`.
-impl Column for Option<DateTime<Utc>> {
-    fn data_type() -> DataType {
-        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = TimestampMicrosecondBuilder::with_capacity(values.len()).with_timezone("UTC");
-        values.for_each(|v| b.append_option(v.map(|t| t.timestamp_micros())));
-        Arc::new(b.finish())
-    }
-}
-
-/// Airport-local wall-clock times are stored as `Timestamp(µs)` with no zone, so that they can
-/// never be compared with UTC columns by accident.
-impl Column for Option<NaiveDateTime> {
-    fn data_type() -> DataType {
-        DataType::Timestamp(TimeUnit::Microsecond, None)
-    }
-    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self> + Clone) -> ArrayRef {
-        let mut b = TimestampMicrosecondBuilder::with_capacity(values.len());
-        values.for_each(|v| b.append_option(v.map(|t| t.and_utc().timestamp_micros())));
-        Arc::new(b.finish())
-    }
-}
+bool_column_type!(bool, false, |v| Some(*v));
+bool_column_type!(Option<bool>, true, |v| *v);
 
 /// A field with its description in the metadata.
 pub fn described_field(name: &str, data_type: DataType, nullable: bool, description: &str) -> Field {
@@ -195,11 +298,12 @@ pub fn described_field(name: &str, data_type: DataType, nullable: bool, descript
         .with_metadata(HashMap::from([("description".to_string(), description.to_string())]))
 }
 
-/// Declares a landing table: row struct, schema with descriptions, and batch conversion.
+/// Declares a landing table: row struct, schema with descriptions, and its builder of record
+/// batches.
 macro_rules! landing_table {
     (
         $(#[$meta:meta])*
-        $row:ident, $table:literal, $table_doc:literal {
+        $row:ident, $builder:ident, $table:literal, $table_doc:literal {
             $( $field:ident : $ty:ty => $desc:literal ),* $(,)?
         }
     ) => {
@@ -232,11 +336,63 @@ macro_rules! landing_table {
 
             /// Converts rows into one record batch.
             pub fn to_batch(rows: &[Self]) -> arrow::record_batch::RecordBatch {
+                let mut b = $builder::new(rows.len(), false);
+                $crate::landing::schema::TableBuilder::append(&mut b, rows);
+                $crate::landing::schema::TableBuilder::finish(&mut b, 0)
+            }
+        }
+
+        #[doc = concat!("Builds record batches of `", $table, "` from rows, each value written once, straight into Arrow buffers.")]
+        pub struct $builder {
+            table_schema: arrow::datatypes::SchemaRef,
+            row_count: usize,
+            $( $field: <$ty as $crate::landing::schema::Column>::Builder, )*
+        }
+
+        impl $builder {
+            /// A builder with room for `rows` rows. `compact` builds the table's in-memory form
+            /// (`landing::compact`), plain text otherwise.
+            pub fn new(rows: usize, compact: bool) -> Self {
+                use $crate::landing::compact::{compact_schema, holds_dictionary};
+                use $crate::landing::schema::Column;
+                $builder {
+                    table_schema: if compact { compact_schema(&$row::schema()) } else { $row::schema() },
+                    row_count: 0,
+                    $( $field: <$ty as Column>::builder(
+                        rows,
+                        compact && holds_dictionary(stringify!($field), &<$ty as Column>::data_type()),
+                    ), )*
+                }
+            }
+        }
+
+        impl $crate::landing::schema::TableBuilder for $builder {
+            type Row = $row;
+
+            fn append(&mut self, rows: &[$row]) {
+                use $crate::landing::schema::ColumnBuilder;
+                // Column by column: a message's rows stay in the cache.
+                $( for r in rows { ColumnBuilder::<$ty>::append(&mut self.$field, &r.$field); } )*
+                self.row_count += rows.len();
+            }
+
+            fn len(&self) -> usize {
+                self.row_count
+            }
+
+            fn held_bytes(&self) -> usize {
+                use $crate::landing::schema::ColumnBuilder;
+                0 $( + ColumnBuilder::<$ty>::held_bytes(&self.$field) )*
+            }
+
+            fn finish(&mut self, next: usize) -> arrow::record_batch::RecordBatch {
+                use $crate::landing::schema::ColumnBuilder;
                 let columns: Vec<arrow::array::ArrayRef> = vec![
-                    $( <$ty as $crate::landing::schema::Column>::build(rows.iter().map(|r| &r.$field)), )*
+                    $( ColumnBuilder::<$ty>::finish(&mut self.$field, next), )*
                 ];
+                self.row_count = 0;
                 // The schema and the columns come from the same declaration, so they always agree.
-                match arrow::record_batch::RecordBatch::try_new(Self::schema(), columns) {
+                match arrow::record_batch::RecordBatch::try_new(self.table_schema.clone(), columns) {
                     Ok(b) => b,
                     Err(e) => unreachable!("landing table {} is inconsistent: {e}", $table),
                 }
@@ -245,9 +401,28 @@ macro_rules! landing_table {
     };
 }
 
+/// What a table's builder (generated by `landing_table!`) does.
+pub trait TableBuilder {
+    /// The table's row.
+    type Row;
+    /// Appends rows.
+    fn append(&mut self, rows: &[Self::Row]);
+    /// Rows appended since the last batch was finished.
+    fn len(&self) -> usize;
+    /// Whether no row was appended since the last batch was finished.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes of Arrow data appended since the last batch was finished.
+    fn held_bytes(&self) -> usize;
+    /// The batch of the rows appended since the last one; the next starts with room for `next`
+    /// rows.
+    fn finish(&mut self, next: usize) -> RecordBatch;
+}
+
 landing_table! {
     /// A row of `push`.
-    PushRow, "push", "One PNRGOV or PAXLST message (UNH..UNT), after multi-part reassembly." {
+    PushRow, PushBuilder, "push", "One PNRGOV or PAXLST message (UNH..UNT), after multi-part reassembly." {
         push_id: Shared => "Stable id of the push: 'M' + 16 hex digits of SHA-256 over the raw bytes of its part(s). The same message sent twice has the same id.",
         format: Text => "Message format: PNRGOV or PAXLST.",
         version: Option<Text> => "Message version and release from UNH, e.g. 13.1.",
@@ -278,7 +453,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `pnr`.
-    PnrRow, "pnr", "One PNR in one push. A PNR pushed several times has one row per push." {
+    PnrRow, PnrBuilder, "pnr", "One PNR in one push. A PNR pushed several times has one row per push." {
         pnr_id: Text => "Stable PNR id: 'P' + 16 hex digits of SHA-256 over carrier, record locator and creation date (see ids.rs).",
         push_id: Shared => "The push this version of the PNR came in.",
         carrier: Option<Text> => "Company of the first RCI locator (CRS or airline).",
@@ -309,7 +484,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `traveller`.
-    TravellerRow, "traveller", "One name in one push of a PNR." {
+    TravellerRow, TravellerBuilder, "traveller", "One name in one push of a PNR." {
         traveller_id: Text => "Stable traveller id: 'T' + 16 hex digits of SHA-256 over pnr_id, surname, given name (title removed) and traveller reference.",
         pnr_id: Text => "The PNR.",
         push_id: Shared => "The push.",
@@ -355,7 +530,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `leg`.
-    LegRow, "leg", "One itinerary segment (group 5 TVL) of one push of a PNR." {
+    LegRow, LegBuilder, "leg", "One itinerary segment (group 5 TVL) of one push of a PNR." {
         pnr_id: Text => "The PNR.",
         push_id: Shared => "The push.",
         seq: i64 => "1-based position of the segment in the itinerary.",
@@ -384,7 +559,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `ticket`.
-    TicketRow, "ticket", "One ticket (group 3) of a traveller in one push." {
+    TicketRow, TicketBuilder, "ticket", "One ticket (group 3) of a traveller in one push." {
         traveller_id: Text => "The traveller.",
         pnr_id: Text => "The PNR.",
         push_id: Shared => "The push.",
@@ -410,7 +585,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `payment`.
-    PaymentRow, "payment", "One form of payment (group 4 FOP composite) in one push." {
+    PaymentRow, PaymentBuilder, "payment", "One form of payment (group 4 FOP composite) in one push." {
         pnr_id: Text => "The PNR.",
         traveller_id: Option<Text> => "The traveller whose ticket the payment is under; NULL for a PNR-level FOP.",
         push_id: Shared => "The push.",
@@ -436,7 +611,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `contact`.
-    ContactRow, "contact", "One phone number, e-mail or address of a PNR or traveller in one push." {
+    ContactRow, ContactBuilder, "contact", "One phone number, e-mail or address of a PNR or traveller in one push." {
         pnr_id: Text => "The PNR.",
         traveller_id: Option<Text> => "The traveller, when the contact is theirs.",
         push_id: Shared => "The push.",
@@ -453,7 +628,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `ssr`.
-    SsrRow, "ssr", "One special service request not mapped to another table (sensitive codes are never stored)." {
+    SsrRow, SsrBuilder, "ssr", "One special service request not mapped to another table (sensitive codes are never stored)." {
         pnr_id: Text => "The PNR.",
         traveller_id: Option<Text> => "The traveller it is for, when known.",
         push_id: Shared => "The push.",
@@ -475,7 +650,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `checkin`.
-    CheckinRow, "checkin", "One traveller's check-in on an itinerary segment (groups 6 and 7) in one push." {
+    CheckinRow, CheckinBuilder, "checkin", "One traveller's check-in on an itinerary segment (groups 6 and 7) in one push." {
         traveller_id: Option<Text> => "The traveller, matched by reference or name; NULL when neither matched.",
         pnr_id: Text => "The PNR.",
         push_id: Shared => "The push.",
@@ -504,7 +679,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `history`.
-    HistoryRow, "history", "One history item (groups 10 to 12, or an LTS line) of one push of a PNR." {
+    HistoryRow, HistoryBuilder, "history", "One history item (groups 10 to 12, or an LTS line) of one push of a PNR." {
         pnr_id: Text => "The PNR.",
         push_id: Shared => "The push.",
         seq: i64 => "1-based position within the PNR's history.",
@@ -522,7 +697,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `api_traveller`.
-    ApiTravellerRow, "api_traveller", "One passenger or crew member in a PAXLST (API) message." {
+    ApiTravellerRow, ApiTravellerBuilder, "api_traveller", "One passenger or crew member in a PAXLST (API) message." {
         api_traveller_id: Text => "Stable id: 'A' + 16 hex digits of SHA-256 over flight carrier, number and local departure date, surname, given name, date of birth and document number. The same person in a re-sent list has the same id.",
         push_id: Shared => "The PAXLST message the person was listed in.",
         role: Text => "passenger (NAD FL), crew (FM), in_transit_passenger (DDU), in_transit_crew (DDT) or other.",
@@ -563,7 +738,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `rejects`.
-    RejectRow, "rejects", "Input that could not be loaded: a whole file, a message or a PNR." {
+    RejectRow, RejectBuilder, "rejects", "Input that could not be loaded: a whole file, a message or a PNR." {
         source_file: String => "Input file.",
         source_offset: i64 => "Byte offset where the rejected unit starts.",
         unit: String => "file, message or pnr.",
@@ -575,7 +750,7 @@ landing_table! {
 
 landing_table! {
     /// A row of `diagnostics`.
-    DiagnosticRow, "diagnostics", "A fault in the input that was tolerated." {
+    DiagnosticRow, DiagnosticBuilder, "diagnostics", "A fault in the input that was tolerated." {
         source_file: String => "Input file.",
         source_offset: i64 => "Byte offset of the fault.",
         push_id: Option<String> => "The push it was found in, when inside a message.",
@@ -707,5 +882,111 @@ impl Rows {
             (RejectRow::TABLE, RejectRow::to_batch(&self.rejects)),
             (DiagnosticRow::TABLE, DiagnosticRow::to_batch(&self.diagnostics)),
         ]
+    }
+}
+
+/// Record batches of every data table, built from the rows of message after message (ingest's
+/// Arrow mode): each value is written once, into the batch it ends up in.
+pub struct DataBuilders {
+    push: PushBuilder,
+    pnr: PnrBuilder,
+    traveller: TravellerBuilder,
+    leg: LegBuilder,
+    ticket: TicketBuilder,
+    payment: PaymentBuilder,
+    contact: ContactBuilder,
+    ssr: SsrBuilder,
+    checkin: CheckinBuilder,
+    history: HistoryBuilder,
+    api_traveller: ApiTravellerBuilder,
+}
+
+/// Moves `rows` into `builder`, first finishing its batch into `out` when the rows would take it
+/// past [`BATCH_ROWS`]. A batch holds whole messages, so it can pass the limit only when one
+/// message's rows alone do.
+fn take_rows<B: TableBuilder>(builder: &mut B, rows: &mut Vec<B::Row>, out: &mut Vec<RecordBatch>) {
+    if rows.is_empty() {
+        return;
+    }
+    if builder.len() + rows.len() > BATCH_ROWS && !builder.is_empty() {
+        let next = builder.len();
+        out.push(builder.finish(next));
+    }
+    builder.append(rows);
+    rows.clear();
+}
+
+/// Finishes the batch of `builder` into `out`, unless it is empty.
+fn finish_rows<B: TableBuilder>(builder: &mut B, out: &mut Vec<RecordBatch>) {
+    if !builder.is_empty() {
+        out.push(builder.finish(0));
+    }
+}
+
+impl DataBuilders {
+    /// Empty builders; `compact` builds the tables' in-memory form (`landing::compact`).
+    pub fn new(compact: bool) -> DataBuilders {
+        DataBuilders {
+            push: PushBuilder::new(0, compact),
+            pnr: PnrBuilder::new(0, compact),
+            traveller: TravellerBuilder::new(0, compact),
+            leg: LegBuilder::new(0, compact),
+            ticket: TicketBuilder::new(0, compact),
+            payment: PaymentBuilder::new(0, compact),
+            contact: ContactBuilder::new(0, compact),
+            ssr: SsrBuilder::new(0, compact),
+            checkin: CheckinBuilder::new(0, compact),
+            history: HistoryBuilder::new(0, compact),
+            api_traveller: ApiTravellerBuilder::new(0, compact),
+        }
+    }
+
+    /// Moves the data tables' rows out of `rows` (rejects and diagnostics stay). A table's batch
+    /// that reaches [`BATCH_ROWS`] is finished into `out`, which holds one list of batches per
+    /// table in the order of [`Rows::DATA_TABLES`].
+    pub fn take(&mut self, rows: &mut Rows, out: &mut [Vec<RecordBatch>; Rows::DATA_TABLES.len()]) {
+        let [push, pnr, traveller, leg, ticket, payment, contact, ssr, checkin, history, api_traveller] = out;
+        take_rows(&mut self.push, &mut rows.push, push);
+        take_rows(&mut self.pnr, &mut rows.pnr, pnr);
+        take_rows(&mut self.traveller, &mut rows.traveller, traveller);
+        take_rows(&mut self.leg, &mut rows.leg, leg);
+        take_rows(&mut self.ticket, &mut rows.ticket, ticket);
+        take_rows(&mut self.payment, &mut rows.payment, payment);
+        take_rows(&mut self.contact, &mut rows.contact, contact);
+        take_rows(&mut self.ssr, &mut rows.ssr, ssr);
+        take_rows(&mut self.checkin, &mut rows.checkin, checkin);
+        take_rows(&mut self.history, &mut rows.history, history);
+        take_rows(&mut self.api_traveller, &mut rows.api_traveller, api_traveller);
+    }
+
+    /// Finishes every table's batch that holds rows into `out` (as in [`DataBuilders::take`]).
+    pub fn finish(&mut self, out: &mut [Vec<RecordBatch>; Rows::DATA_TABLES.len()]) {
+        let [push, pnr, traveller, leg, ticket, payment, contact, ssr, checkin, history, api_traveller] = out;
+        finish_rows(&mut self.push, push);
+        finish_rows(&mut self.pnr, pnr);
+        finish_rows(&mut self.traveller, traveller);
+        finish_rows(&mut self.leg, leg);
+        finish_rows(&mut self.ticket, ticket);
+        finish_rows(&mut self.payment, payment);
+        finish_rows(&mut self.contact, contact);
+        finish_rows(&mut self.ssr, ssr);
+        finish_rows(&mut self.checkin, checkin);
+        finish_rows(&mut self.history, history);
+        finish_rows(&mut self.api_traveller, api_traveller);
+    }
+
+    /// Bytes of Arrow data appended and not yet finished into a batch.
+    pub fn held_bytes(&self) -> usize {
+        self.push.held_bytes()
+            + self.pnr.held_bytes()
+            + self.traveller.held_bytes()
+            + self.leg.held_bytes()
+            + self.ticket.held_bytes()
+            + self.payment.held_bytes()
+            + self.contact.held_bytes()
+            + self.ssr.held_bytes()
+            + self.checkin.held_bytes()
+            + self.history.held_bytes()
+            + self.api_traveller.held_bytes()
     }
 }
