@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayBuilder, ArrayRef, ArrowPrimitiveType, BooleanBuilder, DictionaryArray, Int32Builder, PrimitiveBuilder,
-    StringBuilder,
+    StringArray, StringBuilder,
 };
+use arrow::buffer::Buffer;
 use arrow::datatypes::{
     DataType, Date32Type, Field, Float64Type, Int32Type, Int64Type, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
@@ -107,9 +108,11 @@ impl TextBuilder {
             TextBuilder::Plain(b) => {
                 let rows = b.len();
                 let bytes = b.values_slice().len();
-                let per_row = if rows == 0 { TEXT_BYTES_GUESS } else { bytes.div_ceil(rows) };
-                let array = b.finish();
-                *b = StringBuilder::with_capacity(next, next * per_row);
+                let array = fitted(b.finish());
+                // Room for the next batch at this one's bytes per value, and a sixteenth more:
+                // text that outgrows its buffer doubles it.
+                let room = if rows == 0 { next * TEXT_BYTES_GUESS } else { (bytes * next).div_ceil(rows) };
+                *b = StringBuilder::with_capacity(next, room + room / 16);
                 Arc::new(array)
             }
             TextBuilder::Runs { keys, values } => {
@@ -129,6 +132,19 @@ impl TextBuilder {
             TextBuilder::Runs { keys, values } => 4 * keys.len() + values.values_slice().len() + 4 * values.len(),
         }
     }
+}
+
+/// `array` with its text in a buffer of its own size when the builder's buffer had grown more
+/// than an eighth past it (by doubling). A finished buffer keeps its capacity, and a batch is held
+/// until the run ends: the first batch of each table, or text longer than the last batch's, would
+/// otherwise hold up to twice its bytes.
+fn fitted(array: StringArray) -> StringArray {
+    let values = array.values();
+    if values.capacity() <= values.len() + values.len() / 8 + 64 {
+        return array;
+    }
+    let (offsets, values, nulls) = array.into_parts();
+    StringArray::new(offsets, Buffer::from_slice_ref(values.as_slice()), nulls)
 }
 
 /// Text columns: owned, inline and shared text, non-null and nullable.
@@ -909,8 +925,9 @@ fn take_rows<B: TableBuilder>(builder: &mut B, rows: &mut Vec<B::Row>, out: &mut
         return;
     }
     if builder.len() + rows.len() > BATCH_ROWS && !builder.is_empty() {
-        let next = builder.len();
-        out.push(builder.finish(next));
+        // A batch ends before it would pass the limit, so it never needs more room than that
+        // (unless one message alone does); a finished buffer keeps its capacity.
+        out.push(builder.finish(BATCH_ROWS));
     }
     builder.append(rows);
     rows.clear();
@@ -988,5 +1005,63 @@ impl DataBuilders {
             + self.checkin.held_bytes()
             + self.history.held_bytes()
             + self.api_traveller.held_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+
+    fn leg(seq: i64, carrier: &str) -> LegRow {
+        LegRow { seq, operating_carrier: Some(carrier.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn a_builder_gives_the_batches_of_to_batch_and_holds_no_doubled_buffer() {
+        let rows: Vec<LegRow> = (0..5000).map(|i| leg(i, if i % 3 == 0 { "LH" } else { "A LONGER CARRIER" })).collect();
+        let mut b = LegBuilder::new(0, false);
+        // Grown from nothing by doubling, in messages of 100 rows.
+        for chunk in rows.chunks(100) {
+            b.append(chunk);
+        }
+        assert_eq!(b.len(), 5000);
+        let batch = b.finish(4000);
+        assert_eq!(batch, LegRow::to_batch(&rows));
+        assert!(b.is_empty());
+        let carrier = batch.column_by_name("operating_carrier").unwrap().as_string::<i32>();
+        let values = carrier.values();
+        assert!(
+            values.capacity() <= values.len() + values.len() / 8 + 64,
+            "{} for {}",
+            values.capacity(),
+            values.len()
+        );
+
+        // The next batch starts with room for 4000 rows at the last batch's bytes per value.
+        b.append(&rows[..4000]);
+        let next = b.finish(0);
+        let carrier = next.column_by_name("operating_carrier").unwrap().as_string::<i32>();
+        assert_eq!(carrier.len(), 4000);
+        assert!(carrier.values().capacity() <= carrier.values().len() + carrier.values().len() / 8 + 64);
+        assert_eq!(next, LegRow::to_batch(&rows[..4000]));
+    }
+
+    #[test]
+    fn a_message_goes_whole_into_one_batch_of_at_most_batch_rows() {
+        let mut builders = DataBuilders::new(false);
+        let mut out: [Vec<RecordBatch>; Rows::DATA_TABLES.len()] = Default::default();
+        let message = |n: usize| Rows { leg: (0..n as i64).map(|i| leg(i, "LH")).collect(), ..Rows::default() };
+        for n in [BATCH_ROWS - 10, 5, 20, BATCH_ROWS + 3] {
+            let mut rows = message(n);
+            builders.take(&mut rows, &mut out);
+            assert!(rows.leg.is_empty(), "the rows moved into the builder");
+        }
+        builders.finish(&mut out);
+        let legs: Vec<usize> = out[3].iter().map(RecordBatch::num_rows).collect();
+        // The third message would pass the limit, so it starts a batch; the fourth, larger than
+        // a batch alone, gets one of its own.
+        assert_eq!(legs, [BATCH_ROWS - 5, 20, BATCH_ROWS + 3]);
+        assert!(out.iter().enumerate().all(|(i, t)| i == 3 || t.is_empty()));
     }
 }
