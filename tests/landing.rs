@@ -122,7 +122,8 @@ fn arrow_mode_lands_exactly_the_rows_of_row_mode() {
     let cfg = paxrisk::ingest::IngestConfig { arrow: true, ..crate::util::config() };
     let mut arrow_mode = paxrisk::ingest::ingest_paths(&inputs, &cfg).unwrap();
     assert!(rows_mode.totals().messages_duplicate > 0);
-    assert!(arrow_mode.rows.traveller.is_empty() && !arrow_mode.landing.is_empty());
+    let traveller = paxrisk::landing::schema::Rows::DATA_TABLES.iter().position(|t| *t == "traveller").unwrap();
+    assert!(arrow_mode.rows.traveller.is_empty() && !arrow_mode.landing[traveller].is_empty());
     assert_eq!(arrow_mode.rows.diagnostics, rows_mode.rows.diagnostics);
     let expected = rows_mode.rows.to_batches();
     let got = arrow_mode.take_landing();

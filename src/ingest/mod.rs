@@ -217,7 +217,7 @@ pub struct Ingested {
     pub drops: SensitiveDrops,
     /// In Arrow mode ([`IngestConfig::arrow`]): the data tables as record batches of up to
     /// `BATCH_ROWS` rows, in the order of `Rows::DATA_TABLES`, and `rows` holds only rejects and
-    /// diagnostics. Empty otherwise.
+    /// diagnostics. Every list is empty otherwise, and after a staged landing set took them.
     pub landing: [Vec<RecordBatch>; Rows::DATA_TABLES.len()],
     /// Whether `landing` holds the tables' in-memory form (`landing::compact`): Arrow mode without
     /// a landing set.

@@ -183,8 +183,8 @@ text_column_type!(Shared, false, |v| Some(v.as_ref()));
 text_column_type!(Option<String>, true, |v| v.as_deref());
 text_column_type!(Option<Text>, true, |v| v.as_deref());
 
-/// A column of Arrow primitives (numbers, dates, instants); `T::DATA_TYPE` unless a time zone
-/// is given.
+/// A column of Arrow primitives (numbers, dates, instants) of the type its Rust type declares (a
+/// timestamp keeps its time zone, or none, from batch to batch).
 pub struct PrimitiveColumn<T: ArrowPrimitiveType>(PrimitiveBuilder<T>);
 
 impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
