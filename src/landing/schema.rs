@@ -39,7 +39,7 @@ pub trait ColumnBuilder<T> {
     /// Appends one value.
     fn append(&mut self, value: &T);
     /// The column of the values appended since the last call. The builder starts the next batch
-    /// with room for `next` values (text: at this batch's bytes per value).
+    /// with room for `next` values (text: at this batch's bytes per value, and a sixteenth more).
     fn finish(&mut self, next: usize) -> ArrayRef;
     /// Bytes of Arrow data appended so far (for the staged writer's flush threshold).
     fn held_bytes(&self) -> usize;
