@@ -157,6 +157,18 @@ fn multi_part_push_split_over_two_files_is_reassembled() {
     let pnr2 = &r.rows.pnr[1];
     assert!(pnr2.source_file.ends_with("b.edi"), "rows keep the file of their own part: {}", pnr2.source_file);
     assert!(r.rows.diagnostics.iter().all(|d| d.code != "MULTIPART_INCOMPLETE"));
+
+    // In Arrow mode (a run's), the push is joined after the rounds of files and its rows go
+    // into the same batches.
+    let cfg = paxrisk::ingest::IngestConfig { arrow: true, ..config() };
+    let mut a = paxrisk::ingest::ingest_paths(std::slice::from_ref(&dir), &cfg).unwrap();
+    let t = a.totals();
+    let landing = a.take_landing();
+    let rows = |table: &str| -> u64 {
+        landing.iter().find(|(t, _)| *t == table).map(|(_, b)| b.iter().map(|b| b.num_rows() as u64).sum()).unwrap_or(0)
+    };
+    assert_eq!((rows("push"), rows("pnr"), rows("traveller")), (1, 2, r.rows.traveller.len() as u64));
+    assert_eq!((t.messages_loaded, t.counts.pnrs_loaded, t.counts.travellers_loaded), (1, 2, rows("traveller")));
 }
 
 #[test]
