@@ -147,23 +147,28 @@ fn fitted(array: StringArray) -> StringArray {
     StringArray::new(offsets, Buffer::from_slice_ref(values.as_slice()), nulls)
 }
 
-/// Text columns: owned, inline and shared text, non-null and nullable.
-macro_rules! text_column_type {
-    ($ty:ty, $nullable:literal, |$v:ident| $value:expr) => {
+/// Declares a Rust type a landing column: its Arrow type, whether it may be NULL, its builder (a
+/// type with `append_option`, `finish_column` and `held`), how a builder is made with room for
+/// `rows` values, and `|v| value`, the `Option` that `append_option` takes for a value `v`.
+macro_rules! column_type {
+    (
+        $ty:ty => $data_type:expr, nullable: $nullable:literal, $builder:ty,
+        new: |$rows:ident, $dictionary:ident| $new:expr, append: |$v:ident| $value:expr
+    ) => {
         impl Column for $ty {
             fn data_type() -> DataType {
-                DataType::Utf8
+                $data_type
             }
             fn nullable() -> bool {
                 $nullable
             }
-            type Builder = TextBuilder;
-            fn builder(rows: usize, dictionary: bool) -> TextBuilder {
-                TextBuilder::new(rows, rows * TEXT_BYTES_GUESS, dictionary)
+            type Builder = $builder;
+            fn builder($rows: usize, $dictionary: bool) -> $builder {
+                $new
             }
         }
 
-        impl ColumnBuilder<$ty> for TextBuilder {
+        impl ColumnBuilder<$ty> for $builder {
             fn append(&mut self, $v: &$ty) {
                 self.append_option($value)
             }
@@ -177,11 +182,20 @@ macro_rules! text_column_type {
     };
 }
 
-text_column_type!(String, false, |v| Some(v.as_str()));
-text_column_type!(Text, false, |v| Some(v.as_str()));
-text_column_type!(Shared, false, |v| Some(v.as_ref()));
-text_column_type!(Option<String>, true, |v| v.as_deref());
-text_column_type!(Option<Text>, true, |v| v.as_deref());
+/// Text columns: owned, inline and shared text, non-null and nullable.
+macro_rules! text_column_type {
+    ($ty:ty, nullable: $nullable:literal, |$v:ident| $value:expr) => {
+        column_type!($ty => DataType::Utf8, nullable: $nullable, TextBuilder,
+            new: |rows, dictionary| TextBuilder::new(rows, rows * TEXT_BYTES_GUESS, dictionary),
+            append: |$v| $value);
+    };
+}
+
+text_column_type!(String, nullable: false, |v| Some(v.as_str()));
+text_column_type!(Text, nullable: false, |v| Some(v.as_str()));
+text_column_type!(Shared, nullable: false, |v| Some(v.as_ref()));
+text_column_type!(Option<String>, nullable: true, |v| v.as_deref());
+text_column_type!(Option<Text>, nullable: true, |v| v.as_deref());
 
 /// A column of Arrow primitives (numbers, dates, instants) of the type its Rust type declares (a
 /// timestamp keeps its time zone, or none, from batch to batch).
@@ -191,21 +205,16 @@ impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
     fn new(rows: usize, data_type: DataType) -> Self {
         PrimitiveColumn(PrimitiveBuilder::<T>::with_capacity(rows).with_data_type(data_type))
     }
+    fn append_option(&mut self, value: Option<T::Native>) {
+        self.0.append_option(value)
+    }
     fn finish_column(&mut self, next: usize) -> ArrayRef {
         let array = self.0.finish();
         self.0 = PrimitiveBuilder::<T>::with_capacity(next).with_data_type(array.data_type().clone());
         Arc::new(array)
     }
-}
-
-/// A Boolean column.
-pub struct BoolColumn(BooleanBuilder);
-
-impl BoolColumn {
-    fn finish_column(&mut self, next: usize) -> ArrayRef {
-        let array = self.0.finish();
-        self.0 = BooleanBuilder::with_capacity(next);
-        Arc::new(array)
+    fn held(&self) -> usize {
+        std::mem::size_of::<T::Native>() * self.0.len()
     }
 }
 
@@ -213,37 +222,14 @@ impl BoolColumn {
 /// `Option`: `|v| value` maps a present value to the Arrow native value.
 macro_rules! primitive_column_type {
     ($ty:ty, $arrow:ty, $data_type:expr, nullable, |$v:ident| $value:expr) => {
-        primitive_column_type!(@impl $ty, $arrow, $data_type, true, |x| x.map(|$v| $value));
+        column_type!($ty => $data_type, nullable: true, PrimitiveColumn<$arrow>,
+            new: |rows, _dictionary| PrimitiveColumn::new(rows, $data_type),
+            append: |x| (*x).map(|$v| $value));
     };
     ($ty:ty, $arrow:ty, $data_type:expr, required, |$v:ident| $value:expr) => {
-        primitive_column_type!(@impl $ty, $arrow, $data_type, false, |x| Some({ let $v = x; $value }));
-    };
-    (@impl $ty:ty, $arrow:ty, $data_type:expr, $nullable:literal, |$x:ident| $option:expr) => {
-        impl Column for $ty {
-            fn data_type() -> DataType {
-                $data_type
-            }
-            fn nullable() -> bool {
-                $nullable
-            }
-            type Builder = PrimitiveColumn<$arrow>;
-            fn builder(rows: usize, _dictionary: bool) -> Self::Builder {
-                PrimitiveColumn::new(rows, $data_type)
-            }
-        }
-
-        impl ColumnBuilder<$ty> for PrimitiveColumn<$arrow> {
-            fn append(&mut self, value: &$ty) {
-                let $x = *value;
-                self.0.append_option($option)
-            }
-            fn finish(&mut self, next: usize) -> ArrayRef {
-                self.finish_column(next)
-            }
-            fn held_bytes(&self) -> usize {
-                std::mem::size_of::<<$arrow as ArrowPrimitiveType>::Native>() * self.0.len()
-            }
-        }
+        column_type!($ty => $data_type, nullable: false, PrimitiveColumn<$arrow>,
+            new: |rows, _dictionary| PrimitiveColumn::new(rows, $data_type),
+            append: |x| Some({ let $v = *x; $value }));
     };
 }
 
@@ -275,38 +261,27 @@ primitive_column_type!(
     |t| t.and_utc().timestamp_micros()
 );
 
-/// Boolean columns, non-null and nullable.
-macro_rules! bool_column_type {
-    ($ty:ty, $nullable:literal, |$v:ident| $value:expr) => {
-        impl Column for $ty {
-            fn data_type() -> DataType {
-                DataType::Boolean
-            }
-            fn nullable() -> bool {
-                $nullable
-            }
-            type Builder = BoolColumn;
-            fn builder(rows: usize, _dictionary: bool) -> BoolColumn {
-                BoolColumn(BooleanBuilder::with_capacity(rows))
-            }
-        }
+/// A Boolean column.
+pub struct BoolColumn(BooleanBuilder);
 
-        impl ColumnBuilder<$ty> for BoolColumn {
-            fn append(&mut self, $v: &$ty) {
-                self.0.append_option($value)
-            }
-            fn finish(&mut self, next: usize) -> ArrayRef {
-                self.finish_column(next)
-            }
-            fn held_bytes(&self) -> usize {
-                self.0.len().div_ceil(8)
-            }
-        }
-    };
+impl BoolColumn {
+    fn append_option(&mut self, value: Option<bool>) {
+        self.0.append_option(value)
+    }
+    fn finish_column(&mut self, next: usize) -> ArrayRef {
+        let array = self.0.finish();
+        self.0 = BooleanBuilder::with_capacity(next);
+        Arc::new(array)
+    }
+    fn held(&self) -> usize {
+        self.0.len().div_ceil(8)
+    }
 }
 
-bool_column_type!(bool, false, |v| Some(*v));
-bool_column_type!(Option<bool>, true, |v| *v);
+column_type!(bool => DataType::Boolean, nullable: false, BoolColumn,
+    new: |rows, _dictionary| BoolColumn(BooleanBuilder::with_capacity(rows)), append: |v| Some(*v));
+column_type!(Option<bool> => DataType::Boolean, nullable: true, BoolColumn,
+    new: |rows, _dictionary| BoolColumn(BooleanBuilder::with_capacity(rows)), append: |v| *v);
 
 /// A field with its description in the metadata.
 pub fn described_field(name: &str, data_type: DataType, nullable: bool, description: &str) -> Field {
