@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{self, IngestConfig, Ingested};
@@ -272,17 +273,22 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         ("diagnostics.parquet", DiagnosticRow::to_batch(&ingested.rows.diagnostics)),
     ];
     copy_pack(&pack, &partial.join(SAVED_PACK))?;
-    let mut files = Vec::new();
-    for (name, batch) in &outputs {
-        let path = partial.join(name);
-        parquet_out::write_batch(&path, batch, &metadata).with_context(|| format!("writing {}", path.display()))?;
-        files.push(manifest::OutputFile {
-            name: name.to_string(),
-            rows: batch.num_rows() as u64,
-            sha256: sha256_file(&path)?,
-        });
-        abort_hook(name);
-    }
+    // One file per worker thread at a time: a Parquet file is encoded on one thread, and scores
+    // and hits take most of the stage. `files` keeps the order of `outputs`.
+    let files = outputs
+        .par_iter()
+        .map(|(name, batch)| -> anyhow::Result<manifest::OutputFile> {
+            let path = partial.join(name);
+            parquet_out::write_batch(&path, batch, &metadata).with_context(|| format!("writing {}", path.display()))?;
+            let file = manifest::OutputFile {
+                name: name.to_string(),
+                rows: batch.num_rows() as u64,
+                sha256: sha256_file(&path)?,
+            };
+            abort_hook(name);
+            Ok(file)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     end(s, format!("{} files", files.len()), &mut durations);
 
     let manifest = manifest::build(manifest::Inputs {
