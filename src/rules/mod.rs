@@ -5,6 +5,7 @@ pub mod cte;
 pub mod doc;
 pub mod engine;
 pub mod given;
+pub mod narrow;
 pub mod pack;
 pub mod quality;
 pub mod sandbox;

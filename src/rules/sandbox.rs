@@ -193,6 +193,8 @@ impl Sandbox {
             .with_config(config)
             .with_runtime_env(runtime_env)
             .with_default_features()
+            // Last: AND and OR over only the columns they read (see `narrow`).
+            .with_physical_optimizer_rule(Arc::new(super::narrow::NarrowLogicalInputs))
             .build();
         let ctx = SessionContext::new_with_state(state);
         for f in REMOVED_TABLE_FUNCTIONS {
