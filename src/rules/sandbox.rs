@@ -185,8 +185,9 @@ impl Sandbox {
         // in the partitions that side already has. By default, a join whose smaller side has more
         // than 128 Ki rows or 1 MiB hash-partitions both sides first, which copies every column of
         // both (the growing traveller rows of traveller_journey, twenty times). At 1 M PNRs the
-        // views took 68 CPU s against 97, peak 7.1 against 7.6 GiB, with the same rows; the
-        // build is one task per join, so the wall time fell less (45 s against 54).
+        // views took a fifth less CPU time and the run 430 MiB less at its peak, with the same
+        // rows (docs/performance.md, change 28). Each build is one task, so the wall time gained
+        // less: 4% at 1 M, and at 100 k it lost a tenth.
         config.options_mut().optimizer.hash_join_single_partition_threshold = usize::MAX;
         config.options_mut().optimizer.hash_join_single_partition_threshold_rows = usize::MAX;
         let state = SessionStateBuilder::new()
