@@ -271,6 +271,37 @@ fn a_rule_over_the_limits_fails_by_name_and_the_others_still_run() {
     }
 }
 
+/// CTEs that do not read each other are computed side by side (`Engine::compute_ctes`): no CTE's
+/// table is left once its view is computed, and a CTE that fails while another runs beside it
+/// fails its view, by file and name, with DataFusion's reason.
+#[test]
+fn a_view_leaves_no_cte_table_and_a_failing_cte_fails_its_view_by_name() {
+    let exists = |e: &Engine, t: &str| e.sandbox().context().table_exist(t).unwrap();
+    let bundled = Pack::load(&root().join("rules")).unwrap();
+    let engine = Engine::new(&bundled, limits(), Some(&fixture()), ViewMode::Materialise).unwrap();
+    for view in &bundled.views {
+        let split = paxrisk::rules::cte::split(&view.sql).unwrap();
+        for (cte, _) in &split.ctes {
+            assert!(!exists(&engine, cte), "{}: {cte} is still a table", view.name);
+        }
+    }
+
+    let dir = pack_with(&[]);
+    let view = "-- key: pnr_id\n\
+        WITH base AS (SELECT pnr_id, record_locator FROM pnr),\n\
+        good AS (SELECT pnr_id FROM base),\n\
+        bad AS (SELECT pnr_id, CAST(concat('x', record_locator) AS INT) AS n FROM base)\n\
+        SELECT g.pnr_id FROM good g JOIN bad b ON b.pnr_id = g.pnr_id\n";
+    std::fs::write(dir.join("views").join("broken.sql"), view).unwrap();
+    let pack = Pack::load(&dir).unwrap();
+    let err = match Engine::new(&pack, limits(), Some(&fixture()), ViewMode::Materialise) {
+        Ok(_) => panic!("the broken view computed"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("broken.sql") && err.contains("broken"), "{err}");
+    assert!(err.contains("Cannot cast string 'x"), "{err}");
+}
+
 /// A run drops each landing table as soon as no view still to be computed and no rule reads it
 /// (`ViewMode::MaterialiseReleasing`); the views are the same, and a table a rule reads stays.
 #[test]

@@ -3,9 +3,10 @@
 //! DataFusion inlines a `WITH` clause: a CTE that five others read is computed five times. The
 //! `traveller_journey` view reads its `latest` CTE (a window over every PNR version) about twenty
 //! times, which made it cost 87 s of a 105 s run over 100,000 PNRs. [`split`] takes a view's
-//! top-level `WITH` apart so that the engine can compute each CTE once, in order, keep it as a
-//! temporary in-memory table under its own name, and run the final SELECT over those tables. The
-//! result is the same rows; only the work is not repeated.
+//! top-level `WITH` apart so that the engine can compute each CTE once, as soon as the CTEs it
+//! reads are computed ([`Split::reads`]; CTEs that do not read each other run at the same time),
+//! keep it as a temporary table under its own name, and run the final SELECT over those tables.
+//! The result is the same rows; only the work is not repeated.
 //!
 //! Only what is certainly equivalent is split: a plain (not `RECURSIVE`) top-level `WITH`, CTEs
 //! without column lists, names that are not already tables. Anything else runs as written.
@@ -53,21 +54,25 @@ pub fn split(sql: &str) -> Option<Split> {
 }
 
 impl Split {
-    /// For each CTE, the index of the last CTE that reads it (`ctes.len()` for the final query;
-    /// `None` when nothing does), so that its table can be dropped right after. A reference is any
-    /// whole-word occurrence of the name in the later SQL (case-insensitive): a name that only
-    /// appears in a comment keeps its table a little longer, never too short.
-    pub fn last_uses(&self) -> Vec<Option<usize>> {
-        let texts: Vec<String> =
-            self.ctes.iter().map(|(_, q)| q.to_lowercase()).chain(std::iter::once(self.body.to_lowercase())).collect();
+    /// For each CTE, the CTEs it reads (indices of earlier ones, in order). A reference is any
+    /// whole-word occurrence of the name (case-insensitive): a name that only appears in a
+    /// comment makes a dependency that need not be, never misses one.
+    pub fn reads(&self) -> Vec<Vec<usize>> {
+        let names: Vec<String> = self.ctes.iter().map(|(n, _)| n.to_lowercase()).collect();
         self.ctes
             .iter()
             .enumerate()
-            .map(|(i, (name, _))| {
-                let name = name.to_lowercase();
-                (i + 1..texts.len()).rev().find(|&j| mentions(&texts[j], &name))
+            .map(|(i, (_, q))| {
+                let text = q.to_lowercase();
+                (0..i).filter(|&j| mentions(&text, &names[j])).collect()
             })
             .collect()
+    }
+
+    /// For each CTE, whether the final query reads it (by the same test as [`Split::reads`]).
+    pub fn read_by_body(&self) -> Vec<bool> {
+        let body = self.body.to_lowercase();
+        self.ctes.iter().map(|(n, _)| mentions(&body, &n.to_lowercase())).collect()
     }
 }
 
@@ -108,15 +113,16 @@ mod tests {
     }
 
     #[test]
-    fn each_cte_is_kept_until_its_last_reader() {
+    fn each_cte_knows_what_it_reads_and_what_the_final_query_reads() {
         let s = split(
-            "WITH a AS (SELECT 1 AS x), ab AS (SELECT x FROM a), b AS (SELECT x FROM ab), unused AS (SELECT 2 AS y) \
+            "WITH a AS (SELECT 1 AS x), ab AS (SELECT x FROM a), b AS (SELECT x FROM ab), unused AS (SELECT 2 AS y), \
+             c AS (SELECT ab.x FROM ab JOIN A ON true) \
              SELECT b.x FROM b JOIN a ON a.x = b.x",
         )
         .unwrap();
-        // `a` is read by `ab` and by the final query (index 4); `ab` only by `b`; `b` by the final
-        // query; `unused` by nothing (`ab` does not count as a mention of `a` or `b`).
-        assert_eq!(s.last_uses(), [Some(4), Some(2), Some(4), None]);
+        // `ab` does not count as a mention of `a` or `b`; names are matched in any case.
+        assert_eq!(s.reads(), [vec![], vec![0], vec![1], vec![], vec![0, 1]]);
+        assert_eq!(s.read_by_body(), [true, false, true, false, false]);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! Views are computed once per run: each is planned in dependency order and, for a real run,
 //! materialised into memory before any rule runs, so fifty rules over `traveller_journey` read
 //! one table instead of recomputing its joins fifty times; within a view, each top-level CTE is
-//! computed once (see [`cte`]). The rules then run together as one
-//! `UNION ALL` plan, which DataFusion executes in parallel. If that plan fails (a rule exceeds
+//! computed once (see [`cte`]), CTEs that do not read each other side by side. The rules then
+//! run together as one `UNION ALL` plan, which DataFusion executes in parallel. If that plan fails (a rule exceeds
 //! the memory or time limit), each rule is run alone so that the failing one is named and the
 //! others still count.
 
@@ -392,45 +392,98 @@ impl Engine {
         if repeated || names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true)) {
             return whole(self);
         }
-        // Each CTE's table is dropped as soon as the last CTE that reads it is computed.
-        let last_uses = split.last_uses();
-        let mut registered: Vec<&str> = Vec::new();
-        let mut result = Ok(0);
-        for (index, (cte_name, select)) in split.ctes.iter().enumerate() {
-            let started = std::time::Instant::now();
-            match self.materialise(cte_name, select) {
-                Ok(rows) => {
-                    tracing::debug!(
-                        cte = cte_name.as_str(),
-                        rows,
-                        seconds = started.elapsed().as_secs_f64(),
-                        "CTE computed"
-                    );
-                    registered.push(cte_name.as_str());
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-            for (done, (earlier, _)) in split.ctes.iter().enumerate().take(index + 1) {
-                if last_uses[done].is_none_or(|last| last == index) && registered.contains(&earlier.as_str()) {
-                    self.drop_table(earlier);
-                    registered.retain(|n| *n != earlier.as_str());
-                }
-            }
-            let rest = split.ctes[index + 1..].iter().map(|(_, q)| q.as_str());
-            self.release_unread(rest.chain([split.body.as_str()]).chain(later.iter().copied()));
-        }
+        let mut result = self.compute_ctes(&split, later).map(|()| 0);
         if result.is_ok() {
             let started = std::time::Instant::now();
             result = self.materialise(name, &split.body);
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
             self.release_unread(later.iter().copied());
         }
-        for cte_name in registered {
+        for (cte_name, _) in &split.ctes {
             self.drop_table(cte_name);
         }
+        result
+    }
+
+    /// Computes the CTEs of `split`, each as a table under its own name, as many at a time as the
+    /// session has threads: a CTE starts as soon as the CTEs it reads are computed (the first
+    /// ready one in the written order first). Operators that run on one thread (a join's build,
+    /// the end of an aggregate), and the end of each query, left a core idle when the CTEs ran one
+    /// after the other: the views of a million PNRs in memory kept 1.5 of 2 cores busy, and 1.75
+    /// with this (docs/performance.md, change 33). A CTE's table is dropped as soon as every CTE that reads it is computed,
+    /// unless the final query reads it. On an error no CTE is started, the running ones finish,
+    /// and the first error is returned; the caller drops what is left.
+    fn compute_ctes(&self, split: &cte::Split, later: &[&str]) -> Result<(), SandboxError> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            Waiting,
+            Running,
+            Done,
+        }
+        let n = split.ctes.len();
+        let reads = split.reads();
+        let read_by_body = split.read_by_body();
+        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (k, deps) in reads.iter().enumerate() {
+            for &j in deps {
+                readers[j].push(k);
+            }
+        }
+        let at_once = self.sandbox.limits().threads.max(1);
+        let mut state = vec![State::Waiting; n];
+        let mut dropped = vec![false; n];
+        let mut result = Ok(());
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let mut running = 0;
+            loop {
+                while result.is_ok() && running < at_once {
+                    let ready = (0..n)
+                        .find(|&i| state[i] == State::Waiting && reads[i].iter().all(|&j| state[j] == State::Done));
+                    let Some(i) = ready else { break };
+                    state[i] = State::Running;
+                    running += 1;
+                    let done_tx = done_tx.clone();
+                    let (cte_name, select) = (&split.ctes[i].0, &split.ctes[i].1);
+                    scope.spawn(move || {
+                        let started = std::time::Instant::now();
+                        let rows = self.materialise(cte_name, select);
+                        // The receiver lives until every spawned CTE has reported.
+                        let _ = done_tx.send((i, rows, started.elapsed()));
+                    });
+                }
+                if running == 0 {
+                    break;
+                }
+                let Ok((i, rows, took)) = done_rx.recv() else { break };
+                running -= 1;
+                state[i] = State::Done;
+                match rows {
+                    Ok(rows) => {
+                        let cte = split.ctes[i].0.as_str();
+                        tracing::debug!(cte, rows, seconds = took.as_secs_f64(), "CTE computed");
+                    }
+                    Err(e) => {
+                        if result.is_ok() {
+                            result = Err(e);
+                        }
+                        continue;
+                    }
+                }
+                for j in 0..n {
+                    if !dropped[j]
+                        && state[j] == State::Done
+                        && !read_by_body[j]
+                        && readers[j].iter().all(|&k| state[k] == State::Done)
+                    {
+                        self.drop_table(&split.ctes[j].0);
+                        dropped[j] = true;
+                    }
+                }
+                let unfinished = (0..n).filter(|&k| state[k] != State::Done).map(|k| split.ctes[k].1.as_str());
+                self.release_unread(unfinished.chain([split.body.as_str()]).chain(later.iter().copied()));
+            }
+        });
         result
     }
 
