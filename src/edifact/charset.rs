@@ -32,7 +32,8 @@ impl Charset {
     pub fn decode(self, bytes: Cow<'_, [u8]>) -> (Cow<'_, str>, bool) {
         if bytes.is_ascii() {
             // ASCII is the same in every set we support: no copy, no check.
-            return (ascii_to_str(bytes), false);
+            // SAFETY: just checked.
+            return (unsafe { ascii_unchecked(bytes) }, false);
         }
         match self {
             Charset::Utf8 => match bytes {
@@ -53,12 +54,16 @@ impl Charset {
     }
 }
 
-/// `bytes` as text without a second pass over them: `decode` has just checked that they are ASCII,
-/// and this runs for every component of every segment.
-fn ascii_to_str(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+/// `bytes` as text without a pass over them, for every component of every segment: the text of
+/// every character set for ASCII bytes.
+///
+/// # Safety
+/// Every byte of `bytes` must be ASCII (below 0x80), which callers know from a check of these bytes
+/// or of the whole input they were taken from.
+pub(crate) unsafe fn ascii_unchecked(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     debug_assert!(bytes.is_ascii());
     match bytes {
-        // SAFETY: every byte is below 0x80 (checked by the only caller), and ASCII is valid UTF-8.
+        // SAFETY: every byte is below 0x80 (the caller's contract), and ASCII is valid UTF-8.
         Cow::Borrowed(b) => Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(b) }),
         // SAFETY: as above.
         Cow::Owned(v) => Cow::Owned(unsafe { String::from_utf8_unchecked(v) }),

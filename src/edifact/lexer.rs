@@ -283,6 +283,9 @@ pub struct Lexer<'a> {
     /// `chars`: the service characters, the first byte of the terminator, and line breaks.
     special: [bool; 256],
     charset: Charset,
+    /// Whether every byte of the input is ASCII (nearly every airline file): its components are
+    /// then text in any character set, and are not checked one by one.
+    ascii: bool,
     charset_declared: bool,
     charset_fallback_reported: bool,
     diagnostics: Vec<Diagnostic>,
@@ -304,6 +307,7 @@ impl<'a> Lexer<'a> {
             chars: ServiceChars::default(),
             special: special_bytes(&ServiceChars::default()),
             charset: Charset::Utf8,
+            ascii: input.is_ascii(),
             charset_declared: false,
             charset_fallback_reported: false,
             diagnostics: Vec::new(),
@@ -499,6 +503,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn decode(&mut self, bytes: Cow<'a, [u8]>, offset: usize) -> Cow<'a, str> {
+        if self.ascii {
+            // SAFETY: a component is bytes of the input (release characters left out), which is
+            // all ASCII.
+            return unsafe { crate::edifact::charset::ascii_unchecked(bytes) };
+        }
         let (text, fell_back) = self.charset.decode(bytes);
         if fell_back && !self.charset_fallback_reported {
             self.charset_fallback_reported = true;
