@@ -70,7 +70,8 @@ pub enum Command {
         /// hash joins still are). Slower; the rows are the same as without it.
         #[arg(long)]
         landing: Option<PathBuf>,
-        /// Worker threads (default: one per core).
+        /// Worker threads (default: one per core); also how many of a view's CTEs are computed at
+        /// once.
         #[arg(long)]
         threads: Option<usize>,
         /// Memory the query engine may hold, in GiB (default: 70% of the machine's memory). Sorts
