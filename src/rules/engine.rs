@@ -5,9 +5,9 @@
 //! materialised into memory before any rule runs, so fifty rules over `traveller_journey` read
 //! one table instead of recomputing its joins fifty times; within a view, each top-level CTE is
 //! computed once (see [`cte`]), CTEs that do not read each other side by side. The rules then
-//! run together as one `UNION ALL` plan, which DataFusion executes in parallel. If that plan fails (a rule exceeds
-//! the memory or time limit), each rule is run alone so that the failing one is named and the
-//! others still count.
+//! run together as one `UNION ALL` plan, which DataFusion executes in parallel. If that plan
+//! fails (a rule exceeds the memory or time limit), each rule is run alone so that the failing
+//! one is named and the others still count.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -410,9 +410,10 @@ impl Engine {
     /// ready one in the written order first). Operators that run on one thread (a join's build,
     /// the end of an aggregate), and the end of each query, left a core idle when the CTEs ran one
     /// after the other: the views of a million PNRs in memory kept 1.5 of 2 cores busy, and 1.75
-    /// with this (docs/performance.md, change 33). A CTE's table is dropped as soon as every CTE that reads it is computed,
-    /// unless the final query reads it. On an error no CTE is started, the running ones finish,
-    /// and the first error is returned; the caller drops what is left.
+    /// with this (docs/performance.md, change 33). A CTE's table is dropped as soon as every CTE
+    /// that reads it is computed, unless the final query reads it. After an error no further CTE
+    /// starts, the running ones finish, and the first error is returned; the caller drops the
+    /// tables that are left.
     fn compute_ctes(&self, split: &cte::Split, later: &[&str]) -> Result<(), SandboxError> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
