@@ -175,19 +175,15 @@ touched_points AS (
     ) t
     WHERE airport IS NOT NULL AND country IS NOT NULL
 ),
--- DISTINCT first, then a plain array_agg: array_agg(DISTINCT) runs group by group.
+-- One grouping, plain array_agg, then array_distinct: array_agg(DISTINCT) runs group by group, and
+-- a DISTINCT subquery per column, joined, took three times as long (5.3 s against 1.7-2.0 s at a
+-- million PNRs).
 touched AS (
-    SELECT a.pnr_id, a.push_id, a.airports_touched, c.countries_touched
-    FROM (
-        SELECT pnr_id, push_id, array_sort(array_agg(airport)) AS airports_touched
-        FROM (SELECT DISTINCT pnr_id, push_id, airport FROM touched_points) d
-        GROUP BY pnr_id, push_id
-    ) a
-    JOIN (
-        SELECT pnr_id, push_id, array_sort(array_agg(country)) AS countries_touched
-        FROM (SELECT DISTINCT pnr_id, push_id, country FROM touched_points) d
-        GROUP BY pnr_id, push_id
-    ) c ON c.pnr_id = a.pnr_id AND c.push_id = a.push_id
+    SELECT pnr_id, push_id,
+           array_sort(array_distinct(array_agg(airport))) AS airports_touched,
+           array_sort(array_distinct(array_agg(country))) AS countries_touched
+    FROM touched_points
+    GROUP BY pnr_id, push_id
 ),
 connection_points AS (
     SELECT pnr_id, push_id, array_sort(array_agg(DISTINCT arr_airport)) AS connection_airports
