@@ -432,7 +432,6 @@ impl Engine {
         }
         let at_once = self.sandbox.limits().threads.max(1);
         let mut state = vec![State::Waiting; n];
-        let mut dropped = vec![false; n];
         let mut result = Ok(());
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -471,14 +470,14 @@ impl Engine {
                         continue;
                     }
                 }
-                for j in 0..n {
-                    if !dropped[j]
-                        && state[j] == State::Done
+                // A table can only become droppable now if it is this CTE's or one it read: the
+                // last of a table's CTE and its readers to finish drops it, once.
+                for j in reads[i].iter().copied().chain([i]) {
+                    if state[j] == State::Done
                         && !read_by_body[j]
                         && readers[j].iter().all(|&k| state[k] == State::Done)
                     {
                         self.drop_table(&split.ctes[j].0);
-                        dropped[j] = true;
                     }
                 }
                 let unfinished = (0..n).filter(|&k| state[k] != State::Done).map(|k| split.ctes[k].1.as_str());
