@@ -42,8 +42,7 @@ proptest! {
             "[A-Z0-9+:'?* \n]{0,12}",
         ], 0..60)) {
         let text = format!("UNB+UNOA:4+XX+YY+250101:1200+R'UNH+1+PAXLST:D:05B:UN:IATA'BGM+745'{}UNT+1+1'UNZ+1+R'", body.concat());
-        let dir = std::env::temp_dir().join(format!("paxrisk-prop-api-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::tempdir();
         let p = dir.join("noise.edi");
         std::fs::write(&p, &text).unwrap();
         let r = paxrisk::ingest::ingest_files(&[p], &crate::util::config());
@@ -80,8 +79,7 @@ proptest! {
             "[A-Z+:'?* \n]{0,12}",
         ], 0..60)) {
         let text = format!("UNB+IATA:1+XX+YY+250101:1200+R'UNH+1+PNRGOV:13:1:IA+X'MSG+:22'{}UNT+1+1'UNZ+1+R'", body.concat());
-        let dir = std::env::temp_dir().join(format!("paxrisk-prop-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::util::tempdir();
         let p = dir.join("noise.edi");
         std::fs::write(&p, text).unwrap();
         let r = paxrisk::ingest::ingest_files(&[p], &crate::util::config());

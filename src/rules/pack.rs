@@ -713,7 +713,23 @@ given = { paid_cash = false, trip_type = "one_way" }
 expect = "no_hit"
 "#;
 
-    fn pack_dir(rules: &[(&str, &str)]) -> PathBuf {
+    /// A pack folder under the system's temporary folder, removed when the test ends.
+    struct PackDir(PathBuf);
+
+    impl std::ops::Deref for PackDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for PackDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pack_dir(rules: &[(&str, &str)]) -> PackDir {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -727,7 +743,7 @@ expect = "no_hit"
         for (name, text) in rules {
             std::fs::write(dir.join("ticketing").join(name), text).unwrap();
         }
-        dir
+        PackDir(dir)
     }
 
     #[test]

@@ -55,15 +55,18 @@ pub fn read_csv_table(file: &CsvFile) -> Result<RecordBatch, PackError> {
 mod tests {
     use super::*;
 
-    fn file(name: &str, text: &str) -> CsvFile {
+    /// Writes `text` to a temporary CSV file, reads it as table `list_<name>` and removes it.
+    fn read(name: &str, text: &str) -> Result<RecordBatch, PackError> {
         let path = std::env::temp_dir().join(format!("paxrisk-table-{}-{name}.csv", std::process::id()));
         std::fs::write(&path, text).unwrap();
-        CsvFile { table: format!("list_{name}"), path }
+        let read = read_csv_table(&CsvFile { table: format!("list_{name}"), path: path.clone() });
+        std::fs::remove_file(&path).unwrap();
+        read
     }
 
     #[test]
     fn cells_stay_text_and_empty_cells_are_null() {
-        let b = read_csv_table(&file("agencies", "iata,note\n00012345,\n")).unwrap();
+        let b = read("agencies", "iata,note\n00012345,\n").unwrap();
         let col = b.column(0).as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
         assert_eq!(col.value(0), "00012345");
         assert!(b.column(1).is_null(0));
@@ -71,7 +74,7 @@ mod tests {
 
     #[test]
     fn a_short_row_names_its_line() {
-        let e = read_csv_table(&file("bad", "a,b\n1,2\n3\n")).unwrap_err();
+        let e = read("bad", "a,b\n1,2\n3\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
     }
 }
