@@ -156,16 +156,10 @@ fn stats(
     if let Some(path) = labels {
         let labels = crate::rules::quality::read_labels(path)?;
         let scored = crate::run::scores::build(&engine, &pack, &eval, "stats")?;
-        let keys = |b: &arrow::array::RecordBatch| -> anyhow::Result<arrow::array::StringArray> {
-            let c = b.column_by_name("journey_id").ok_or_else(|| anyhow::anyhow!("scored table without journey_id"))?;
-            Ok(arrow::array::AsArray::as_string::<i32>(&arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
-                .clone())
-        };
-        let (all, review) = (keys(&scored.scores)?, keys(&scored.review)?);
         let q = crate::rules::quality::measure(
             &labels,
-            all.iter().flatten(),
-            review.iter().flatten(),
+            scored.journey_ids(),
+            scored.review_journey_ids(),
             eval.hits.iter().map(|h| (h.rule, h.key.as_str())),
         );
         let rules: Vec<(usize, &str, &str)> = compiled

@@ -333,3 +333,33 @@ fn a_run_drops_the_landing_tables_that_no_view_left_and_no_rule_reads() {
     assert!(eval.failures.is_empty(), "{:?}", eval.failures);
     assert!(eval.hits_per_rule[&0] > 0, "{:?}", eval.hits);
 }
+
+/// The scored tables are made as they are written, a slice of travellers at a time: whatever the
+/// slice, every table has the same rows in the same order, and `write` counts them.
+#[test]
+fn scored_tables_hold_the_same_rows_whatever_the_slice() {
+    use paxrisk::run::scores::{self, ScoredTable};
+    let pack = Pack::load(&root().join("rules")).unwrap();
+    let engine = Engine::new(&pack, limits(), Some(&fixture()), ViewMode::Materialise).unwrap();
+    let eval = engine.evaluate(&engine.compile_active().unwrap());
+    let scored = scores::build(&engine, &pack, &eval, "run").unwrap();
+    let dir = tempdir();
+    for (table, at_least) in [(ScoredTable::Scores, 4), (ScoredTable::Review, 2), (ScoredTable::Hits, 8)] {
+        let whole = dir.join(format!("{table:?}.parquet"));
+        let rows = scored.write(table, &whole, &[]).unwrap();
+        let expected = paxrisk::audit::read_parquet(&whole).unwrap();
+        assert_eq!(expected.num_rows() as u64, rows);
+        assert!(rows >= at_least, "{table:?}: {rows} rows");
+        for slice in [1, 2, 3] {
+            let path = dir.join(format!("{table:?}-{slice}.parquet"));
+            assert_eq!(
+                scored.write_in_slices(table, &path, &[], slice).unwrap(),
+                rows,
+                "{table:?} in slices of {slice}"
+            );
+            assert_eq!(paxrisk::audit::read_parquet(&path).unwrap(), expected, "{table:?} in slices of {slice}");
+        }
+    }
+    assert_eq!(scored.travellers(), paxrisk::audit::parquet_rows(&dir.join("Scores.parquet")).unwrap());
+    assert!(scored.write_in_slices(ScoredTable::Scores, &dir.join("none.parquet"), &[], 0).is_err());
+}

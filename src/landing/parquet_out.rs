@@ -72,6 +72,31 @@ pub fn write_batch(path: &Path, batch: &RecordBatch, metadata: &[(String, String
     write_batches(path, std::slice::from_ref(batch), metadata)
 }
 
+/// Writes the batches of `schema` that `batches` yields to one file at `path` (creating parent
+/// folders), each encoded as it comes, so that a table need not be held whole; a file with no row
+/// still has the schema. Returns the rows written.
+pub fn write_stream(
+    path: &Path,
+    schema: arrow::datatypes::SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch, arrow::error::ArrowError>>,
+    metadata: &[(String, String)],
+) -> Result<u64, WriteError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| WriteError::Io { path: parent.into(), source })?;
+    }
+    let file = File::create(path).map_err(|source| WriteError::Io { path: path.into(), source })?;
+    let mut w = ArrowWriter::try_new(file, schema, Some(writer_properties(metadata)))
+        .map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    let mut rows = 0;
+    for batch in batches {
+        let batch = batch.map_err(|source| WriteError::Arrow { table: path.display().to_string(), source })?;
+        rows += batch.num_rows() as u64;
+        w.write(&batch).map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    }
+    w.close().map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    Ok(rows)
+}
+
 /// Writes batches of one schema (at least one) to one file at `path` (creating parent folders).
 /// Dictionary columns of text (the in-memory form of `landing::compact`) are written as plain
 /// text, so that the files have DESIGN.md's types whatever form the batches were held in.

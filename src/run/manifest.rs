@@ -260,7 +260,7 @@ pub struct Inputs<'a> {
     /// Rule evaluation.
     pub eval: &'a Evaluation,
     /// Scored tables.
-    pub scored: &'a Scored,
+    pub scored: &'a Scored<'a>,
     /// Output files written.
     pub outputs: Vec<OutputFile>,
     /// Stage durations.
@@ -329,7 +329,8 @@ pub fn build(x: Inputs<'_>) -> Manifest {
     inv("traveller rows = travellers loaded".into(), landed("traveller"), t.counts.travellers_loaded);
     inv("api_traveller rows = API persons loaded".into(), landed("api_traveller"), t.counts.api_persons_loaded);
     let scored_hits: u64 = x.eval.hits.len() as u64 - x.scored.stray_hits;
-    inv("hits.parquet rows = hits on scored travellers".into(), x.scored.hits.num_rows() as u64, scored_hits);
+    let written = |name: &str| x.outputs.iter().find(|f| f.name == name).map(|f| f.rows).unwrap_or(0);
+    inv("hits.parquet rows = hits on scored travellers".into(), written("hits.parquet"), scored_hits);
     let per_rule_sum: u64 = x.eval.hits_per_rule.values().sum();
     inv("sum of hits per rule = hits".into(), per_rule_sum, x.eval.hits.len() as u64);
 
@@ -405,10 +406,10 @@ pub fn build(x: Inputs<'_>) -> Manifest {
         results: Results {
             flights: x.scored.flights,
             pnrs: x.scored.pnrs,
-            travellers_scored: x.scored.scores.num_rows() as u64,
+            travellers_scored: x.scored.travellers(),
             hits: x.eval.hits.len() as u64,
             stray_hits: x.scored.stray_hits,
-            review_list: x.scored.review.num_rows() as u64,
+            review_list: x.scored.review_rows(),
             scores_by_band: x.scored.scores_by_band.clone(),
             review_by_band: x.scored.review_by_band.clone(),
         },

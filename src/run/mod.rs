@@ -250,11 +250,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
 
     let s = stage("scores");
     let scored = scores::build(&engine, &pack, &eval, &run_id)?;
-    end(
-        s,
-        format!("{} scored, {} on the review list", scored.scores.num_rows(), scored.review.num_rows()),
-        &mut durations,
-    );
+    end(s, format!("{} scored, {} on the review list", scored.travellers(), scored.review_rows()), &mut durations);
 
     let s = stage("write");
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
@@ -265,26 +261,34 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     }
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
-    let outputs: Vec<(&str, arrow::record_batch::RecordBatch)> = vec![
-        ("scores.parquet", scored.scores.clone()),
-        ("review.parquet", scored.review.clone()),
-        ("hits.parquet", scored.hits.clone()),
-        ("rejects.parquet", RejectRow::to_batch(&ingested.rows.rejects)),
-        ("diagnostics.parquet", DiagnosticRow::to_batch(&ingested.rows.diagnostics)),
+    // The scored tables are made as they are written (see `scores`); rejects and diagnostics are
+    // in memory already.
+    enum Output {
+        Scored(scores::ScoredTable),
+        Batch(arrow::record_batch::RecordBatch),
+    }
+    let outputs: Vec<(&str, Output)> = vec![
+        ("scores.parquet", Output::Scored(scores::ScoredTable::Scores)),
+        ("review.parquet", Output::Scored(scores::ScoredTable::Review)),
+        ("hits.parquet", Output::Scored(scores::ScoredTable::Hits)),
+        ("rejects.parquet", Output::Batch(RejectRow::to_batch(&ingested.rows.rejects))),
+        ("diagnostics.parquet", Output::Batch(DiagnosticRow::to_batch(&ingested.rows.diagnostics))),
     ];
     copy_pack(&pack, &partial.join(SAVED_PACK))?;
     // One file per worker thread at a time: a Parquet file is encoded on one thread, and scores
     // and hits take most of the stage. `files` keeps the order of `outputs`.
     let files = outputs
         .par_iter()
-        .map(|(name, batch)| -> anyhow::Result<manifest::OutputFile> {
+        .map(|(name, output)| -> anyhow::Result<manifest::OutputFile> {
             let path = partial.join(name);
-            parquet_out::write_batch(&path, batch, &metadata).with_context(|| format!("writing {}", path.display()))?;
-            let file = manifest::OutputFile {
-                name: name.to_string(),
-                rows: batch.num_rows() as u64,
-                sha256: sha256_file(&path)?,
-            };
+            let rows = match output {
+                Output::Scored(table) => scored.write(*table, &path, &metadata),
+                Output::Batch(batch) => parquet_out::write_batch(&path, batch, &metadata)
+                    .map(|()| batch.num_rows() as u64)
+                    .map_err(anyhow::Error::from),
+            }
+            .with_context(|| format!("writing {}", path.display()))?;
+            let file = manifest::OutputFile { name: name.to_string(), rows, sha256: sha256_file(&path)? };
             abort_hook(name);
             Ok(file)
         })
@@ -341,8 +345,11 @@ fn copy_pack(pack: &Pack, to: &Path) -> anyhow::Result<()> {
 }
 
 pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading back {}", path.display()))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    // Streamed: an output file of a national night is gigabytes.
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading back {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading back {}", path.display()))?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Flushes a folder's entries to disk where the platform allows it.

@@ -3,20 +3,29 @@
 //!
 //! The traveller columns come straight from `traveller_journey`; the score of each row is
 //! [`score::score`] of the weights of its hits, so `hits` alone rebuilds every score.
+//!
+//! [`build`] ranks the travellers and chooses the review list; the rows of the three tables are
+//! made only as [`Scored::write`] writes them, a slice of [`CHUNK`] travellers at a time. The run
+//! holds `traveller_journey`'s scored columns once, as the query returned them, and never a copy
+//! of them in output order: at 5 M PNRs with `--landing` the stage held 12.7 GiB with those copies,
+//! and holds 4.7 GiB without them.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use foldhash::{HashMapExt, HashSetExt};
 use rayon::prelude::*;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, ListArray, RecordBatch, StringArray, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
-use arrow::compute::concat_batches;
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow::compute::interleave;
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use arrow::error::ArrowError;
 
+use crate::landing::parquet_out;
 use crate::landing::schema::described_field;
 use crate::rules::engine::{Engine, Evaluation};
 use crate::rules::pack::Pack;
@@ -43,24 +52,128 @@ pub const JOURNEY_COLUMNS: &[&str] = &[
     "source_offset",
 ];
 
-/// The scored tables of a run.
-pub struct Scored {
-    /// One row per traveller on a pushed flight, highest score first.
-    pub scores: RecordBatch,
+/// The traveller columns `hits` repeats for each hit.
+const HIT_JOURNEY_COLUMNS: &[&str] =
+    &["journey_id", "traveller_id", "pnr_id", "record_locator", "flight", "flight_dep_date"];
+
+/// Travellers per slice written: 64 Ki rows of `scores` are about 20 MB in Arrow.
+pub const CHUNK: usize = 64 * 1024;
+
+/// One of the scored tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoredTable {
+    /// Every traveller on a pushed flight, highest score first.
+    Scores,
     /// The review list.
-    pub review: RecordBatch,
-    /// One row per hit.
-    pub hits: RecordBatch,
+    Review,
+    /// One row per hit, in the order of `scores`.
+    Hits,
+}
+
+/// The ranked travellers of a run, from which the scored tables are written.
+pub struct Scored<'a> {
+    pack: &'a Pack,
+    eval: &'a Evaluation,
+    run_id: String,
+    journeys: Journeys,
+    /// Score of each journey row.
+    scores: Vec<f64>,
+    /// Journey rows, highest score first (the order of `scores`).
+    order: Vec<u32>,
+    /// Hits of journey row `i`: `hit_ids[hit_starts[i]..hit_starts[i + 1]]`, in evaluation order.
+    hit_starts: Vec<u32>,
+    hit_ids: Vec<u32>,
+    /// Positions in `order` of the review list's rows.
+    review: Vec<u32>,
     /// Review-list rows per band.
     pub review_by_band: Vec<(String, u64)>,
     /// Travellers scored per band.
     pub scores_by_band: Vec<(String, u64)>,
-    /// Distinct flights (flight and date) and PNRs scored.
+    /// Distinct flights (flight and date) scored.
     pub flights: u64,
     /// Distinct PNRs scored.
     pub pnrs: u64,
     /// Hits whose key is not a row of traveller_journey (a `query` rule returning a stray key).
     pub stray_hits: u64,
+}
+
+/// `traveller_journey`'s scored columns, batch by batch as the query returned them.
+struct Journeys {
+    /// Normalised (see [`normalise`]); at least one batch, so that the schema is known.
+    batches: Vec<RecordBatch>,
+    /// (batch, row in it) of each journey row.
+    loc: Vec<(u32, u32)>,
+    /// The text columns ranking and the review list read, one array per batch.
+    key: Vec<StringArray>,
+    flight: Vec<StringArray>,
+    dep_date: Vec<StringArray>,
+    surname: Vec<StringArray>,
+    given: Vec<StringArray>,
+    pnr: Vec<StringArray>,
+}
+
+impl Journeys {
+    fn new(batches: Vec<RecordBatch>) -> anyhow::Result<Journeys> {
+        let col = |name: &str| -> anyhow::Result<Vec<StringArray>> {
+            batches
+                .iter()
+                .map(|b| {
+                    let c = b
+                        .column_by_name(name)
+                        .ok_or_else(|| anyhow::anyhow!("traveller_journey has no column {name}"))?;
+                    Ok(arrow::compute::cast(c, &DataType::Utf8)?.as_string::<i32>().clone())
+                })
+                .collect()
+        };
+        let loc = batches
+            .iter()
+            .enumerate()
+            .flat_map(|(b, batch)| (0..batch.num_rows() as u32).map(move |r| (b as u32, r)))
+            .collect();
+        Ok(Journeys {
+            key: col("journey_id")?,
+            flight: col("flight")?,
+            dep_date: col("flight_dep_date")?,
+            surname: col("surname")?,
+            given: col("given_name")?,
+            pnr: col("pnr_id")?,
+            loc,
+            batches,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.loc.len()
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.batches[0].schema()
+    }
+
+    /// Row `i` of `column` (one of the text columns above); NULL reads as "".
+    fn text<'s>(&self, column: &'s [StringArray], i: usize) -> &'s str {
+        let (b, r) = self.loc[i];
+        let a = &column[b as usize];
+        if a.is_valid(r as usize) { a.value(r as usize) } else { "" }
+    }
+
+    /// Journey rows `rows`, in that order, of the columns `columns` (indices into the schema).
+    fn take(&self, columns: &[usize], rows: &[u32]) -> Result<Vec<ArrayRef>, ArrowError> {
+        let at: Vec<(usize, usize)> = rows
+            .iter()
+            .map(|&i| {
+                let (b, r) = self.loc[i as usize];
+                (b as usize, r as usize)
+            })
+            .collect();
+        columns
+            .iter()
+            .map(|&c| {
+                let arrays: Vec<&dyn Array> = self.batches.iter().map(|b| b.column(c).as_ref()).collect();
+                interleave(&arrays, &at)
+            })
+            .collect()
+    }
 }
 
 fn hit_struct_fields() -> Fields {
@@ -94,236 +207,322 @@ fn normalise(batch: &RecordBatch, engine: &Engine) -> anyhow::Result<RecordBatch
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
-/// Builds the scored tables from the journeys in the engine and the evaluation.
-pub fn build(engine: &Engine, pack: &Pack, eval: &Evaluation, run_id: &str) -> anyhow::Result<Scored> {
+/// Ranks the journeys in the engine by the evaluation's hits and chooses the review list.
+pub fn build<'a>(engine: &Engine, pack: &'a Pack, eval: &'a Evaluation, run_id: &str) -> anyhow::Result<Scored<'a>> {
     let sql = format!("SELECT {} FROM traveller_journey", JOURNEY_COLUMNS.join(", "));
-    let batches = engine.sandbox().query(&sql)?;
-    let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| {
-        Arc::new(Schema::new(JOURNEY_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect::<Vec<_>>()))
-    });
-    let journeys = normalise(&concat_batches(&schema, &batches)?, engine)?;
-    let n = journeys.num_rows();
-    let col = |name: &str| -> anyhow::Result<StringArray> {
-        let c =
-            journeys.column_by_name(name).ok_or_else(|| anyhow::anyhow!("traveller_journey has no column {name}"))?;
-        Ok(arrow::compute::cast(c, &DataType::Utf8)?.as_string::<i32>().clone())
-    };
-    let key = col("journey_id")?;
-    let flight = col("flight")?;
-    let dep_date = col("flight_dep_date")?;
-    let surname = col("surname")?;
-    let given = col("given_name")?;
-    let pnr = col("pnr_id")?;
+    let mut batches = engine.sandbox().query(&sql)?;
+    if batches.is_empty() {
+        let fields: Vec<Field> = JOURNEY_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect();
+        batches.push(RecordBatch::new_empty(Arc::new(Schema::new(fields))));
+    }
+    // Batch by batch, so that a cast copy (a dictionary or view column) replaces its source.
+    let batches = batches.into_iter().map(|b| normalise(&b, engine)).collect::<anyhow::Result<Vec<_>>>()?;
+    let journeys = Journeys::new(batches)?;
+    let n = journeys.len();
+    anyhow::ensure!(
+        n < u32::MAX as usize && eval.hits.len() < u32::MAX as usize,
+        "{n} travellers and {} hits are more than one run can score",
+        eval.hits.len()
+    );
 
     // foldhash (seeded at random per run) rather than SipHash: 1.7 million keys at 1 M PNRs.
-    let mut row_of: foldhash::HashMap<&str, usize> = foldhash::HashMap::with_capacity(n);
-    for i in 0..n {
-        if key.is_valid(i) {
-            row_of.insert(key.value(i), i);
+    let mut row_of: foldhash::HashMap<&str, u32> = foldhash::HashMap::with_capacity(n);
+    let mut first = 0;
+    for key in &journeys.key {
+        for r in 0..key.len() {
+            if key.is_valid(r) {
+                row_of.insert(key.value(r), (first + r) as u32);
+            }
         }
+        first += key.len();
     }
-    let mut hits_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Each row's hits in evaluation order: counted, then placed (a counting sort).
+    let mut row_of_hit: Vec<u32> = Vec::with_capacity(eval.hits.len());
+    let mut hit_starts = vec![0u32; n + 1];
     let mut stray_hits = 0;
-    for (h, hit) in eval.hits.iter().enumerate() {
+    for hit in &eval.hits {
         match row_of.get(hit.key.as_str()) {
-            Some(&row) => hits_of[row].push(h),
-            None => stray_hits += 1,
+            Some(&row) => {
+                row_of_hit.push(row);
+                hit_starts[row as usize + 1] += 1;
+            }
+            None => {
+                row_of_hit.push(u32::MAX);
+                stray_hits += 1;
+            }
         }
     }
-    let scores: Vec<f64> = hits_of
-        .par_iter()
-        .map(|hs| {
-            let w: Vec<u32> = hs.iter().map(|&h| pack.rules[eval.hits[h].rule].weight()).collect();
+    drop(row_of);
+    for i in 0..n {
+        hit_starts[i + 1] += hit_starts[i];
+    }
+    let mut next = hit_starts.clone();
+    let mut hit_ids = vec![0u32; hit_starts[n] as usize];
+    for (h, &row) in row_of_hit.iter().enumerate() {
+        if row != u32::MAX {
+            hit_ids[next[row as usize] as usize] = h as u32;
+            next[row as usize] += 1;
+        }
+    }
+    drop((row_of_hit, next));
+    let hits_of = |i: usize| &hit_ids[hit_starts[i] as usize..hit_starts[i + 1] as usize];
+
+    let scores: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let w: Vec<u32> = hits_of(i).iter().map(|&h| pack.rules[eval.hits[h as usize].rule].weight()).collect();
             score::score(&pack.manifest, &w)
         })
         .collect();
-    // Borrowed, not copied: the sort compares about n log n pairs (36 million for the 1.7 million
-    // travellers of 1 M PNRs), and each comparison used to copy up to ten strings.
-    fn text(a: &StringArray, i: usize) -> &str {
-        if a.is_valid(i) { a.value(i) } else { "" }
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    // Stable and on every worker thread: the same order as a sequential stable sort.
+    let j = &journeys;
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    // Stable and on every worker thread: the same order as a sequential stable sort. Borrowed
+    // text, not copied: the sort compares about n log n pairs.
     order.par_sort_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
         scores[b]
             .total_cmp(&scores[a])
-            .then_with(|| text(&flight, a).cmp(text(&flight, b)))
-            .then_with(|| text(&dep_date, a).cmp(text(&dep_date, b)))
-            .then_with(|| text(&surname, a).cmp(text(&surname, b)))
-            .then_with(|| text(&given, a).cmp(text(&given, b)))
-            .then_with(|| text(&key, a).cmp(text(&key, b)))
+            .then_with(|| j.text(&j.flight, a).cmp(j.text(&j.flight, b)))
+            .then_with(|| j.text(&j.dep_date, a).cmp(j.text(&j.dep_date, b)))
+            .then_with(|| j.text(&j.surname, a).cmp(j.text(&j.surname, b)))
+            .then_with(|| j.text(&j.given, a).cmp(j.text(&j.given, b)))
+            .then_with(|| j.text(&j.key, a).cmp(j.text(&j.key, b)))
     });
-
-    let bands: Vec<&str> = order.iter().map(|&i| score::band(&pack.manifest.bands, scores[i]).unwrap_or("")).collect();
-    let taken = take_rows(&journeys, order.iter().map(|&i| i as u32).collect())?;
-
-    // hits list<struct> in the same order, hits of one traveller in rule-id order (eval order).
-    let (mut ids, mut versions, mut weights, mut reasons, mut lengths) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::with_capacity(n));
-    for &i in &order {
-        lengths.push(hits_of[i].len());
-        for &h in &hits_of[i] {
-            let hit = &eval.hits[h];
-            let rule = &pack.rules[hit.rule];
-            ids.push(rule.spec.id.as_str());
-            versions.push(rule.spec.version as i32);
-            weights.push(rule.weight() as i32);
-            reasons.push(hit.reason.as_str());
-        }
-    }
-    let fields = hit_struct_fields();
-    let structs = StructArray::try_new(
-        fields.clone(),
-        vec![
-            Arc::new(StringArray::from(ids)),
-            Arc::new(Int32Array::from(versions)),
-            Arc::new(Int32Array::from(weights)),
-            Arc::new(StringArray::from(reasons)),
-        ],
-        None,
-    )?;
-    let item = Arc::new(Field::new("item", DataType::Struct(fields), false));
-    let hits_list =
-        ListArray::try_new(item.clone(), OffsetBuffer::from_lengths(lengths.clone()), Arc::new(structs), None)?;
-
-    let mut fields: Vec<Field> =
-        vec![described_field("run_id", DataType::Utf8, false, "The run that produced this row.")];
-    fields.extend(taken.schema().fields().iter().map(|f| f.as_ref().clone()));
-    fields.push(described_field(
-        "score",
-        DataType::Float64,
-        false,
-        "Score from the hits' weights as pack.toml sets out (rounded to 2 decimals).",
-    ));
-    fields.push(described_field("band", DataType::Utf8, false, "Band of the score (pack.toml bands)."));
-    fields.push(described_field("hit_count", DataType::Int32, false, "Number of rules that fired."));
-    fields.push(described_field(
-        "hits",
-        DataType::List(item),
-        false,
-        "Every rule that fired: id, version, weight and reason, in rule-id order.",
-    ));
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![run_id; n]))];
-    columns.extend(taken.columns().iter().cloned());
-    columns.push(Arc::new(Float64Array::from(order.iter().map(|&i| scores[i]).collect::<Vec<_>>())));
-    columns.push(Arc::new(StringArray::from_iter_values(bands.iter())));
-    columns.push(Arc::new(Int32Array::from(lengths.iter().map(|&l| l as i32).collect::<Vec<_>>())));
-    columns.push(Arc::new(hits_list));
-    let scores_schema: SchemaRef = Arc::new(Schema::new_with_metadata(
-        fields,
-        HashMap::from([(
-            "description".to_string(),
-            "One row per traveller on a pushed flight (latest PNR version), highest score first.".to_string(),
-        )]),
-    ));
-    let scores_batch = RecordBatch::try_new(scores_schema, columns)?;
 
     // The review list: at or above the threshold, at most max_per_flight per flight and date.
     let mut per_flight: HashMap<(&str, &str), u32> = HashMap::new();
-    let mut review_rows = Vec::new();
+    let mut review = Vec::new();
     let mut review_by_band: std::collections::BTreeMap<&str, u64> = Default::default();
     let mut scores_by_band: std::collections::BTreeMap<&str, u64> = Default::default();
     for (pos, &i) in order.iter().enumerate() {
-        *scores_by_band.entry(bands[pos]).or_default() += 1;
+        let i = i as usize;
+        let band = score::band(&pack.manifest.bands, scores[i]).unwrap_or("");
+        *scores_by_band.entry(band).or_default() += 1;
         if !score::reviewable(&pack.manifest, scores[i]) {
             continue;
         }
-        let slot = per_flight.entry((text(&flight, i), text(&dep_date, i))).or_default();
+        let slot = per_flight.entry((j.text(&j.flight, i), j.text(&j.dep_date, i))).or_default();
         if *slot < pack.manifest.review.max_per_flight {
             *slot += 1;
-            review_rows.push(pos as u32);
-            *review_by_band.entry(bands[pos]).or_default() += 1;
+            review.push(pos as u32);
+            *review_by_band.entry(band).or_default() += 1;
         }
     }
-    let review = take_rows(&scores_batch, review_rows)?;
-    let review = RecordBatch::try_new(
-        Arc::new(Schema::new_with_metadata(
-            scores_batch.schema().fields().clone(),
-            HashMap::from([(
-                "description".to_string(),
-                format!(
-                    "The review list: scores of {} or more, at most {} per flight, highest first. Every row needs a human review (Directive 2016/681 Art. 6(5)).",
-                    pack.manifest.review.threshold, pack.manifest.review.max_per_flight
-                ),
-            )]),
-        )),
-        review.columns().to_vec(),
-    )?;
-
-    let hits = hits_table(&taken, &order, &hits_of, eval, pack, run_id)?;
-    let distinct = |a: &StringArray, b: Option<&StringArray>| {
+    let distinct = |a: &[StringArray], b: Option<&[StringArray]>| {
         let mut seen = foldhash::HashSet::with_capacity(n / 8);
-        seen.extend((0..n).map(|i| (text(a, i), b.map(|b| text(b, i)))));
+        seen.extend((0..n).map(|i| (j.text(a, i), b.map(|b| j.text(b, i)))));
         seen.len() as u64
     };
+    let (flights, pnrs) = (distinct(&j.flight, Some(&j.dep_date)), distinct(&j.pnr, None));
+    let review_by_band = review_by_band.into_iter().map(|(b, c)| (b.to_string(), c)).collect();
+    let scores_by_band = scores_by_band.into_iter().map(|(b, c)| (b.to_string(), c)).collect();
     Ok(Scored {
-        scores: scores_batch,
+        pack,
+        eval,
+        run_id: run_id.to_string(),
+        journeys,
+        scores,
+        order,
+        hit_starts,
+        hit_ids,
         review,
-        hits,
-        review_by_band: review_by_band.into_iter().map(|(b, c)| (b.to_string(), c)).collect(),
-        scores_by_band: scores_by_band.into_iter().map(|(b, c)| (b.to_string(), c)).collect(),
-        flights: distinct(&flight, Some(&dep_date)),
-        pnrs: distinct(&pnr, None),
+        review_by_band,
+        scores_by_band,
+        flights,
+        pnrs,
         stray_hits,
     })
 }
 
-fn hits_table(
-    taken: &RecordBatch,
-    order: &[usize],
-    hits_of: &[Vec<usize>],
-    eval: &Evaluation,
-    pack: &Pack,
-    run_id: &str,
-) -> anyhow::Result<RecordBatch> {
-    let mut rows = Vec::new();
-    let mut rule_rows = Vec::new();
-    for (pos, &i) in order.iter().enumerate() {
-        for &h in &hits_of[i] {
-            rows.push(pos as u32);
-            rule_rows.push(h);
-        }
+impl Scored<'_> {
+    /// Travellers scored (rows of `scores`).
+    pub fn travellers(&self) -> u64 {
+        self.order.len() as u64
     }
-    let keep = ["journey_id", "traveller_id", "pnr_id", "record_locator", "flight", "flight_dep_date"];
-    let idx: Vec<usize> = keep.iter().filter_map(|c| taken.schema().index_of(c).ok()).collect();
-    let base = take_rows(&taken.project(&idx)?, rows)?;
-    let rule = |h: &usize| &pack.rules[eval.hits[*h].rule];
-    let mut fields = vec![described_field("run_id", DataType::Utf8, false, "The run that produced this row.")];
-    fields.extend(base.schema().fields().iter().map(|f| f.as_ref().clone()));
-    fields.extend([
-        described_field("rule_id", DataType::Utf8, false, "Id of the rule that fired."),
-        described_field("rule_version", DataType::Int32, false, "Version of the rule."),
-        described_field(
-            "rule_hash",
-            DataType::Utf8,
-            false,
-            "SHA-256 of the rule file's exact text (the saved rule pack has the file).",
-        ),
-        described_field("weight", DataType::Int32, false, "Weight the rule contributed to the score."),
-        described_field("reason", DataType::Utf8, false, "Why the rule fired."),
-    ]);
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![run_id; base.num_rows()]))];
-    columns.extend(base.columns().iter().cloned());
-    columns.push(Arc::new(StringArray::from_iter_values(rule_rows.iter().map(|h| rule(h).spec.id.as_str()))));
-    columns.push(Arc::new(Int32Array::from_iter_values(rule_rows.iter().map(|h| rule(h).spec.version as i32))));
-    columns.push(Arc::new(StringArray::from_iter_values(rule_rows.iter().map(|h| rule(h).hash.as_str()))));
-    columns.push(Arc::new(Int32Array::from_iter_values(rule_rows.iter().map(|h| rule(h).weight() as i32))));
-    columns.push(Arc::new(StringArray::from_iter_values(rule_rows.iter().map(|h| eval.hits[*h].reason.as_str()))));
-    let schema = Arc::new(Schema::new_with_metadata(
-        fields,
-        HashMap::from([(
-            "description".to_string(),
-            "One row per (traveller on a flight, rule) hit, in the order of scores.".to_string(),
-        )]),
-    ));
-    Ok(RecordBatch::try_new(schema, columns)?)
+
+    /// Rows of the review list.
+    pub fn review_rows(&self) -> u64 {
+        self.review.len() as u64
+    }
+
+    /// The key (`journey_id`) of every traveller scored, in the order of `scores`.
+    pub fn journey_ids(&self) -> impl Iterator<Item = &str> {
+        self.order.iter().map(|&i| self.journeys.text(&self.journeys.key, i as usize)).filter(|k| !k.is_empty())
+    }
+
+    /// The key of every traveller on the review list, in its order.
+    pub fn review_journey_ids(&self) -> impl Iterator<Item = &str> {
+        self.review
+            .iter()
+            .map(|&p| self.journeys.text(&self.journeys.key, self.order[p as usize] as usize))
+            .filter(|k| !k.is_empty())
+    }
+
+    fn hits_of(&self, row: u32) -> &[u32] {
+        let i = row as usize;
+        &self.hit_ids[self.hit_starts[i] as usize..self.hit_starts[i + 1] as usize]
+    }
+
+    /// The schema of `table`, with its description.
+    pub fn schema(&self, table: ScoredTable) -> SchemaRef {
+        let description = match table {
+            ScoredTable::Scores => {
+                "One row per traveller on a pushed flight (latest PNR version), highest score first.".to_string()
+            }
+            ScoredTable::Review => format!(
+                "The review list: scores of {} or more, at most {} per flight, highest first. Every row needs a human review (Directive 2016/681 Art. 6(5)).",
+                self.pack.manifest.review.threshold, self.pack.manifest.review.max_per_flight
+            ),
+            ScoredTable::Hits => "One row per (traveller on a flight, rule) hit, in the order of scores.".to_string(),
+        };
+        let journey = self.journeys.schema();
+        let mut fields: Vec<FieldRef> =
+            vec![Arc::new(described_field("run_id", DataType::Utf8, false, "The run that produced this row."))];
+        let (journey_fields, own): (Vec<FieldRef>, Vec<(&str, DataType, &str)>) = match table {
+            ScoredTable::Scores | ScoredTable::Review => (
+                journey.fields().iter().cloned().collect(),
+                vec![
+                    (
+                        "score",
+                        DataType::Float64,
+                        "Score from the hits' weights as pack.toml sets out (rounded to 2 decimals).",
+                    ),
+                    ("band", DataType::Utf8, "Band of the score (pack.toml bands)."),
+                    ("hit_count", DataType::Int32, "Number of rules that fired."),
+                    (
+                        "hits",
+                        DataType::List(hit_item()),
+                        "Every rule that fired: id, version, weight and reason, in rule-id order.",
+                    ),
+                ],
+            ),
+            ScoredTable::Hits => (
+                self.hit_journey_columns().iter().map(|&c| journey.fields()[c].clone()).collect(),
+                vec![
+                    ("rule_id", DataType::Utf8, "Id of the rule that fired."),
+                    ("rule_version", DataType::Int32, "Version of the rule."),
+                    (
+                        "rule_hash",
+                        DataType::Utf8,
+                        "SHA-256 of the rule file's exact text (the saved rule pack has the file).",
+                    ),
+                    ("weight", DataType::Int32, "Weight the rule contributed to the score."),
+                    ("reason", DataType::Utf8, "Why the rule fired."),
+                ],
+            ),
+        };
+        fields.extend(journey_fields);
+        fields.extend(own.into_iter().map(|(name, dt, d)| Arc::new(described_field(name, dt, false, d))));
+        Arc::new(Schema::new_with_metadata(fields, HashMap::from([("description".to_string(), description)])))
+    }
+
+    fn hit_journey_columns(&self) -> Vec<usize> {
+        let schema = self.journeys.schema();
+        HIT_JOURNEY_COLUMNS.iter().filter_map(|c| schema.index_of(c).ok()).collect()
+    }
+
+    /// Writes `table` to the Parquet file `path`, [`CHUNK`] travellers at a time. Returns the
+    /// rows written.
+    pub fn write(&self, table: ScoredTable, path: &Path, metadata: &[(String, String)]) -> anyhow::Result<u64> {
+        self.write_in_slices(table, path, metadata, CHUNK)
+    }
+
+    /// [`Scored::write`], `slice` travellers (rows of `scores` or `review`) at a time: the rows
+    /// are the same whatever the slice, and the memory a slice takes grows with it.
+    pub fn write_in_slices(
+        &self,
+        table: ScoredTable,
+        path: &Path,
+        metadata: &[(String, String)],
+        slice: usize,
+    ) -> anyhow::Result<u64> {
+        anyhow::ensure!(slice > 0, "a slice of no traveller");
+        let schema = self.schema(table);
+        let review = table == ScoredTable::Review;
+        let count = if review { self.review.len() } else { self.order.len() };
+        let batches = (0..count).step_by(slice).map(|start| {
+            let end = (start + slice).min(count);
+            let positions: Vec<u32> =
+                if review { self.review[start..end].to_vec() } else { (start as u32..end as u32).collect() };
+            match table {
+                ScoredTable::Scores | ScoredTable::Review => self.scores_rows(&schema, &positions),
+                ScoredTable::Hits => self.hits_rows(&schema, &positions),
+            }
+        });
+        Ok(parquet_out::write_stream(path, schema.clone(), batches, metadata)?)
+    }
+
+    /// The rows of `scores` at positions `positions` (of `order`), in that order.
+    fn scores_rows(&self, schema: &SchemaRef, positions: &[u32]) -> Result<RecordBatch, ArrowError> {
+        let rows: Vec<u32> = positions.iter().map(|&p| self.order[p as usize]).collect();
+        let (eval, pack) = (self.eval, self.pack);
+        let (mut ids, mut versions, mut weights, mut reasons, mut lengths) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::with_capacity(rows.len()));
+        for &i in &rows {
+            let hits = self.hits_of(i);
+            lengths.push(hits.len());
+            for &h in hits {
+                let hit = &eval.hits[h as usize];
+                let rule = &pack.rules[hit.rule];
+                ids.push(rule.spec.id.as_str());
+                versions.push(rule.spec.version as i32);
+                weights.push(rule.weight() as i32);
+                reasons.push(hit.reason.as_str());
+            }
+        }
+        let structs = StructArray::try_new(
+            hit_struct_fields(),
+            vec![
+                Arc::new(StringArray::from(ids)),
+                Arc::new(Int32Array::from(versions)),
+                Arc::new(Int32Array::from(weights)),
+                Arc::new(StringArray::from(reasons)),
+            ],
+            None,
+        )?;
+        let hits_list = ListArray::try_new(
+            hit_item(),
+            OffsetBuffer::from_lengths(lengths.iter().copied()),
+            Arc::new(structs),
+            None,
+        )?;
+        let all: Vec<usize> = (0..self.journeys.schema().fields().len()).collect();
+        let scores = rows.iter().map(|&i| self.scores[i as usize]);
+        let mut columns: Vec<ArrayRef> =
+            vec![Arc::new(StringArray::from_iter_values(rows.iter().map(|_| &self.run_id)))];
+        columns.extend(self.journeys.take(&all, &rows)?);
+        columns.push(Arc::new(Float64Array::from_iter_values(scores.clone())));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            scores.map(|s| score::band(&pack.manifest.bands, s).unwrap_or("")),
+        )));
+        columns.push(Arc::new(Int32Array::from_iter_values(lengths.iter().map(|&l| l as i32))));
+        columns.push(Arc::new(hits_list));
+        RecordBatch::try_new(schema.clone(), columns)
+    }
+
+    /// The rows of `hits` for the travellers at positions `positions` (of `order`).
+    fn hits_rows(&self, schema: &SchemaRef, positions: &[u32]) -> Result<RecordBatch, ArrowError> {
+        let (mut rows, mut hits) = (Vec::new(), Vec::new());
+        for &p in positions {
+            let i = self.order[p as usize];
+            for &h in self.hits_of(i) {
+                rows.push(i);
+                hits.push(&self.eval.hits[h as usize]);
+            }
+        }
+        let rule = |h: &&crate::rules::engine::Hit| &self.pack.rules[h.rule];
+        let mut columns: Vec<ArrayRef> =
+            vec![Arc::new(StringArray::from_iter_values(rows.iter().map(|_| &self.run_id)))];
+        columns.extend(self.journeys.take(&self.hit_journey_columns(), &rows)?);
+        columns.push(Arc::new(StringArray::from_iter_values(hits.iter().map(|h| rule(h).spec.id.as_str()))));
+        columns.push(Arc::new(Int32Array::from_iter_values(hits.iter().map(|h| rule(h).spec.version as i32))));
+        columns.push(Arc::new(StringArray::from_iter_values(hits.iter().map(|h| rule(h).hash.as_str()))));
+        columns.push(Arc::new(Int32Array::from_iter_values(hits.iter().map(|h| rule(h).weight() as i32))));
+        columns.push(Arc::new(StringArray::from_iter_values(hits.iter().map(|h| h.reason.as_str()))));
+        RecordBatch::try_new(schema.clone(), columns)
+    }
 }
 
-/// The rows `indices` of `batch`, in that order, each column taken on its own worker thread.
-fn take_rows(batch: &RecordBatch, indices: Vec<u32>) -> anyhow::Result<RecordBatch> {
-    let indices = UInt32Array::from(indices);
-    let columns =
-        batch.columns().par_iter().map(|c| arrow::compute::take(c, &indices, None)).collect::<Result<Vec<_>, _>>()?;
-    let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(indices.len()));
-    Ok(RecordBatch::try_new_with_options(batch.schema(), columns, &options)?)
+fn hit_item() -> FieldRef {
+    Arc::new(Field::new("item", DataType::Struct(hit_struct_fields()), false))
 }
