@@ -4,6 +4,9 @@
 //! Exit codes follow DESIGN.md: 0 success, 1 finished but some input was rejected, 2 could not
 //! be done.
 
+// The doc comments below are also `--help`, where `OUT/<run-id>` is meant literally.
+#![allow(rustdoc::invalid_html_tags)]
+
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! Typed rows of the landing tables and their Arrow schemas, with a description of every column.
 //!
-//! Each table is declared once with [`landing_table!`]: the Rust row struct, the Arrow schema
+//! Each table is declared once with `landing_table!`: the Rust row struct, the Arrow schema
 //! (descriptions go into the field metadata under `description`, so that auditors' tools show
 //! them) and the table's builder of record batches ([`TableBuilder`], which appends rows straight
 //! into Arrow buffers) are generated from the same declaration and cannot drift apart.
