@@ -36,7 +36,8 @@ pub enum Command {
         #[arg(long, required = true, num_args = 1..)]
         input: Vec<PathBuf>,
         /// Folder to write the landing Parquet set into
-        /// (`<table>/dep_date=YYYY-MM-DD/part-<batch>.parquet`).
+        /// (`<table>/dep_date=YYYY-MM-DD/part-<seq>-<batch>.parquet`), table by table while ingest
+        /// runs.
         #[arg(long)]
         landing: PathBuf,
         /// Rule pack whose `reference/airports.csv` and `lists/sensitive_ssr.csv` are used.
@@ -470,14 +471,33 @@ fn ingest_command(
     threads: Option<usize>,
 ) -> anyhow::Result<i32> {
     set_threads(threads)?;
-    let cfg = IngestConfig::from_rule_pack(rules).map_err(|e| anyhow::anyhow!("rule pack {}: {e}", rules.display()))?;
-    let result = ingest::ingest_paths(input, &cfg)?;
+    use anyhow::Context;
+    let cfg = IngestConfig {
+        arrow: true,
+        ..IngestConfig::from_rule_pack(rules).map_err(|e| anyhow::anyhow!("rule pack {}: {e}", rules.display()))?
+    };
+    // As `run --landing` does: the data tables go to the landing set while ingest runs (a staging
+    // folder, moved into place once the batch id is known), so memory stays bounded whatever the
+    // size of the input. Holding them all first took 17.9 GiB at a million PNRs.
+    let tool = ("paxrisk.tool_version".to_string(), crate::VERSION.to_string());
+    let mut staged = crate::landing::staged::StagedLanding::create(landing, vec![tool.clone()])
+        .with_context(|| format!("starting the landing set in {}", landing.display()))?;
+    let mut result = ingest::ingest_paths_staged(input, &cfg, &mut staged)?;
     let batch_id = batch_id(&result);
-    let metadata = vec![
-        ("paxrisk.tool_version".to_string(), crate::VERSION.to_string()),
-        ("paxrisk.ingest_batch".to_string(), batch_id.clone()),
-    ];
-    let written = parquet_out::write_landing(landing, &result.rows, &batch_id, &metadata)?;
+    let metadata = vec![tool, ("paxrisk.ingest_batch".to_string(), batch_id.clone())];
+    // What is left in memory: rejects, diagnostics, and an empty batch for each data table that
+    // had no row (written as an empty file, so that readers see its schema). Rows the staged set
+    // did not take (none: ingest ends with a flush) would be written here as well.
+    let mut rest = result.take_landing();
+    rest.retain(|(name, batches)| {
+        matches!(*name, "rejects" | "diagnostics") || batches.iter().any(|b| b.num_rows() > 0) || staged.rows(name) == 0
+    });
+    let mut written =
+        staged.commit(&batch_id).with_context(|| format!("moving the landing set into {}", landing.display()))?;
+    written.extend(
+        parquet_out::write_landing_batches(landing, &rest, &batch_id, &metadata)
+            .with_context(|| format!("writing the landing tables to {}", landing.display()))?,
+    );
     let mut err = std::io::stderr().lock();
     write_report(&mut err, &result)?;
     writeln!(err, "landing: {} Parquet files under {}", written.len(), landing.display())?;

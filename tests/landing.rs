@@ -53,6 +53,37 @@ fn ingest_writes_partitioned_parquet_with_descriptions_and_metadata() {
     assert!(schema.field_with_name("dep_date").is_err(), "the partition column lives in the path");
     assert!(landing.join("diagnostics").read_dir().unwrap().count() == 1);
     assert!(landing.join("rejects").read_dir().unwrap().count() == 1);
+
+    // The tables are staged while ingest runs: nothing is left in the staging folder, and
+    // ingesting the same files again replaces the same files (every table has at least one, an
+    // empty table an empty file for its schema).
+    let files = |dir: &std::path::Path| {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() { todo.push(p) } else { out.push(p.strip_prefix(dir).unwrap().to_path_buf()) }
+            }
+        }
+        out.sort();
+        out
+    };
+    let first = files(&landing);
+    for (table, _, _) in paxrisk::landing::schema::all_schemas() {
+        assert!(first.iter().any(|f| f.starts_with(table)), "no file for {table}: {first:?}");
+    }
+    assert!(first.iter().all(|f| !f.to_string_lossy().contains(".staging")), "{first:?}");
+    let again = paxrisk()
+        .args(["ingest", "--input"])
+        .arg(dir.join("2_pnrs_basic.edi"))
+        .arg(dir.join("codeshare.edi"))
+        .arg("--landing")
+        .arg(&landing)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(files(&landing), first);
 }
 
 #[test]

@@ -22,7 +22,6 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use crate::landing::compact::plain_text;
-use crate::landing::schema::Rows;
 
 /// Errors writing Parquet.
 #[derive(Debug, thiserror::Error)]
@@ -183,18 +182,8 @@ fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBat
     Ok(out)
 }
 
-/// Writes every landing table under `dir`. Returns the files written.
-pub fn write_landing(
-    dir: &Path,
-    rows: &Rows,
-    batch_id: &str,
-    metadata: &[(String, String)],
-) -> Result<Vec<PathBuf>, WriteError> {
-    let tables: Vec<(&str, Vec<RecordBatch>)> = rows.to_batches().into_iter().map(|(t, b)| (t, vec![b])).collect();
-    write_landing_batches(dir, &tables, batch_id, metadata)
-}
-
-/// [`write_landing`] from tables already in Arrow (as a run holds them).
+/// Writes the landing tables `tables` (as a run or `paxrisk ingest` holds them in Arrow) under
+/// `dir`. Returns the files written.
 pub fn write_landing_batches(
     dir: &Path,
     tables: &[(&str, Vec<RecordBatch>)],

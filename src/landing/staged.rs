@@ -1,5 +1,5 @@
 //! Writing the landing Parquet set while ingest runs, so that a run never holds every landing
-//! table in memory (`paxrisk run --landing DIR`).
+//! table in memory (`paxrisk run --landing DIR` and `paxrisk ingest`).
 //!
 //! Ingest hands over each table's batches whenever the rows it holds grow past a limit. They are
 //! written, split by departure date, into a hidden staging folder inside `DIR`. Only when ingest
@@ -8,7 +8,8 @@
 //! files of the same batch are removed first, so ingesting the same inputs again replaces them,
 //! and a killed run leaves only its staging folder, which readers of the set never list
 //! (hidden). The files of one batch are exactly those whose name ends in `-<batch>.parquet`, which
-//! includes the `part-<batch>.parquet` that `paxrisk ingest` writes: see [`batch_suffix`].
+//! includes the `part-<batch>.parquet` of `rejects`, `diagnostics` and empty tables: see
+//! [`batch_suffix`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
