@@ -17,14 +17,17 @@ fn paxrisk() -> Command {
 fn ingest_writes_partitioned_parquet_with_descriptions_and_metadata() {
     let Some(dir) = corpus("pnrgov") else { return };
     let landing = tempdir().join("landing");
-    let out = paxrisk()
-        .args(["ingest", "--input"])
-        .arg(dir.join("2_pnrs_basic.edi"))
-        .arg(dir.join("codeshare.edi"))
-        .arg("--landing")
-        .arg(&landing)
-        .output()
-        .unwrap();
+    let ingest = || {
+        paxrisk()
+            .args(["ingest", "--input"])
+            .arg(dir.join("2_pnrs_basic.edi"))
+            .arg(dir.join("codeshare.edi"))
+            .arg("--landing")
+            .arg(&landing)
+            .output()
+            .unwrap()
+    };
+    let out = ingest();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("2/2/0"), "PNR counts in the report: {stderr}");
@@ -74,14 +77,7 @@ fn ingest_writes_partitioned_parquet_with_descriptions_and_metadata() {
         assert!(first.iter().any(|f| f.starts_with(table)), "no file for {table}: {first:?}");
     }
     assert!(first.iter().all(|f| !f.to_string_lossy().contains(".staging")), "{first:?}");
-    let again = paxrisk()
-        .args(["ingest", "--input"])
-        .arg(dir.join("2_pnrs_basic.edi"))
-        .arg(dir.join("codeshare.edi"))
-        .arg("--landing")
-        .arg(&landing)
-        .output()
-        .unwrap();
+    let again = ingest();
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
     assert_eq!(files(&landing), first);
 }
