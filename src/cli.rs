@@ -490,7 +490,9 @@ fn ingest_command(
     // did not take (none: ingest ends with a flush) would be written here as well.
     let mut rest = result.take_landing();
     rest.retain(|(name, batches)| {
-        matches!(*name, "rejects" | "diagnostics") || batches.iter().any(|b| b.num_rows() > 0) || staged.rows(name) == 0
+        matches!(*name, crate::landing::schema::RejectRow::TABLE | crate::landing::schema::DiagnosticRow::TABLE)
+            || batches.iter().any(|b| b.num_rows() > 0)
+            || staged.rows(name) == 0
     });
     let mut written =
         staged.commit(&batch_id).with_context(|| format!("moving the landing set into {}", landing.display()))?;

@@ -100,23 +100,10 @@ pub fn write_stream(
 /// Dictionary columns of text (the in-memory form of `landing::compact`) are written as plain
 /// text, so that the files have DESIGN.md's types whatever form the batches were held in.
 fn write_batches(path: &Path, batches: &[RecordBatch], metadata: &[(String, String)]) -> Result<(), WriteError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| WriteError::Io { path: parent.into(), source })?;
-    }
-    let batches: Vec<RecordBatch> = batches
-        .iter()
-        .map(plain_text)
-        .collect::<Result<_, _>>()
-        .map_err(|source| WriteError::Arrow { table: path.display().to_string(), source })?;
-    let Some(first) = batches.first() else { return Ok(()) };
-    let file = File::create(path).map_err(|source| WriteError::Io { path: path.into(), source })?;
-    let mut w = ArrowWriter::try_new(file, first.schema(), Some(writer_properties(metadata)))
-        .map_err(|source| WriteError::Parquet { path: path.into(), source })?;
-    for batch in &batches {
-        w.write(batch).map_err(|source| WriteError::Parquet { path: path.into(), source })?;
-    }
-    w.close().map_err(|source| WriteError::Parquet { path: path.into(), source })?;
-    Ok(())
+    let mut plain = batches.iter().map(plain_text);
+    let Some(first) = plain.next() else { return Ok(()) };
+    let first = first.map_err(|source| WriteError::Arrow { table: path.display().to_string(), source })?;
+    write_stream(path, first.schema(), std::iter::once(Ok(first)).chain(plain), metadata).map(|_| ())
 }
 
 /// Writes the batches of landing table `table` under `table_dir`, one file named `file_name` per
