@@ -54,13 +54,12 @@ impl Charset {
     }
 }
 
-/// `bytes` as text without a pass over them, for every component of every segment: the text of
-/// every character set for ASCII bytes.
+/// `bytes` as text without a second pass over them: the text of every character set for ASCII
+/// bytes.
 ///
 /// # Safety
-/// Every byte of `bytes` must be ASCII (below 0x80), which callers know from a check of these bytes
-/// or of the whole input they were taken from.
-pub(crate) unsafe fn ascii_unchecked(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+/// Every byte of `bytes` must be ASCII (below 0x80).
+unsafe fn ascii_unchecked(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     debug_assert!(bytes.is_ascii());
     match bytes {
         // SAFETY: every byte is below 0x80 (the caller's contract), and ASCII is valid UTF-8.

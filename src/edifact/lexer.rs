@@ -502,12 +502,9 @@ impl<'a> Lexer<'a> {
         KNOWN_TAGS.contains(&tag) && (next == self.chars.element || self.terminator_at(i + 3).is_some())
     }
 
+    /// Decodes a component of an input that is not all ASCII (`lex_segment` makes an ASCII
+    /// input's components itself).
     fn decode(&mut self, bytes: Cow<'a, [u8]>, offset: usize) -> Cow<'a, str> {
-        if self.ascii {
-            // SAFETY: a component is bytes of the input (release characters left out), which is
-            // all ASCII.
-            return unsafe { crate::edifact::charset::ascii_unchecked(bytes) };
-        }
         let (text, fell_back) = self.charset.decode(bytes);
         if fell_back && !self.charset_fallback_reported {
             self.charset_fallback_reported = true;
@@ -575,13 +572,19 @@ impl<'a> Lexer<'a> {
         let mut owned: Option<Vec<u8>> = None;
         let mut i = start;
 
+        let ascii = self.ascii;
         macro_rules! finish_component {
             () => {{
-                let bytes: Cow<'a, [u8]> = match owned.take() {
-                    Some(v) => Cow::Owned(v),
-                    None => Cow::Borrowed(&input[comp_start..i]),
+                // An ASCII input's components are text as they are: made here, in the loop, not
+                // by a call per component (`decode` is for other inputs).
+                let text: Cow<'a, str> = match (owned.take(), ascii) {
+                    // SAFETY: every byte of the input is ASCII, and so valid UTF-8.
+                    (None, true) => Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&input[comp_start..i]) }),
+                    // SAFETY: as above; the bytes were copied from the input.
+                    (Some(v), true) => Cow::Owned(unsafe { String::from_utf8_unchecked(v) }),
+                    (Some(v), false) => self.decode(Cow::Owned(v), start),
+                    (None, false) => self.decode(Cow::Borrowed(&input[comp_start..i]), start),
                 };
-                let text = self.decode(bytes, start);
                 if in_tag_element {
                     if tag.is_none() {
                         tag = Some(text);
