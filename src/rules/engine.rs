@@ -224,7 +224,7 @@ impl Engine {
         in_memory: Vec<(&'static str, Vec<RecordBatch>)>,
         work: PathBuf,
     ) -> Result<Engine, EngineError> {
-        let sandbox = Sandbox::new(limits)?;
+        let sandbox = Sandbox::new_memory_first(limits)?;
         let suffix = crate::landing::staged::batch_suffix(&set.batch);
         for (table, _, schema) in all_schemas() {
             if in_memory.iter().any(|(name, _)| *name == table) {

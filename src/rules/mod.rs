@@ -3,6 +3,7 @@
 pub mod check;
 pub mod cte;
 pub mod doc;
+pub mod eager;
 pub mod engine;
 pub mod given;
 pub mod narrow;
