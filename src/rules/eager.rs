@@ -28,6 +28,7 @@ use datafusion::config::ConfigOptions;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::execution_plan::EvaluationType;
 use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
 use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
@@ -43,12 +44,15 @@ const AHEAD: usize = 2;
 #[derive(Debug)]
 pub struct StartEarly {
     input: Arc<dyn ExecutionPlan>,
+    /// The input's, but eager: it reads ahead of its consumer.
+    properties: Arc<PlanProperties>,
 }
 
 impl StartEarly {
     /// Wraps `input`.
     pub fn new(input: Arc<dyn ExecutionPlan>) -> StartEarly {
-        StartEarly { input }
+        let properties = PlanProperties::clone(input.properties()).with_evaluation_type(EvaluationType::Eager);
+        StartEarly { input, properties: Arc::new(properties) }
     }
 }
 
@@ -63,9 +67,9 @@ impl ExecutionPlan for StartEarly {
         "StartEarly"
     }
 
-    /// The input's: the same rows, partitions, order and schema.
+    /// The input's (the same rows, partitions, order and schema), but eager.
     fn properties(&self) -> &Arc<PlanProperties> {
-        self.input.properties()
+        &self.properties
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
