@@ -126,7 +126,8 @@ impl ExecutionPlan for StartEarly {
     }
 }
 
-/// Whether `plan` holds a hash join, which builds a table when first read.
+/// Whether `plan` holds a hash join, which builds a table when first read, that no
+/// [`StartEarly`] (`plan` itself included) starts already.
 fn holds_hash_join(plan: &Arc<dyn ExecutionPlan>) -> bool {
     let mut found = false;
     let _ = plan.apply(|node| {
@@ -153,10 +154,7 @@ impl PhysicalOptimizerRule for StartJoinsEarly {
         plan.transform_up(|node| {
             let Some(join) = node.downcast_ref::<HashJoinExec>() else { return Ok(Transformed::no(node)) };
             let streamed = join.right();
-            if *join.partition_mode() != PartitionMode::CollectLeft
-                || streamed.downcast_ref::<StartEarly>().is_some()
-                || !holds_hash_join(streamed)
-            {
+            if *join.partition_mode() != PartitionMode::CollectLeft || !holds_hash_join(streamed) {
                 return Ok(Transformed::no(node));
             }
             let early = Arc::new(StartEarly::new(Arc::clone(streamed))) as Arc<dyn ExecutionPlan>;
@@ -182,9 +180,10 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Schema};
     use arrow::record_batch::RecordBatch;
     use datafusion::datasource::MemTable;
-    use datafusion::execution::session_state::SessionStateBuilder;
     use datafusion::physical_plan::displayable;
-    use datafusion::prelude::{SessionConfig, SessionContext};
+    use datafusion::prelude::SessionContext;
+
+    use crate::rules::sandbox::{Limits, Sandbox};
 
     /// A table `name` of `rows` rows, ids 0, `step`, 2·`step`…, in two partitions of batches of
     /// 100 rows: `id` and a text column `<name>_text`.
@@ -203,26 +202,17 @@ mod tests {
         MemTable::try_new(schema, partitions).unwrap()
     }
 
-    /// Registers the four tables of the tests.
-    fn register(ctx: &SessionContext) {
+    /// A sandbox of two threads with the four tables of the tests: the in-memory one (with the
+    /// rule) when `early`, the memory-first one (without it) otherwise.
+    fn sandbox(early: bool) -> Sandbox {
+        let limits = Limits { threads: 2, ..Limits::default() };
+        let sandbox = if early { Sandbox::new(limits) } else { Sandbox::new_memory_first(limits) }.unwrap();
+        let ctx = sandbox.context();
         ctx.register_table("t", Arc::new(table("t", 2000, 1))).unwrap();
         ctx.register_table("a", Arc::new(table("a", 700, 2))).unwrap();
         ctx.register_table("b", Arc::new(table("b", 500, 3))).unwrap();
         ctx.register_table("c", Arc::new(table("c", 1900, 1))).unwrap();
-    }
-
-    /// A session set up as the sandbox's (every join collects one side), with or without the rule.
-    fn context(early: bool) -> SessionContext {
-        let mut config = SessionConfig::new().with_target_partitions(2);
-        config.options_mut().optimizer.hash_join_single_partition_threshold = usize::MAX;
-        config.options_mut().optimizer.hash_join_single_partition_threshold_rows = usize::MAX;
-        let mut state = SessionStateBuilder::new().with_config(config).with_default_features();
-        if early {
-            state = state.with_physical_optimizer_rule(Arc::new(StartJoinsEarly));
-        }
-        let ctx = SessionContext::new_with_state(state.build());
-        register(&ctx);
-        ctx
+        sandbox
     }
 
     /// Runs `sql` on a runtime of two threads: the plan as text, and the rows or the error.
@@ -239,16 +229,18 @@ mod tests {
                          LEFT JOIN a ON a.id = t.id LEFT JOIN b ON b.id = t.id JOIN c ON c.id = t.id";
 
     #[test]
-    fn a_chain_of_joins_starts_early_and_gives_the_same_rows() {
+    fn a_chain_of_joins_starts_early_in_memory_only_and_gives_the_same_rows() {
         let sql = format!("{CHAIN} ORDER BY t.id");
-        let (plain_plan, plain) = run(&context(false), &sql);
-        let (early_plan, early) = run(&context(true), &sql);
+        let (plain_plan, plain) = run(sandbox(false).context(), &sql);
+        let (early_plan, early) = run(sandbox(true).context(), &sql);
+        // Where memory comes first, the joins build one after the other.
         assert!(!plain_plan.contains("StartEarly"), "{plain_plan}");
         // Three joins in a chain: the two above another join start the side they stream early.
         assert_eq!(early_plan.matches("StartEarly").count(), 2, "{early_plan}");
         let (plain, early) = (plain.unwrap(), early.unwrap());
-        let rows: usize = early.iter().map(|b| b.num_rows()).sum();
-        assert_eq!(rows, 1900);
+        for batches in [&plain, &early] {
+            assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1900);
+        }
         assert_eq!(
             arrow::util::pretty::pretty_format_batches(&plain).unwrap().to_string(),
             arrow::util::pretty::pretty_format_batches(&early).unwrap().to_string()
@@ -256,21 +248,8 @@ mod tests {
     }
 
     #[test]
-    fn the_sandbox_starts_joins_early_unless_memory_comes_first() {
-        use crate::rules::sandbox::{Limits, Sandbox};
-        let limits = Limits { threads: 2, ..Limits::default() };
-        for (sandbox, early) in [(Sandbox::new(limits), true), (Sandbox::new_memory_first(limits), false)] {
-            let sandbox = sandbox.unwrap();
-            register(sandbox.context());
-            let (plan, rows) = run(sandbox.context(), CHAIN);
-            assert_eq!(plan.contains("StartEarly"), early, "{plan}");
-            assert_eq!(rows.unwrap().iter().map(|b| b.num_rows()).sum::<usize>(), 1900);
-        }
-    }
-
-    #[test]
     fn a_single_join_is_left_as_it_is() {
-        let (plan, rows) = run(&context(true), "SELECT t.id, a.a_text FROM t JOIN a ON a.id = t.id");
+        let (plan, rows) = run(sandbox(true).context(), "SELECT t.id, a.a_text FROM t JOIN a ON a.id = t.id");
         assert!(!plan.contains("StartEarly"), "{plan}");
         assert_eq!(rows.unwrap().iter().map(|b| b.num_rows()).sum::<usize>(), 700);
     }
@@ -282,7 +261,7 @@ mod tests {
         let sql = "SELECT t.id, a.a_text, b.n, c.c_text FROM t LEFT JOIN a ON a.id = t.id \
                    LEFT JOIN (SELECT id, CAST(b_text AS BIGINT) AS n FROM b) b ON b.id = t.id \
                    JOIN c ON c.id = t.id";
-        let (plan, rows) = run(&context(true), sql);
+        let (plan, rows) = run(sandbox(true).context(), sql);
         let early = plan.find("StartEarly").expect("the outer join starts its streamed side early");
         assert!(plan[early..].contains("CAST(b_text"), "{plan}");
         let err = rows.expect_err("the cast fails").to_string();
