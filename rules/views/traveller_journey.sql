@@ -42,8 +42,8 @@ newest AS (
 ),
 -- latest_key numbers the rows of `latest`, one per pair of text ids (pnr_id, push_id), in no
 -- particular order: from `air` on, the joins and groups of a PNR version hash and compare that
--- number instead of 34 bytes of text (a fifth of the views' time at 100,000 PNRs). No output holds
--- it. (version_key cannot serve: the parts of one push can come from several files, and two of
+-- number instead of 34 bytes of text (with `pay` below, a tenth of the views' time at 100,000
+-- PNRs). No output holds it. (version_key cannot serve: the parts of one push can come from several files, and two of
 -- its PNRs can then have the same offset.)
 latest AS (
     SELECT v.*, n.versions_seen, ROW_NUMBER() OVER () AS latest_key
