@@ -288,6 +288,43 @@ fn a_file_given_twice_is_loaded_once_and_the_duplicate_reported() {
     assert!(strings(&diags, "code").contains(&"DUPLICATE_MESSAGE".to_string()));
 }
 
+/// A push that sends one PNR twice: the first copy is scored, with its travellers once each; the
+/// second (here paid by card, not cash) is counted as a duplicate and reported where it is.
+#[test]
+fn a_pnr_sent_twice_in_one_push_is_loaded_once() {
+    let text = std::fs::read_to_string(data()).unwrap();
+    let first = &text[text.find("SRC'").unwrap()..text.find("SRC'\nRCI+XX:CARD01").unwrap()];
+    let copy = first.replace("FOP+CA'", "FOP+CC::1:VI:4111111111111111:0128'");
+    assert_ne!(copy, first);
+    let at = text.find("UNT+").unwrap();
+    let repeated = tempdir().join("repeated.edi");
+    std::fs::write(&repeated, format!("{}{copy}{}", &text[..at], &text[at..])).unwrap();
+    let (code, dir, err, _) = run(&[&repeated], &[]);
+    assert_eq!(code, 0, "{err}");
+    let dir = dir.unwrap();
+    let scores = read(&dir.join("scores.parquet"));
+    assert_eq!(strings(&scores, "surname"), ["PEREZ", "GARCIA"], "one row per traveller");
+    assert_eq!(strings(&scores, "score"), ["80.0", "15.0"], "the first copy, paid cash, is the one scored");
+    let m = manifest(&dir);
+    assert_eq!(m["totals"]["pnrs_read"], 3);
+    assert_eq!(m["totals"]["pnrs_loaded"], 2);
+    assert_eq!(m["totals"]["pnrs_duplicate"], 1);
+    assert_eq!(m["inputs"][0]["travellers"]["duplicate"], 1);
+    assert_eq!(m["inputs"][0]["messages"]["loaded"], 1);
+    assert!(m["invariants"].as_array().unwrap().iter().all(|i| i["holds"] == true));
+    let diags = read(&dir.join("diagnostics.parquet"));
+    let at = strings(&diags, "code").iter().position(|c| c == "PNR_REPEATED_IN_PUSH").expect("a diagnostic");
+    let offset = text.find("SRC'\nRCI+XX:CASH01").unwrap();
+    assert_eq!(at_offset(&diags, at), text.find("UNT+").unwrap() as i64, "the second copy's SRC");
+    let message = &strings(&diags, "message")[at];
+    assert!(message.contains(&format!("at byte {offset} of ")), "{message}");
+}
+
+fn at_offset(b: &RecordBatch, row: usize) -> i64 {
+    let c = b.column_by_name("source_offset").unwrap();
+    c.as_primitive::<arrow::datatypes::Int64Type>().value(row)
+}
+
 #[test]
 fn a_run_killed_midway_leaves_no_finished_looking_folder() {
     for after in ["hits.parquet", "manifest.json"] {

@@ -54,7 +54,8 @@ pub struct Counts {
     pub travellers_loaded: u64,
     /// Travellers rejected (with their PNR).
     pub travellers_rejected: u64,
-    /// PNRs not loaded because the same message was already loaded from another file or place.
+    /// PNRs not loaded because the same message was already loaded from another file or place,
+    /// or because the same PNR (the same `pnr_id`) came earlier in the same push.
     pub pnrs_duplicate: u64,
     /// Travellers of those PNRs.
     pub travellers_duplicate: u64,
@@ -213,6 +214,8 @@ struct Mapper<'c, 'm> {
     route: (Option<Text>, Option<Text>),
     /// Payment rows so far per pnr_id, for each payment's `seq`.
     payment_seq: std::collections::HashMap<String, i64>,
+    /// The PNRs of this push loaded so far: pnr_id, and the input and byte offset of its SRC.
+    loaded_pnrs: std::collections::HashMap<Text, (u32, usize)>,
     out: Mapped,
 }
 
@@ -447,6 +450,25 @@ impl<'c, 'm> Mapper<'c, 'm> {
             );
         }
         let pnr_id = ids::pnr_id(&carrier, &locator, created_date);
+        if let Some(&(origin, offset)) = self.loaded_pnrs.get(&pnr_id) {
+            // One push is one snapshot of the flight: a PNR it sends twice is one booking, and
+            // loading both copies would give each of its travellers two rows in the view.
+            let first = self.ctx.file(origin);
+            self.diag(
+                pnr.src,
+                Severity::Warning,
+                "PNR_REPEATED_IN_PUSH",
+                format!(
+                    "PNR {carrier}:{locator} (pnr_id {pnr_id}) was already sent in this push, at byte {offset} of \
+                     {first}; the first copy is loaded, and this one is counted as a duplicate with its \
+                     {read_travellers} traveller(s)"
+                ),
+            );
+            self.out.counts.pnrs_duplicate += 1;
+            self.out.counts.travellers_duplicate += read_travellers;
+            return;
+        }
+        self.loaded_pnrs.insert(pnr_id.clone(), (pnr.src.origin, pnr.src.offset));
         let file = self.file(pnr.src);
         let mut row = PnrRow {
             pnr_id: pnr_id.clone(),
@@ -1637,6 +1659,7 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
         flight: None,
         route: (None, None),
         payment_seq: Default::default(),
+        loaded_pnrs: Default::default(),
         out: Mapped::default(),
     };
     // The larger rows' vectors sized once, not grown (and copied) row by row.
