@@ -196,14 +196,16 @@ connection_points AS (
     WHERE is_connection
     GROUP BY latest_key
 ),
--- The travellers of the latest versions. From here on a traveller is keyed by (traveller_id,
--- latest_key): the same pairs as (traveller_id, push_id), as a traveller_id belongs to one PNR (it
--- is a hash over the pnr_id, see ids.rs), with a number in place of the second text id.
+-- The travellers of the latest versions. trav_key numbers them, one per (traveller_id, latest_key)
+-- (ingest gives the travellers of one PNR version distinct ids, and loads a PNR once per push):
+-- from here on the traveller-level joins and groups use that number instead of text and a number.
+-- It is not the traveller's identity: one traveller of a PNR pushed for two flights has two. So
+-- `api_claims` still counts traveller_ids. No output holds it.
 trav AS (
     SELECT t.traveller_id, t.pnr_id, t.push_id, t.surname, t.given_name, t.traveller_type, t.traveller_ref,
            t.infant_of, t.doc_type, t.doc_number, t.doc_issuer, t.nationality, t.date_of_birth, t.gender,
            t.doc_expiry, t.residence_country, t.frequent_flyer_airline, t.frequent_flyer_number,
-           t.visa_type, t.source_offset AS traveller_offset, v.latest_key,
+           t.visa_type, t.source_offset AS traveller_offset, v.latest_key, ROW_NUMBER() OVER () AS trav_key,
            norm_name(t.surname) AS surname_norm,
            CASE
                WHEN t.date_of_birth IS NOT NULL AND v.flight_dep_date IS NOT NULL THEN
@@ -249,7 +251,7 @@ unrelated_minors AS (
     GROUP BY t.latest_key
 ),
 trav_payment AS (
-    SELECT t.traveller_id, t.latest_key, p.is_cash, p.fop_type, p.card_key, p.amount
+    SELECT t.trav_key, p.is_cash, p.fop_type, p.card_key, p.amount
     FROM trav t
     JOIN payment p ON p.pnr_id = t.pnr_id AND p.push_id = t.push_id
                   AND (p.traveller_id IS NULL OR p.traveller_id = t.traveller_id)
@@ -259,7 +261,7 @@ trav_payment AS (
 -- `touched`): as a DISTINCT subquery of their own, grouped and joined back to the sums, the three
 -- took 3.2-3.8 s at a million PNRs, against 1.2-1.9 s for this one.
 pay AS (
-    SELECT traveller_id, latest_key,
+    SELECT trav_key,
            bool_or(is_cash) AS paid_cash,
            bool_or(fop_type = 'CC') AS paid_card,
            bool_or(fop_type IS NOT NULL AND fop_type NOT IN ('CA', 'CC')) AS paid_other,
@@ -267,7 +269,7 @@ pay AS (
            SUM(amount) AS amount_paid,
            array_sort(array_distinct(array_agg(fop_type) FILTER (WHERE fop_type IS NOT NULL))) AS fop_types
     FROM trav_payment
-    GROUP BY traveller_id, latest_key
+    GROUP BY trav_key
 ),
 -- A sponsor (payer name) is "the traveller" when its normalised name contains the surname of a
 -- traveller in the same PNR.
@@ -285,11 +287,11 @@ sponsor AS (
     GROUP BY p.latest_key
 ),
 tickets AS (
-    SELECT t.traveller_id, t.latest_key, COUNT(k.ticket_number) AS ticket_count, MIN(k.issued_at_utc) AS first_issued_at_utc,
+    SELECT t.trav_key, COUNT(k.ticket_number) AS ticket_count, MIN(k.issued_at_utc) AS first_issued_at_utc,
            MAX(k.total_fare) AS total_fare, bool_or(k.refundable = false) AS non_refundable
     FROM trav t
     JOIN ticket k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id
-    GROUP BY t.traveller_id, t.latest_key
+    GROUP BY t.trav_key
 ),
 latest_contact AS (
     SELECT DISTINCT c.pnr_id, v.latest_key, c.traveller_id, c.kind, c.value
@@ -312,7 +314,7 @@ card_share AS (
     GROUP BY p.card_key
 ),
 contacts AS (
-    SELECT t.traveller_id, t.latest_key,
+    SELECT t.trav_key,
            bool_or(c.kind = 'email') AS has_email,
            bool_or(c.kind IN ('phone', 'mobile', 'home', 'business')) AS has_phone,
            MIN(CASE WHEN c.kind = 'email' THEN split_part(c.value, '@', 2) END) AS email_domain,
@@ -323,10 +325,10 @@ contacts AS (
                          AND (c.traveller_id IS NULL OR c.traveller_id = t.traveller_id)
     LEFT JOIN phone_share ps ON ps.value = c.value AND c.kind IN ('phone', 'mobile', 'home', 'business')
     LEFT JOIN email_share es ON es.value = c.value AND c.kind = 'email'
-    GROUP BY t.traveller_id, t.latest_key
+    GROUP BY t.trav_key
 ),
 bags AS (
-    SELECT t.traveller_id, t.latest_key,
+    SELECT t.trav_key,
            MIN(k.checked_in_at_utc) AS checked_in_at_utc,
            SUM(k.bag_count) AS bag_count,
            SUM(CASE WHEN k.bag_weight_unit = 'lb' THEN k.bag_weight * 0.45359237 ELSE k.bag_weight END) AS bag_weight_kg,
@@ -336,7 +338,7 @@ bags AS (
     FROM trav t
     JOIN trip i ON i.latest_key = t.latest_key
     JOIN checkin k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id AND k.leg_seq = i.pushed_leg_seq
-    GROUP BY t.traveller_id, t.latest_key
+    GROUP BY t.trav_key
 ),
 -- Bags checked by anyone of the PNR on the pushed flight (families pool bags on one traveller).
 pnr_bags AS (
@@ -347,11 +349,11 @@ pnr_bags AS (
     GROUP BY v.latest_key
 ),
 specials AS (
-    SELECT t.traveller_id, t.latest_key, bool_or(s.code = 'UMNR') AS has_umnr
+    SELECT t.trav_key, bool_or(s.code = 'UMNR') AS has_umnr
     FROM trav t
     JOIN ssr s ON s.pnr_id = t.pnr_id AND s.push_id = t.push_id
               AND (s.traveller_id IS NULL OR s.traveller_id = t.traveller_id)
-    GROUP BY t.traveller_id, t.latest_key
+    GROUP BY t.trav_key
 ),
 -- API (PAXLST) passengers, each person once: from the latest list that names them (the first
 -- entry if that list names them twice).
@@ -377,7 +379,7 @@ api_lists AS (
     SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest
 ),
 pnr_pax AS (
-    SELECT t.traveller_id, t.latest_key, v.flight_carrier, ltrim(v.flight_number, '0') AS flight_no,
+    SELECT t.traveller_id, t.trav_key, v.flight_carrier, ltrim(v.flight_number, '0') AS flight_no,
            v.flight_dep_date AS dep_date, upper(v.record_locator) AS record_locator, t.surname_norm,
            norm_name(t.given_name) AS given_norm, t.date_of_birth, upper(t.doc_number) AS doc_number
     FROM trav t
@@ -387,7 +389,7 @@ pnr_pax AS (
 -- birth; 2 locator, surname and given name; 3 locator and surname; 4 surname, given name and date
 -- of birth; 5 document number.
 api_candidates AS (
-    SELECT p.traveller_id, p.latest_key, a.api_traveller_id,
+    SELECT p.traveller_id, p.trav_key, a.api_traveller_id,
            CASE
                WHEN a.given_norm = p.given_norm AND a.date_of_birth = p.date_of_birth THEN 1
                WHEN a.given_norm = p.given_norm THEN 2
@@ -397,27 +399,27 @@ api_candidates AS (
     JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
                      AND a.record_locator = p.record_locator AND a.surname_norm = p.surname_norm
     UNION ALL
-    SELECT p.traveller_id, p.latest_key, a.api_traveller_id, 4 AS method
+    SELECT p.traveller_id, p.trav_key, a.api_traveller_id, 4 AS method
     FROM pnr_pax p
     JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
                      AND a.surname_norm = p.surname_norm AND a.given_norm = p.given_norm
                      AND a.date_of_birth = p.date_of_birth
     UNION ALL
-    SELECT p.traveller_id, p.latest_key, a.api_traveller_id, 5 AS method
+    SELECT p.traveller_id, p.trav_key, a.api_traveller_id, 5 AS method
     FROM pnr_pax p
     JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
                      AND a.doc_number = p.doc_number
 ),
 api_best AS (
-    SELECT c.traveller_id, c.latest_key, c.api_traveller_id, c.method
+    SELECT c.traveller_id, c.trav_key, c.api_traveller_id, c.method
     FROM api_candidates c
-    JOIN (SELECT traveller_id, latest_key, MIN(method) AS method FROM api_candidates GROUP BY traveller_id, latest_key) b
-      ON b.traveller_id = c.traveller_id AND b.latest_key = c.latest_key AND b.method = c.method
+    JOIN (SELECT trav_key, MIN(method) AS method FROM api_candidates GROUP BY trav_key) b
+      ON b.trav_key = c.trav_key AND b.method = c.method
 ),
 -- An API person goes to the traveller that claims it at the best rank: a family member who did
 -- not fly (matched by locator and surname only) does not take the API row of one who did.
 api_claims AS (
-    SELECT c.traveller_id, c.latest_key, c.api_traveller_id, c.method
+    SELECT c.traveller_id, c.trav_key, c.api_traveller_id, c.method
     FROM api_best c
     JOIN (SELECT api_traveller_id, MIN(method) AS method FROM api_best GROUP BY api_traveller_id) k
       ON k.api_traveller_id = c.api_traveller_id AND k.method = c.method
@@ -425,18 +427,18 @@ api_claims AS (
 -- A link is one-to-one: a traveller with two equal candidates (two people of one name and no date
 -- of birth), or an API person claimed equally by two travellers, stays unlinked.
 api_ambiguous AS (
-    SELECT traveller_id, latest_key FROM api_best GROUP BY traveller_id, latest_key
+    SELECT trav_key FROM api_best GROUP BY trav_key
     HAVING COUNT(DISTINCT api_traveller_id) > 1
 ),
 api_link AS (
-    SELECT c.traveller_id, c.latest_key, MIN(c.api_traveller_id) AS api_traveller_id, MIN(c.method) AS method
+    SELECT c.trav_key, MIN(c.api_traveller_id) AS api_traveller_id, MIN(c.method) AS method
     FROM api_claims c
-    LEFT JOIN api_ambiguous x ON x.traveller_id = c.traveller_id AND x.latest_key = c.latest_key
-    WHERE x.traveller_id IS NULL
+    LEFT JOIN api_ambiguous x ON x.trav_key = c.trav_key
+    WHERE x.trav_key IS NULL
       AND c.api_traveller_id IN (
         SELECT api_traveller_id FROM api_claims GROUP BY api_traveller_id HAVING COUNT(DISTINCT traveller_id) = 1
       )
-    GROUP BY c.traveller_id, c.latest_key
+    GROUP BY c.trav_key
 ),
 changes AS (
     SELECT v.latest_key,
@@ -569,7 +571,7 @@ SELECT
     COALESCE(ct.shared_phone_pnrs, 0) AS shared_phone_pnrs, -- Most PNRs (this one included) sharing one of its phones in the run; 0 without phone.
     COALESCE(ct.shared_email_pnrs, 0) AS shared_email_pnrs, -- Most PNRs (this one included) sharing one of its e-mails in the run; 0 without e-mail.
     COALESCE(cs.pnrs, 0) AS shared_card_pnrs, -- PNRs (this one included) paid with the same card in the run; 0 without card.
-    b.checked_in_at_utc IS NOT NULL OR b.traveller_id IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
+    b.checked_in_at_utc IS NOT NULL OR b.trav_key IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
     (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(b.checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
     b.bag_count AS bag_count, -- Checked bags on the pushed flight (NULL: no check-in data).
     v.pnr_bag_count AS pnr_bag_count, -- Checked bags of all travellers of the PNR on the pushed flight (NULL: no check-in data).
@@ -602,13 +604,13 @@ SELECT
     COALESCE(ap.debark_airport = v.flight_arr_airport AND v.connecting_to_country <> v.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
 FROM trav_age t
 LEFT JOIN adult_surnames s ON s.latest_key = t.latest_key AND s.surname_norm = t.surname_norm
-LEFT JOIN pay p ON p.traveller_id = t.traveller_id AND p.latest_key = t.latest_key
-LEFT JOIN tickets k ON k.traveller_id = t.traveller_id AND k.latest_key = t.latest_key
-LEFT JOIN contacts ct ON ct.traveller_id = t.traveller_id AND ct.latest_key = t.latest_key
+LEFT JOIN pay p ON p.trav_key = t.trav_key
+LEFT JOIN tickets k ON k.trav_key = t.trav_key
+LEFT JOIN contacts ct ON ct.trav_key = t.trav_key
 LEFT JOIN card_share cs ON cs.card_key = p.card_key
-LEFT JOIN bags b ON b.traveller_id = t.traveller_id AND b.latest_key = t.latest_key
-LEFT JOIN specials sp ON sp.traveller_id = t.traveller_id AND sp.latest_key = t.latest_key
-LEFT JOIN api_link al ON al.traveller_id = t.traveller_id AND al.latest_key = t.latest_key
+LEFT JOIN bags b ON b.trav_key = t.trav_key
+LEFT JOIN specials sp ON sp.trav_key = t.trav_key
+LEFT JOIN api_link al ON al.trav_key = t.trav_key
 LEFT JOIN api_latest ap ON ap.api_traveller_id = al.api_traveller_id
 -- Last, so that the traveller joins above copy none of the PNR's columns.
 JOIN pnr_facts v ON v.latest_key = t.latest_key
