@@ -147,9 +147,42 @@ fn strip_name_association(text: &str) -> &str {
 /// Returns `None` when what is left has no `@`.
 pub fn normalise_email(text: &str) -> Option<Text> {
     let t = strip_name_association(text.trim().trim_start_matches('/')).trim();
-    let t = t.replace("//", "@").replace("..", "_").to_lowercase();
-    let t: Text = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = if t.is_ascii() { ascii_email(t) } else { unicode_email(t) };
     if t.contains('@') && !t.starts_with('@') && !t.ends_with('@') { Some(t) } else { None }
+}
+
+/// [`normalise_email`]'s rewriting of an ASCII text in one pass, with one allocation at most: the
+/// same as [`unicode_email`] (`//` and `..` cannot overlap, and both are looked for before any
+/// space is removed), which took 2% of ingest's samples in four passes.
+fn ascii_email(t: &str) -> Text {
+    let b = t.as_bytes();
+    let mut out = Text::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], b.get(i + 1)) {
+            (b'/', Some(b'/')) => {
+                out.push('@');
+                i += 2;
+            }
+            (b'.', Some(b'.')) => {
+                out.push('_');
+                i += 2;
+            }
+            (c, _) => {
+                if !char::from(c).is_whitespace() {
+                    out.push(char::from(c.to_ascii_lowercase()));
+                }
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// [`normalise_email`]'s rewriting of any text: `//` to `@`, `..` to `_`, lower case, no spaces.
+fn unicode_email(t: &str) -> Text {
+    let t = t.replace("//", "@").replace("..", "_").to_lowercase();
+    t.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// Normalises a phone number: digits only, with a leading `+` kept, from the first run of digit
@@ -157,20 +190,25 @@ pub fn normalise_email(text: &str) -> Option<Text> {
 /// five digits are found.
 pub fn normalise_phone(text: &str) -> Option<Text> {
     let t = strip_name_association(text.trim().trim_start_matches('/'));
-    let bytes: Vec<char> = t.chars().collect();
-    let start = bytes.iter().position(|c| c.is_ascii_digit())?;
+    // ASCII text (almost all) is read as it is; other text as characters.
+    if t.is_ascii() { phone_from(t.as_bytes()) } else { phone_from(&t.chars().collect::<Vec<char>>()) }
+}
+
+/// [`normalise_phone`] over the text's bytes (ASCII) or characters.
+fn phone_from<C: Copy + Into<char>>(chars: &[C]) -> Option<Text> {
+    let at = |i: usize| chars.get(i).map(|&c| c.into());
+    let start = chars.iter().position(|&c| c.into().is_ascii_digit())?;
     let mut out = Text::default();
-    if start > 0 && bytes[start - 1] == '+' {
+    if start > 0 && at(start - 1) == Some('+') {
         out.push('+');
     }
     let mut i = start;
-    while i < bytes.len() {
-        let c = bytes[i];
+    while let Some(c) = at(i) {
         if c.is_ascii_digit() {
             out.push(c);
         } else if matches!(c, ' ' | '-' | '.' | '(' | ')') {
             // Separators inside a number; a letter ends it.
-            if !bytes.get(i + 1).is_some_and(|n| n.is_ascii_digit() || matches!(n, ' ' | '-' | '(' | ')')) {
+            if !at(i + 1).is_some_and(|n| n.is_ascii_digit() || matches!(n, ' ' | '-' | '(' | ')')) {
                 break;
             }
         } else {
@@ -396,6 +434,14 @@ mod tests {
             Some("username_@hotmail.com")
         );
         assert_eq!(normalise_email("NOT AN EMAIL"), None);
+        assert_eq!(normalise_email("JOSÉ..ÁLVAREZ//CORREO.ES").as_deref(), Some("josé_álvarez@correo.es"));
+    }
+
+    #[test]
+    fn ascii_emails_are_rewritten_as_the_general_path_does() {
+        for t in ["A///B", "A...B", "A./.B", "A/ /B..C", "A. .B//C", "X//Y\u{b}Z\tW", "..//..", "/", "AB", ""] {
+            assert_eq!(ascii_email(t), unicode_email(t), "{t:?}");
+        }
     }
 
     #[test]
@@ -404,6 +450,9 @@ mod tests {
         assert_eq!(normalise_phone("/1800123456789-1LASTNAME/FIRSTNAME").as_deref(), Some("1800123456789"));
         assert_eq!(normalise_phone("+44 20 7946 0000").as_deref(), Some("+442079460000"));
         assert_eq!(normalise_phone("ABC"), None);
+        assert_eq!(normalise_phone("TÉL +34 (91) 123-45.67 MADRID").as_deref(), Some("+34911234567"));
+        assert_eq!(normalise_phone("TEL +34 (91) 123-45.67 MADRID").as_deref(), Some("+34911234567"));
+        assert_eq!(normalise_phone("Nº 1234"), None);
     }
 
     #[test]
