@@ -1508,7 +1508,7 @@ fn one_begins_other(a: &str, b: &str) -> bool {
 /// sent under decides, else the lowest `rank` (the first of equals).
 ///
 /// It runs for every traveller and every SSR that names a person, so it walks the few travellers
-/// of the PNR again where it needs them rather than collecting them (a fifth of `map_travellers`'
+/// of the PNR again where it needs them rather than collecting them (an eighth of `map_travellers`'
 /// samples went to those vectors and to Unicode case mapping).
 fn match_person(
     stubs: &[Option<Stub>],
