@@ -39,15 +39,20 @@ impl Docs {
     }
 }
 
-fn fields(text: &str) -> Vec<Option<&str>> {
+/// Fields a DOCS, DOCO or DOCA text is read for: the parsers read none beyond the tenth.
+const FIELDS: usize = 10;
+
+/// The first [`FIELDS`] slash-separated fields of the text, trimmed, `None` where empty or absent.
+/// In an array, not a vector: every traveller's DOCS is read here.
+fn fields(text: &str) -> [Option<&str>; FIELDS] {
     let t = text.trim();
     let t = t.strip_prefix('/').unwrap_or(t);
-    t.split('/')
-        .map(|f| {
-            let f = f.trim();
-            if f.is_empty() { None } else { Some(f) }
-        })
-        .collect()
+    let mut out = [None; FIELDS];
+    for (slot, f) in out.iter_mut().zip(t.split('/')) {
+        let f = f.trim();
+        *slot = (!f.is_empty()).then_some(f);
+    }
+    out
 }
 
 /// Field `i`, copied out once.
@@ -415,6 +420,11 @@ mod tests {
         assert_eq!(d.expiry.as_deref(), Some("23AUG19"));
         assert_eq!(d.given.as_deref(), Some("JONATHON"));
         assert_eq!(d.middle.as_deref(), Some("ROBERT"));
+        // Fields after the tenth are not read; a short text leaves the rest empty.
+        let d = parse_docs(" /P/GBR/1/GBR/12JUL64/M/23AUG19/SMITH/JOHN/ PAUL /EXTRA/MORE ");
+        assert_eq!((d.middle.as_deref(), d.doc_type.as_deref()), (Some("PAUL"), Some("P")));
+        assert_eq!(parse_docs("/P/GBR").number, None);
+        assert_eq!(parse_doca("/R/USA").country.as_deref(), Some("USA"));
     }
 
     #[test]
