@@ -292,3 +292,24 @@ UNZ+1+R1'
     let ids: std::collections::HashSet<_> = r.rows.traveller.iter().map(|t| &t.traveller_id).collect();
     assert_eq!(ids.len(), r.rows.traveller.len());
 }
+
+/// A payment's `seq` counts the FOP composites of its own PNR: it starts again at 1 for the next
+/// PNR of the message.
+#[test]
+fn payment_seq_counts_within_each_pnr() {
+    let msg = "UNA:+.? 'UNB+IATA:1+XX+YY+301126:0100+R1'UNH+1+PNRGOV:13:1:IA+XX123/011226'MSG+:22'\
+               ORG+XX:MUC'TVL+011226:2000:021226:1300+BOG+MAD+XX+123'EQN+2'\
+               SRC'RCI+XX:SEQ001::301126:1900'TIF+PEREZ+LUIS:A:1'FOP+CA'TIF+PEREZ+ANA:A:2'FOP+CC::1:VI:4111111111111111:0128'\
+               TVL+011226:2000:021226:1300+BOG+MAD+XX+123'\
+               SRC'RCI+XX:SEQ002::301126:1900'TIF+GARCIA+ANA:A:1'FOP+CA'\
+               TVL+011226:2000:021226:1300+BOG+MAD+XX+123'UNT+16+1'UNZ+1+R1'";
+    let r = ingest_text("seq.edi", msg.as_bytes());
+    let seqs: Vec<(String, i64)> =
+        r.rows.payment.iter().map(|p| (traveller_surname(&r, p.traveller_id.as_deref()), p.seq)).collect();
+    assert_eq!(seqs, [("PEREZ".into(), 1), ("PEREZ".into(), 2), ("GARCIA".into(), 1)]);
+}
+
+fn traveller_surname(r: &paxrisk::ingest::Ingested, id: Option<&str>) -> String {
+    let t = r.rows.traveller.iter().find(|t| Some(t.traveller_id.as_str()) == id).unwrap();
+    t.surname.as_deref().unwrap_or_default().to_string()
+}

@@ -212,8 +212,9 @@ struct Mapper<'c, 'm> {
     flight: Option<(Text, Text)>,
     /// Departure and arrival airport of the pushed flight.
     route: (Option<Text>, Option<Text>),
-    /// Payment rows so far per pnr_id, for each payment's `seq`.
-    payment_seq: std::collections::HashMap<String, i64>,
+    /// Payment rows so far of the PNR being mapped, for each payment's `seq`. A pnr_id is loaded
+    /// once per push (`loaded_pnrs`), so this counts the payments of that pnr_id in the message.
+    payment_seq: i64,
     /// The PNRs of this push loaded so far: pnr_id, and the input and byte offset of its SRC.
     loaded_pnrs: std::collections::HashMap<Text, (u32, usize)>,
     out: Mapped,
@@ -469,6 +470,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             return;
         }
         self.loaded_pnrs.insert(pnr_id.clone(), (pnr.src.origin, pnr.src.offset));
+        self.payment_seq = 0;
         let file = self.file(pnr.src);
         let mut row = PnrRow {
             pnr_id: pnr_id.clone(),
@@ -862,18 +864,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 (Some(v), Some(l)) => Some(compact_str::format_compact!("{v}:{l}:{}", expiry.as_deref().unwrap_or(""))),
                 _ => None,
             };
-            // The payments of this PNR in this message so far (all rows here share its push_id),
-            // counted in a map: scanning every earlier payment row made a message quadratic.
-            let seq = match self.payment_seq.get_mut(pnr_id) {
-                Some(n) => {
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    self.payment_seq.insert(pnr_id.to_string(), 1);
-                    1
-                }
-            };
+            self.payment_seq += 1;
+            let seq = self.payment_seq;
             let row = PaymentRow {
                 pnr_id: Text::from(pnr_id),
                 traveller_id: traveller_id.map(Text::from),
@@ -1680,7 +1672,7 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
         reference_date: None,
         flight: None,
         route: (None, None),
-        payment_seq: Default::default(),
+        payment_seq: 0,
         loaded_pnrs: Default::default(),
         out: Mapped::default(),
     };
