@@ -17,9 +17,12 @@ use arrow::compute::take_record_batch;
 use arrow::datatypes::Schema;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowLeafColumn, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 
 use crate::landing::compact::plain_text;
 
@@ -74,26 +77,110 @@ pub fn write_batch(path: &Path, batch: &RecordBatch, metadata: &[(String, String
 /// Writes the batches of `schema` that `batches` yields to one file at `path` (creating parent
 /// folders), each encoded as it comes, so that a table need not be held whole; a file with no row
 /// still has the schema. Returns the rows written.
+///
+/// The columns of each batch are encoded side by side on the rayon pool (each column's encoder
+/// is independent), while `batches` makes the next batch, so that a large file such as
+/// `scores.parquet` does not end the run on one core. The file is byte for byte what
+/// `ArrowWriter` writes: the same row groups, cut where it cuts them, and each column's pages from
+/// the same encoder fed the same slices.
 pub fn write_stream(
     path: &Path,
     schema: arrow::datatypes::SchemaRef,
-    batches: impl Iterator<Item = Result<RecordBatch, arrow::error::ArrowError>>,
+    batches: impl Iterator<Item = Result<RecordBatch, arrow::error::ArrowError>> + Send,
     metadata: &[(String, String)],
 ) -> Result<u64, WriteError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|source| WriteError::Io { path: parent.into(), source })?;
     }
     let file = File::create(path).map_err(|source| WriteError::Io { path: path.into(), source })?;
-    let mut w = ArrowWriter::try_new(file, schema, Some(writer_properties(metadata)))
-        .map_err(|source| WriteError::Parquet { path: path.into(), source })?;
-    let mut rows = 0;
-    for batch in batches {
+    let parquet_err = |source| WriteError::Parquet { path: path.into(), source };
+    let props = writer_properties(metadata);
+    let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
+    // `ArrowWriter` builds the Parquet schema and embeds the Arrow one; its lower half then
+    // writes the row groups that are encoded here.
+    let (mut file_writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(parquet_err)?;
+    let mut rows = 0u64;
+    // The row group being encoded: its column writers (one per leaf column) and rows so far.
+    let mut open: Option<(Vec<ArrowColumnWriter>, usize)> = None;
+    let mut row_groups = 0;
+    // Each batch is encoded while the next one is made (`batches` makes them on demand).
+    let mut batches = batches;
+    let mut next = batches.next();
+    while let Some(batch) = next {
         let batch = batch.map_err(|source| WriteError::Arrow { table: path.display().to_string(), source })?;
         rows += batch.num_rows() as u64;
-        w.write(&batch).map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+        let encode = || -> Result<(), parquet::errors::ParquetError> {
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let (writers, buffered) = match &mut open {
+                    Some(group) => group,
+                    None => open.insert((factory.create_column_writers(row_groups)?, 0)),
+                };
+                let len = (batch.num_rows() - offset).min(max_rows - *buffered);
+                encode_columns(&schema, &batch.slice(offset, len), writers)?;
+                *buffered += len;
+                offset += len;
+                if *buffered >= max_rows
+                    && let Some((writers, _)) = open.take()
+                {
+                    append_row_group(&mut file_writer, writers)?;
+                    row_groups += 1;
+                }
+            }
+            Ok(())
+        };
+        let (encoded, following) = rayon::join(encode, || batches.next());
+        encoded.map_err(parquet_err)?;
+        next = following;
     }
-    w.close().map_err(|source| WriteError::Parquet { path: path.into(), source })?;
+    if let Some((writers, _)) = open.take() {
+        append_row_group(&mut file_writer, writers).map_err(parquet_err)?;
+    }
+    file_writer.close().map_err(parquet_err)?;
     Ok(rows)
+}
+
+/// Feeds each column of `batch` to its writers (a nested column has one per leaf), the columns
+/// side by side.
+fn encode_columns(
+    schema: &Schema,
+    batch: &RecordBatch,
+    writers: &mut [ArrowColumnWriter],
+) -> Result<(), parquet::errors::ParquetError> {
+    let leaves: Vec<ArrowLeafColumn> = schema
+        .fields()
+        .par_iter()
+        .zip(batch.columns().par_iter())
+        .map(|(field, column)| compute_leaves(field, column))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    if leaves.len() != writers.len() {
+        return Err(parquet::errors::ParquetError::General(format!(
+            "{} leaf columns for {} column writers",
+            leaves.len(),
+            writers.len()
+        )));
+    }
+    writers.par_iter_mut().zip(leaves.par_iter()).try_for_each(|(writer, leaf)| writer.write(leaf))
+}
+
+/// Closes the column writers of a row group (side by side: each flushes its last page) and
+/// appends their chunks, in column order, to the file as its next row group.
+fn append_row_group(
+    file_writer: &mut SerializedFileWriter<File>,
+    writers: Vec<ArrowColumnWriter>,
+) -> Result<(), parquet::errors::ParquetError> {
+    let chunks = writers.into_par_iter().map(ArrowColumnWriter::close).collect::<Result<Vec<_>, _>>()?;
+    let mut row_group = file_writer.next_row_group()?;
+    for chunk in chunks {
+        chunk.append_to_row_group(&mut row_group)?;
+    }
+    row_group.close()?;
+    Ok(())
 }
 
 /// Writes batches of one schema (at least one) to one file at `path` (creating parent folders).
@@ -203,4 +290,93 @@ pub fn write_landing_batches(
         written.extend(files.into_iter().map(|rel| table_dir.join(rel)));
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, ListArray, StringArray, StructArray};
+    use arrow::buffer::OffsetBuffer;
+    use arrow::datatypes::{DataType, Field, Fields};
+
+    /// Rows `from..to` of a table with a number, a text column with nulls and a nested column (a
+    /// list of structs, like the `hits` of `scores.parquet`: three leaf columns).
+    fn rows(from: i64, to: i64) -> RecordBatch {
+        let n = (to - from) as usize;
+        let item_fields = Fields::from(vec![
+            Field::new("rule_id", DataType::Utf8, false),
+            Field::new("weight", DataType::Int64, false),
+        ]);
+        let lengths: Vec<usize> = (from..to).map(|i| (i % 4) as usize).collect();
+        let items: usize = lengths.iter().sum();
+        let ids = StringArray::from_iter_values((0..items).map(|k| format!("RULE-{:03}", k % 37)));
+        let weights = Int64Array::from_iter_values((0..items).map(|k| (k % 50) as i64));
+        let structs = StructArray::new(item_fields.clone(), vec![Arc::new(ids) as ArrayRef, Arc::new(weights)], None);
+        let item = Arc::new(Field::new("item", DataType::Struct(item_fields), false));
+        let hits = ListArray::new(item.clone(), OffsetBuffer::from_lengths(lengths), Arc::new(structs), None);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("hits", DataType::List(item), false),
+        ]));
+        let names = StringArray::from_iter((from..to).map(|i| (i % 7 != 0).then(|| format!("name {}", i % 1000))));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(from..to)), Arc::new(names), Arc::new(hits)],
+        )
+        .unwrap();
+        assert_eq!(batch.num_rows(), n);
+        batch
+    }
+
+    /// Writes `batches` with `ArrowWriter` and paxrisk's properties; returns the row groups.
+    fn arrow_writer(path: &Path, batches: &[RecordBatch], meta: &[(String, String)]) -> usize {
+        let file = File::create(path).unwrap();
+        let mut w = ArrowWriter::try_new(file, batches[0].schema(), Some(writer_properties(meta))).unwrap();
+        for b in batches {
+            w.write(b).unwrap();
+        }
+        w.close().unwrap().num_row_groups()
+    }
+
+    #[test]
+    fn write_stream_writes_the_bytes_arrow_writer_writes() {
+        let dir = std::env::temp_dir().join(format!("paxrisk-parquet-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let meta = vec![("paxrisk.run_id".to_string(), "test".to_string())];
+        // Batches of odd sizes, so that row groups (256 Ki rows) end inside batches; and an empty
+        // batch, which neither writer turns into a row group.
+        let cuts = [0, 100_003, 100_003, 300_000, 524_288, 600_001];
+        let batches: Vec<RecordBatch> = cuts.windows(2).map(|w| rows(w[0], w[1])).collect();
+        let schema = batches[0].schema();
+
+        let ours = dir.join("ours.parquet");
+        let written = write_stream(&ours, schema.clone(), batches.iter().cloned().map(Ok), &meta).unwrap();
+        assert_eq!(written, 600_001);
+
+        let theirs = dir.join("theirs.parquet");
+        let row_groups = arrow_writer(&theirs, &batches, &meta);
+        assert_eq!(row_groups, 3, "row groups of 262144, 262144 and 75713 rows");
+        let (a, b) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+        assert!(a == b, "write_stream wrote {} bytes, ArrowWriter {}; they differ", a.len(), b.len());
+
+        // No row at all: the schema and no row group, as ArrowWriter writes it.
+        let (empty_ours, empty_theirs) = (dir.join("empty-ours.parquet"), dir.join("empty-theirs.parquet"));
+        let empty = [RecordBatch::new_empty(schema.clone())];
+        assert_eq!(write_stream(&empty_ours, schema, empty.iter().cloned().map(Ok), &meta).unwrap(), 0);
+        assert_eq!(arrow_writer(&empty_theirs, &empty, &meta), 0);
+        assert_eq!(std::fs::read(&empty_ours).unwrap(), std::fs::read(&empty_theirs).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_batch_that_fails_is_an_error_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("paxrisk-parquet-err-{}", std::process::id()));
+        let path = dir.join("scores.parquet");
+        let b = rows(0, 10);
+        let failing = [Ok(b.clone()), Err(arrow::error::ArrowError::ComputeError("no more rows".into()))];
+        let err = write_stream(&path, b.schema(), failing.into_iter(), &[]).unwrap_err().to_string();
+        assert!(err.contains("scores.parquet") && err.contains("no more rows"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -275,7 +275,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         ("diagnostics.parquet", Output::Batch(DiagnosticRow::to_batch(&ingested.rows.diagnostics))),
     ];
     copy_pack(&pack, &partial.join(SAVED_PACK))?;
-    // One file per worker thread at a time: a Parquet file is encoded on one thread, and scores
+    // The files side by side, and each file's columns too (`parquet_out::write_stream`): scores
     // and hits take most of the stage. `files` keeps the order of `outputs`.
     let files = outputs
         .par_iter()
