@@ -738,8 +738,7 @@ impl Engine {
                         }),
                     }
                 }
-                let ids: Vec<&str> = self.pack.rules.iter().map(|r| r.spec.id.as_str()).collect();
-                eval.hits.sort_by(|a, b| a.key.cmp(&b.key).then(ids[a.rule].cmp(ids[b.rule])));
+                sort_hits(&mut eval.hits, &self.pack);
             }
         }
         for r in rules {
@@ -781,8 +780,7 @@ impl Engine {
                 });
             }
         }
-        let ids: Vec<&str> = self.pack.rules.iter().map(|r| r.spec.id.as_str()).collect();
-        hits.sort_by(|a, b| a.key.cmp(&b.key).then(ids[a.rule].cmp(ids[b.rule])));
+        sort_hits(&mut hits, &self.pack);
         Ok(hits)
     }
 
@@ -803,6 +801,15 @@ impl Engine {
     pub fn rows(&self, sql: &str) -> Result<usize, SandboxError> {
         Ok(self.sandbox.query(sql)?.iter().map(|b| b.num_rows()).sum())
     }
+}
+
+/// Orders hits by traveller key, then rule id. A stable sort on every worker thread gives the
+/// order of a sequential stable sort; at a million PNRs (1.1 million hits) the sequential sort
+/// kept one core busy while the other waited.
+fn sort_hits(hits: &mut [Hit], pack: &Pack) {
+    use rayon::slice::ParallelSliceMut;
+    let ids: Vec<&str> = pack.rules.iter().map(|r| r.spec.id.as_str()).collect();
+    hits.par_sort_by(|a, b| a.key.cmp(&b.key).then(ids[a.rule].cmp(ids[b.rule])));
 }
 
 fn view_error(file: &ViewFile, msg: &str) -> PackError {
