@@ -293,8 +293,11 @@ tickets AS (
     JOIN ticket k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id
     GROUP BY t.trav_key
 ),
+-- The contacts of the latest versions. No DISTINCT: every use below is blind to repeated rows
+-- (COUNT(DISTINCT), bool_or, MIN and MAX), and removing them took a hash table over five columns,
+-- three of them text, that grew with the night.
 latest_contact AS (
-    SELECT DISTINCT c.pnr_id, v.latest_key, c.traveller_id, c.kind, c.value
+    SELECT c.pnr_id, v.latest_key, c.traveller_id, c.kind, c.value
     FROM contact c
     JOIN latest v ON v.pnr_id = c.pnr_id AND v.push_id = c.push_id
 ),
