@@ -453,10 +453,11 @@ changes AS (
     JOIN latest v ON v.pnr_id = h.pnr_id AND v.push_id = h.push_id
     GROUP BY v.latest_key
 ),
--- Everything known per PNR version, joined once per PNR (100,000 rows at 100,000 PNRs) rather than
--- once per traveller: each join of the final SELECT copies every column gathered before it.
-pnr_facts AS (
-    SELECT v.*,
+-- What is known per PNR version besides the version's own columns, joined here on latest_key from a
+-- narrow list of the versions: each join copies every column gathered before it, and the version's
+-- three dozen columns now go through one join (in pnr_facts) instead of nine.
+pnr_joined AS (
+    SELECT lk.latest_key,
            i.leg_count, i.origin_airport, i.origin_country, i.final_airport, i.final_country, i.connections,
            i.stops, i.surface_gaps, i.max_connection_hours, i.min_connection_hours, i.max_gap_hours,
            i.longest_gap_airport, i.longest_gap_country, i.journey_km, i.max_leg_km, i.carrier_count,
@@ -469,17 +470,79 @@ pnr_facts AS (
            pb.bag_count AS pnr_bag_count,
            h.history_changes, h.history_cancellations, h.itinerary_changes, h.name_changes,
            al2.flight_carrier IS NOT NULL AS api_list_received
-    FROM latest v
-    LEFT JOIN trip i ON i.latest_key = v.latest_key
-    LEFT JOIN touched g ON g.latest_key = v.latest_key
-    LEFT JOIN connection_points c ON c.latest_key = v.latest_key
-    LEFT JOIN party pa ON pa.latest_key = v.latest_key
-    LEFT JOIN unrelated_minors um ON um.latest_key = v.latest_key
-    LEFT JOIN sponsor so ON so.latest_key = v.latest_key
-    LEFT JOIN pnr_bags pb ON pb.latest_key = v.latest_key
-    LEFT JOIN changes h ON h.latest_key = v.latest_key
-    LEFT JOIN api_lists al2 ON al2.flight_carrier = v.flight_carrier AND al2.flight_no = ltrim(v.flight_number, '0')
-                           AND al2.dep_date = v.flight_dep_date
+    FROM latest lk
+    LEFT JOIN trip i ON i.latest_key = lk.latest_key
+    LEFT JOIN touched g ON g.latest_key = lk.latest_key
+    LEFT JOIN connection_points c ON c.latest_key = lk.latest_key
+    LEFT JOIN party pa ON pa.latest_key = lk.latest_key
+    LEFT JOIN unrelated_minors um ON um.latest_key = lk.latest_key
+    LEFT JOIN sponsor so ON so.latest_key = lk.latest_key
+    LEFT JOIN pnr_bags pb ON pb.latest_key = lk.latest_key
+    LEFT JOIN changes h ON h.latest_key = lk.latest_key
+    LEFT JOIN api_lists al2 ON al2.flight_carrier = lk.flight_carrier AND al2.flight_no = ltrim(lk.flight_number, '0')
+                           AND al2.dep_date = lk.flight_dep_date
+),
+-- Everything known per PNR version, joined once per PNR (100,000 rows at 100,000 PNRs) rather than
+-- once per traveller: each join of the final SELECT copies every column gathered before it.
+pnr_facts AS (
+    SELECT v.*,
+           j.leg_count, j.origin_airport, j.origin_country, j.final_airport, j.final_country, j.connections,
+           j.stops, j.surface_gaps, j.max_connection_hours, j.min_connection_hours, j.max_gap_hours,
+           j.longest_gap_airport, j.longest_gap_country, j.journey_km, j.max_leg_km, j.carrier_count,
+           j.pushed_leg_dep_utc, j.pushed_dep_country, j.pushed_arr_country, j.connecting_to_country,
+           j.trip_type, j.airports_touched, j.countries_touched, j.connection_airports, j.travellers_in_pnr,
+           j.distinct_surnames, j.adults_in_pnr, j.unrelated_minors, j.third_party_payer, j.pnr_bag_count,
+           j.history_changes, j.history_cancellations, j.itinerary_changes, j.name_changes,
+           j.api_list_received
+    FROM pnr_joined j
+    JOIN latest v ON v.latest_key = j.latest_key
+),
+-- Everything known per traveller besides the traveller's own columns, joined here on trav_key
+-- (one row per traveller of `trav`): each join of the final SELECT copies every column gathered
+-- before it, and the traveller's own two dozen columns now go through one join instead of eight.
+-- The columns are named <alias>_<column> after the CTE they come from.
+trav_facts AS (
+    SELECT tk.trav_key,
+           sp.has_umnr AS sp_has_umnr,
+           k.first_issued_at_utc AS k_first_issued_at_utc,
+           k.ticket_count AS k_ticket_count,
+           k.total_fare AS k_total_fare,
+           k.non_refundable AS k_non_refundable,
+           p.paid_cash AS p_paid_cash,
+           p.paid_card AS p_paid_card,
+           p.paid_other AS p_paid_other,
+           p.fop_types AS p_fop_types,
+           p.card_key AS p_card_key,
+           p.amount_paid AS p_amount_paid,
+           ct.has_email AS ct_has_email,
+           ct.has_phone AS ct_has_phone,
+           ct.email_domain AS ct_email_domain,
+           ct.shared_phone_pnrs AS ct_shared_phone_pnrs,
+           ct.shared_email_pnrs AS ct_shared_email_pnrs,
+           cs.pnrs AS cs_pnrs,
+           b.checked_in_at_utc AS b_checked_in_at_utc,
+           b.trav_key AS b_trav_key,
+           b.bag_count AS b_bag_count,
+           b.bag_weight_kg AS b_bag_weight_kg,
+           b.bag_tag_destinations AS b_bag_tag_destinations,
+           b.pool_ref AS b_pool_ref,
+           b.seat AS b_seat,
+           al.api_traveller_id AS al_api_traveller_id,
+           al.method AS al_method,
+           ap.doc_number AS ap_doc_number,
+           ap.date_of_birth AS ap_date_of_birth,
+           ap.debark_airport AS ap_debark_airport,
+           ap.surname_norm AS ap_surname_norm,
+           ap.given_norm AS ap_given_norm
+    FROM trav tk
+    LEFT JOIN pay p ON p.trav_key = tk.trav_key
+    LEFT JOIN tickets k ON k.trav_key = tk.trav_key
+    LEFT JOIN contacts ct ON ct.trav_key = tk.trav_key
+    LEFT JOIN card_share cs ON cs.card_key = p.card_key
+    LEFT JOIN bags b ON b.trav_key = tk.trav_key
+    LEFT JOIN specials sp ON sp.trav_key = tk.trav_key
+    LEFT JOIN api_link al ON al.trav_key = tk.trav_key
+    LEFT JOIN api_latest ap ON ap.api_traveller_id = al.api_traveller_id
 )
 SELECT
     concat(t.traveller_id, '|', v.flight_carrier, v.flight_number, '|', CAST(v.flight_dep_date AS VARCHAR)) AS journey_id, -- Key: traveller_id|flight|flight_dep_date. One row per traveller per pushed flight.
@@ -510,7 +573,7 @@ SELECT
     t.is_minor AND COALESCE(v.adults_in_pnr, 0) = 0 AS minor_alone, -- A minor with no adult at all in the PNR.
     COALESCE(v.unrelated_minors, 0) AS pnr_minors_without_same_surname_adult, -- Minors of the PNR with no adult of their surname in it; the same on every traveller of the PNR.
     COALESCE(v.adults_in_pnr, 0) AS adults_in_pnr, -- Adults (18 or older, or typed adult when the age is unknown) in the PNR.
-    COALESCE(sp.has_umnr, false) AS has_umnr, -- An SSR UMNR (unaccompanied minor) is booked.
+    COALESCE(f.sp_has_umnr, false) AS has_umnr, -- An SSR UMNR (unaccompanied minor) is booked.
     t.nationality AS nationality, -- [sensitive] Nationality from DOCS.
     t.gender AS gender, -- [sensitive] Gender from DOCS.
     t.doc_type AS doc_type, -- Document type from DOCS (P passport, I identity card, ...).
@@ -545,16 +608,16 @@ SELECT
     v.max_leg_km AS max_leg_km, -- Longest segment, great-circle kilometres.
     v.carrier_count AS carrier_count, -- Distinct operating carriers in the itinerary.
     (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(v.created_at_utc)) / 3600.0 AS hours_booked_before_departure, -- Hours from PNR creation to the pushed flight's departure.
-    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(COALESCE(k.first_issued_at_utc, v.ticketed_at_utc))) / 3600.0 AS hours_ticketed_before_departure, -- Hours from ticket issue (first ticket, else PNR ticketing time) to the pushed flight's departure.
-    COALESCE(k.ticket_count, 0) AS ticket_count, -- Tickets of the traveller in the PNR.
-    k.total_fare AS total_fare, -- Highest ticket total fare (in its own currency).
-    k.non_refundable AS non_refundable, -- A ticket is marked non-refundable.
-    COALESCE(p.paid_cash, false) AS paid_cash, -- A current form of payment is cash.
-    COALESCE(p.paid_card, false) AS paid_card, -- A current form of payment is a card.
-    COALESCE(p.paid_other, false) AS paid_other, -- A current form of payment is neither cash nor card (cheque, miscellaneous, government, ...).
-    p.fop_types AS fop_types, -- Forms of payment, sorted (CA, CC, MS, ...).
-    p.card_key AS card_key, -- Card used (vendor:last4:expiry), to link payments across PNRs.
-    p.amount_paid AS amount_paid, -- Sum of the payment amounts.
+    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(COALESCE(f.k_first_issued_at_utc, v.ticketed_at_utc))) / 3600.0 AS hours_ticketed_before_departure, -- Hours from ticket issue (first ticket, else PNR ticketing time) to the pushed flight's departure.
+    COALESCE(f.k_ticket_count, 0) AS ticket_count, -- Tickets of the traveller in the PNR.
+    f.k_total_fare AS total_fare, -- Highest ticket total fare (in its own currency).
+    f.k_non_refundable AS non_refundable, -- A ticket is marked non-refundable.
+    COALESCE(f.p_paid_cash, false) AS paid_cash, -- A current form of payment is cash.
+    COALESCE(f.p_paid_card, false) AS paid_card, -- A current form of payment is a card.
+    COALESCE(f.p_paid_other, false) AS paid_other, -- A current form of payment is neither cash nor card (cheque, miscellaneous, government, ...).
+    f.p_fop_types AS fop_types, -- Forms of payment, sorted (CA, CC, MS, ...).
+    f.p_card_key AS card_key, -- Card used (vendor:last4:expiry), to link payments across PNRs.
+    f.p_amount_paid AS amount_paid, -- Sum of the payment amounts.
     NOT COALESCE(v.third_party_payer, false) AS payer_is_traveller, -- False when a payer (sponsor) name matches no traveller surname in the PNR.
     v.agency_iata AS agency_iata, -- Travel agency IATA number; NULL for a direct booking.
     v.agent_type AS agent_type, -- Booking originator type (A airline agent, T travel agent, ...).
@@ -568,23 +631,23 @@ SELECT
     COALESCE(v.distinct_surnames, 1) AS distinct_surnames, -- Distinct normalised surnames in the PNR.
     v.is_group AS is_group, -- The PNR is a group booking (group name present).
     COALESCE(v.split_count, 0) > 0 AS is_split_pnr, -- Travellers were split from or to this PNR.
-    COALESCE(ct.has_email, false) AS has_email, -- An e-mail of the PNR or the traveller is known.
-    COALESCE(ct.has_phone, false) AS has_phone, -- A personal phone of the PNR or the traveller is known (agency phones excluded).
-    ct.email_domain AS email_domain, -- Domain of the e-mail (lower case).
-    COALESCE(ct.shared_phone_pnrs, 0) AS shared_phone_pnrs, -- Most PNRs (this one included) sharing one of its phones in the run; 0 without phone.
-    COALESCE(ct.shared_email_pnrs, 0) AS shared_email_pnrs, -- Most PNRs (this one included) sharing one of its e-mails in the run; 0 without e-mail.
-    COALESCE(cs.pnrs, 0) AS shared_card_pnrs, -- PNRs (this one included) paid with the same card in the run; 0 without card.
-    b.checked_in_at_utc IS NOT NULL OR b.trav_key IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
-    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(b.checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
-    b.bag_count AS bag_count, -- Checked bags on the pushed flight (NULL: no check-in data).
+    COALESCE(f.ct_has_email, false) AS has_email, -- An e-mail of the PNR or the traveller is known.
+    COALESCE(f.ct_has_phone, false) AS has_phone, -- A personal phone of the PNR or the traveller is known (agency phones excluded).
+    f.ct_email_domain AS email_domain, -- Domain of the e-mail (lower case).
+    COALESCE(f.ct_shared_phone_pnrs, 0) AS shared_phone_pnrs, -- Most PNRs (this one included) sharing one of its phones in the run; 0 without phone.
+    COALESCE(f.ct_shared_email_pnrs, 0) AS shared_email_pnrs, -- Most PNRs (this one included) sharing one of its e-mails in the run; 0 without e-mail.
+    COALESCE(f.cs_pnrs, 0) AS shared_card_pnrs, -- PNRs (this one included) paid with the same card in the run; 0 without card.
+    f.b_checked_in_at_utc IS NOT NULL OR f.b_trav_key IS NOT NULL AS checked_in, -- A check-in record exists for the pushed flight.
+    (to_unixtime(COALESCE(v.pushed_leg_dep_utc, v.push_dep_utc)) - to_unixtime(f.b_checked_in_at_utc)) / 3600.0 AS hours_checked_in_before_departure, -- Hours from check-in to departure.
+    f.b_bag_count AS bag_count, -- Checked bags on the pushed flight (NULL: no check-in data).
     v.pnr_bag_count AS pnr_bag_count, -- Checked bags of all travellers of the PNR on the pushed flight (NULL: no check-in data).
-    b.bag_weight_kg AS bag_weight_kg, -- Checked bag weight in kg (pounds converted).
-    b.bag_tag_destinations AS bag_tag_destinations, -- Bag tag destinations, ';'-joined.
-    b.bag_tag_destinations IS NOT NULL
-        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', v.final_airport, ';')) = 0
-        AND strpos(concat(';', b.bag_tag_destinations, ';'), concat(';', v.longest_gap_airport, ';')) = 0 AS bags_short_checked, -- Bags tagged to neither the destination nor the final airport.
-    b.pool_ref AS bag_pool_ref, -- Baggage pool reference (pooled with other travellers).
-    b.seat AS seat, -- Seat on the pushed flight.
+    f.b_bag_weight_kg AS bag_weight_kg, -- Checked bag weight in kg (pounds converted).
+    f.b_bag_tag_destinations AS bag_tag_destinations, -- Bag tag destinations, ';'-joined.
+    f.b_bag_tag_destinations IS NOT NULL
+        AND strpos(concat(';', f.b_bag_tag_destinations, ';'), concat(';', v.final_airport, ';')) = 0
+        AND strpos(concat(';', f.b_bag_tag_destinations, ';'), concat(';', v.longest_gap_airport, ';')) = 0 AS bags_short_checked, -- Bags tagged to neither the destination nor the final airport.
+    f.b_pool_ref AS bag_pool_ref, -- Baggage pool reference (pooled with other travellers).
+    f.b_seat AS seat, -- Seat on the pushed flight.
     t.frequent_flyer_number IS NOT NULL AS is_frequent_flyer, -- A frequent-flyer number is recorded.
     t.frequent_flyer_airline AS frequent_flyer_airline, -- Frequent-flyer programme airline.
     COALESCE(v.history_changes, 0) AS history_changes, -- History entries in the latest version.
@@ -592,28 +655,21 @@ SELECT
     COALESCE(v.itinerary_changes, 0) AS itinerary_changes, -- History entries that changed a flight segment.
     COALESCE(v.name_changes, 0) AS name_changes, -- History entries that changed a name.
     v.api_list_received AS api_list_received, -- A PAXLST passenger list was received for the pushed flight.
-    al.api_traveller_id IS NOT NULL AS api_linked, -- The traveller is linked to one API passenger of the flight.
-    CASE al.method WHEN 1 THEN 'locator_name_dob' WHEN 2 THEN 'locator_name' WHEN 3 THEN 'locator_surname'
+    f.al_api_traveller_id IS NOT NULL AS api_linked, -- The traveller is linked to one API passenger of the flight.
+    CASE f.al_method WHEN 1 THEN 'locator_name_dob' WHEN 2 THEN 'locator_name' WHEN 3 THEN 'locator_surname'
                    WHEN 4 THEN 'name_dob' WHEN 5 THEN 'document' END AS api_link_method, -- How the API link was made (best unique match).
-    al.api_traveller_id AS api_traveller_id, -- The linked API passenger.
-    ap.doc_number AS api_doc_number, -- Document number in API.
-    ap.date_of_birth AS api_date_of_birth, -- Date of birth in API.
-    ap.debark_airport AS api_debark_airport, -- Port of debarkation in API (LOC 179).
-    COALESCE(ap.doc_number <> upper(t.doc_number), false) AS api_doc_number_differs, -- API and PNR both give a document number, and they differ.
-    COALESCE(ap.date_of_birth <> t.date_of_birth, false) AS api_dob_differs, -- API and PNR both give a date of birth, and they differ.
-    COALESCE(ap.surname_norm <> t.surname_norm OR ap.given_norm <> norm_name(t.given_name), false) AS api_name_differs, -- The linked API passenger's surname or given name differs from the PNR's.
-    v.api_list_received AND al.api_traveller_id IS NULL AS api_missing, -- The flight's API list has no passenger that links to this traveller (no-show, or not the person booked).
+    f.al_api_traveller_id AS api_traveller_id, -- The linked API passenger.
+    f.ap_doc_number AS api_doc_number, -- Document number in API.
+    f.ap_date_of_birth AS api_date_of_birth, -- Date of birth in API.
+    f.ap_debark_airport AS api_debark_airport, -- Port of debarkation in API (LOC 179).
+    COALESCE(f.ap_doc_number <> upper(t.doc_number), false) AS api_doc_number_differs, -- API and PNR both give a document number, and they differ.
+    COALESCE(f.ap_date_of_birth <> t.date_of_birth, false) AS api_dob_differs, -- API and PNR both give a date of birth, and they differ.
+    COALESCE(f.ap_surname_norm <> t.surname_norm OR f.ap_given_norm <> norm_name(t.given_name), false) AS api_name_differs, -- The linked API passenger's surname or given name differs from the PNR's.
+    v.api_list_received AND f.al_api_traveller_id IS NULL AS api_missing, -- The flight's API list has no passenger that links to this traveller (no-show, or not the person booked).
     v.connecting_to_country AS connecting_to_country, -- Country the traveller flies on to within 24 h of the pushed flight's arrival (NULL: no connection).
-    COALESCE(ap.debark_airport = v.flight_arr_airport AND v.connecting_to_country <> v.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
+    COALESCE(f.ap_debark_airport = v.flight_arr_airport AND v.connecting_to_country <> v.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
 FROM trav_age t
 LEFT JOIN adult_surnames s ON s.latest_key = t.latest_key AND s.surname_norm = t.surname_norm
-LEFT JOIN pay p ON p.trav_key = t.trav_key
-LEFT JOIN tickets k ON k.trav_key = t.trav_key
-LEFT JOIN contacts ct ON ct.trav_key = t.trav_key
-LEFT JOIN card_share cs ON cs.card_key = p.card_key
-LEFT JOIN bags b ON b.trav_key = t.trav_key
-LEFT JOIN specials sp ON sp.trav_key = t.trav_key
-LEFT JOIN api_link al ON al.trav_key = t.trav_key
-LEFT JOIN api_latest ap ON ap.api_traveller_id = al.api_traveller_id
+JOIN trav_facts f ON f.trav_key = t.trav_key
 -- Last, so that the traveller joins above copy none of the PNR's columns.
 JOIN pnr_facts v ON v.latest_key = t.latest_key
