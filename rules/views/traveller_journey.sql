@@ -224,9 +224,18 @@ trav_age AS (
            COALESCE(t.age_at_travel >= 18, t.traveller_type = 'adult') AS is_adult
     FROM trav t
 ),
+-- Each surname of each PNR version once, and whether an adult bears it: one grouping for both
+-- `party_surnames` and `adult_surnames` (two DISTINCTs over the travellers took 1.7 s at a
+-- million PNRs).
+surnames AS (
+    SELECT latest_key, surname_norm, bool_or(is_adult) AS adult
+    FROM trav_age
+    WHERE surname_norm IS NOT NULL
+    GROUP BY latest_key, surname_norm
+),
 party_surnames AS (
     SELECT latest_key, COUNT(*) AS distinct_surnames
-    FROM (SELECT DISTINCT latest_key, surname_norm FROM trav_age WHERE surname_norm IS NOT NULL) d
+    FROM surnames
     GROUP BY latest_key
 ),
 party AS (
@@ -240,7 +249,7 @@ party AS (
     GROUP BY t.latest_key
 ),
 adult_surnames AS (
-    SELECT DISTINCT latest_key, surname_norm FROM trav_age WHERE is_adult AND surname_norm <> ''
+    SELECT latest_key, surname_norm FROM surnames WHERE adult AND surname_norm <> ''
 ),
 -- Minors of each PNR with no adult of their surname in it.
 unrelated_minors AS (
