@@ -259,12 +259,19 @@ unrelated_minors AS (
     WHERE t.is_minor AND s.surname_norm IS NULL
     GROUP BY t.latest_key
 ),
+-- The current payments of the latest versions with their version's key: the payments are joined
+-- on the two text ids once here, and on the number in the three uses below.
+latest_payment AS (
+    SELECT p.pnr_id, v.latest_key, p.traveller_id, p.is_cash, p.fop_type, p.card_key, p.amount, p.payer_name
+    FROM payment p
+    JOIN latest v ON v.pnr_id = p.pnr_id AND v.push_id = p.push_id
+    WHERE NOT p.previous
+),
 trav_payment AS (
     SELECT t.trav_key, p.is_cash, p.fop_type, p.card_key, p.amount
     FROM trav t
-    JOIN payment p ON p.pnr_id = t.pnr_id AND p.push_id = t.push_id
-                  AND (p.traveller_id IS NULL OR p.traveller_id = t.traveller_id)
-    WHERE NOT p.previous
+    JOIN latest_payment p ON p.latest_key = t.latest_key
+                         AND (p.traveller_id IS NULL OR p.traveller_id = t.traveller_id)
 ),
 -- The forms of payment in the same grouping as the sums (plain array_agg, then array_distinct, as in
 -- `touched`): as a DISTINCT subquery of their own, grouped and joined back to the sums, the three
@@ -288,9 +295,9 @@ sponsor AS (
     FROM (
         SELECT t.latest_key, p.payer_name,
                bool_or(t.surname_norm <> '' AND strpos(norm_name(p.payer_name), t.surname_norm) > 0) AS matches
-        FROM payment p
-        JOIN trav t ON t.pnr_id = p.pnr_id AND t.push_id = p.push_id
-        WHERE p.payer_name IS NOT NULL AND NOT p.previous
+        FROM latest_payment p
+        JOIN trav t ON t.latest_key = p.latest_key
+        WHERE p.payer_name IS NOT NULL
         GROUP BY t.latest_key, p.payer_name
     ) p
     GROUP BY p.latest_key
@@ -319,11 +326,10 @@ email_share AS (
     SELECT value, COUNT(DISTINCT pnr_id) AS pnrs FROM latest_contact WHERE kind = 'email' GROUP BY value
 ),
 card_share AS (
-    SELECT p.card_key, COUNT(DISTINCT p.pnr_id) AS pnrs
-    FROM payment p
-    JOIN latest v ON v.pnr_id = p.pnr_id AND v.push_id = p.push_id
-    WHERE p.card_key IS NOT NULL AND NOT p.previous
-    GROUP BY p.card_key
+    SELECT card_key, COUNT(DISTINCT pnr_id) AS pnrs
+    FROM latest_payment
+    WHERE card_key IS NOT NULL
+    GROUP BY card_key
 ),
 contacts AS (
     SELECT t.trav_key,
