@@ -312,13 +312,18 @@ impl Specials {
         self.bits[(b >> 6) as usize] >> (b & 63) & 1 != 0
     }
 
-    /// The position of the first special byte in `input[from..limit]`, or `limit` if none.
+    /// The position of the first special byte in `input[from..limit]`, or `limit` if none;
+    /// `from` itself when it is at or past `limit` (the lexer can step past it over line breaks
+    /// or a released character, and then stops on the segment's length).
     ///
     /// Sixteen bytes at a time where the processor allows: a byte-by-byte loop paid a mispredicted
     /// branch at the end of nearly every component, and was a fifth of the lexer's time.
     #[inline(always)]
     fn find(&self, input: &[u8], from: usize, limit: usize) -> usize {
         let limit = limit.min(input.len());
+        if from >= limit {
+            return from;
+        }
         let mut i = from;
         #[cfg(target_arch = "x86_64")]
         {
@@ -1173,5 +1178,27 @@ mod tests {
         input.extend(b"'TIF+B'");
         assert_eq!(tokens(&input), vec!["TIF | A", "TIF | B"]);
         assert_eq!(codes(&input), vec!["SEGMENT_TOO_LONG"]);
+    }
+
+    #[test]
+    fn a_run_of_line_breaks_or_a_release_across_the_longest_segment_is_skipped_too() {
+        // The lexer steps over line breaks and released characters several bytes at a time:
+        // stepping past the longest segment's end must still end in SEGMENT_TOO_LONG.
+        for short in 0..6 {
+            let mut input = b"TIF+A'FTX+".to_vec();
+            input.extend(std::iter::repeat_n(b'x', MAX_SEGMENT_BYTES - short));
+            input.extend(b"\r\n\r\n\r\n\r\n\r\nx'TIF+B'");
+            assert_eq!(tokens(&input), vec!["TIF | A", "TIF | B"], "{short}");
+            assert_eq!(codes(&input), vec!["SEGMENT_TOO_LONG"], "{short}");
+            // The skip goes to the next terminator byte, released or not (as it always has):
+            // what follows a released one is read as a segment of its own.
+            let mut input = b"TIF+A'FTX+".to_vec();
+            input.extend(std::iter::repeat_n(b'x', MAX_SEGMENT_BYTES - short));
+            input.extend(b"?'?'?'?'?'x'TIF+B'");
+            let tokens = tokens(&input);
+            assert_eq!(tokens.first().map(String::as_str), Some("TIF | A"), "{short}");
+            assert_eq!(tokens.last().map(String::as_str), Some("TIF | B"), "{short}");
+            assert_eq!(codes(&input), vec!["SEGMENT_TOO_LONG"], "{short}");
+        }
     }
 }
