@@ -515,7 +515,7 @@ pnr_facts AS (
 -- Everything known per traveller besides the traveller's own columns, joined here on trav_key
 -- (one row per traveller of `trav`): each join of the final SELECT copies every column gathered
 -- before it, and the traveller's own two dozen columns now go through one join instead of eight.
--- The columns are named <alias>_<column> after the CTE they come from.
+-- Each column is named <alias>_<column>, after the alias of the CTE it comes from (p for pay, ...).
 trav_facts AS (
     SELECT tk.trav_key,
            sp.has_umnr AS sp_has_umnr,
