@@ -500,15 +500,7 @@ pnr_joined AS (
 -- Everything known per PNR version, joined once per PNR (100,000 rows at 100,000 PNRs) rather than
 -- once per traveller: each join of the final SELECT copies every column gathered before it.
 pnr_facts AS (
-    SELECT v.*,
-           j.leg_count, j.origin_airport, j.origin_country, j.final_airport, j.final_country, j.connections,
-           j.stops, j.surface_gaps, j.max_connection_hours, j.min_connection_hours, j.max_gap_hours,
-           j.longest_gap_airport, j.longest_gap_country, j.journey_km, j.max_leg_km, j.carrier_count,
-           j.pushed_leg_dep_utc, j.pushed_dep_country, j.pushed_arr_country, j.connecting_to_country,
-           j.trip_type, j.airports_touched, j.countries_touched, j.connection_airports, j.travellers_in_pnr,
-           j.distinct_surnames, j.adults_in_pnr, j.unrelated_minors, j.third_party_payer, j.pnr_bag_count,
-           j.history_changes, j.history_cancellations, j.itinerary_changes, j.name_changes,
-           j.api_list_received
+    SELECT v.*, j.* EXCLUDE (latest_key)
     FROM pnr_joined j
     JOIN latest v ON v.latest_key = j.latest_key
 ),
