@@ -7,9 +7,10 @@
 -- key: api_traveller_id
 WITH
 -- Pushes in the order in which their lists supersede each other: by preparation time (a push
--- without one first), then by push_id.
+-- without one first), then by push_id. Only the key goes through the window's sort (see
+-- traveller_journey's `pushes`).
 pushes AS (
-    SELECT p.*, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
+    SELECT p.push_id, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
     FROM push p
 ),
 -- list_key orders the entries of one person: the later list wins, and within one list (a person

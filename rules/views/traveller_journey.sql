@@ -14,9 +14,13 @@
 -- key: journey_id
 WITH
 -- Pushes in the order in which their PNR versions supersede each other: by preparation time (a
--- push without one first), then by push_id. One window over the pushes, not one per PNR.
+-- push without one first), then by push_id. One window over the pushes, not one per PNR. Only the
+-- columns used below go through the window's sort: with `p.*` it carried source_file, a dictionary
+-- column in memory, whose values the sort's merge copied again for every batch it built (0.1 s at
+-- a million PNRs, 0.5-0.6 s in the machine's slow periods, against 0.02 s without).
 pushes AS (
-    SELECT p.*, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
+    SELECT p.push_id, p.flight_carrier, p.flight_number, p.dep_date, p.dep_airport, p.arr_airport, p.dep_local,
+           p.dep_utc, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
     FROM push p
 ),
 -- Every version of every PNR, with the pushed flight it came for. version_key orders the versions
