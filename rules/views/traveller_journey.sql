@@ -204,23 +204,29 @@ connection_points AS (
 -- (ingest gives the travellers of one PNR version distinct ids, and loads a PNR once per push):
 -- from here on the traveller-level joins and groups use that number instead of text and a number.
 -- It is not the traveller's identity: one traveller of a PNR pushed for two flights has two. So
--- `api_claims` still counts traveller_ids. No output holds it.
+-- `api_claims` still counts traveller_ids. No output holds it. The numbering is a window over all
+-- the rows, which DataFusion computes as one stream on one thread; the name and the age are
+-- computed under it, where the join's streams run side by side (above it, at a million PNRs, the
+-- CTE took 1.3-1.5 s, against 1.1-1.2 s).
 trav AS (
-    SELECT t.traveller_id, t.pnr_id, t.push_id, t.surname, t.given_name, t.traveller_type, t.traveller_ref,
-           t.infant_of, t.doc_type, t.doc_number, t.doc_issuer, t.nationality, t.date_of_birth, t.gender,
-           t.doc_expiry, t.residence_country, t.frequent_flyer_airline, t.frequent_flyer_number,
-           t.visa_type, t.source_offset AS traveller_offset, v.latest_key, ROW_NUMBER() OVER () AS trav_key,
-           norm_name(t.surname) AS surname_norm,
-           CASE
-               WHEN t.date_of_birth IS NOT NULL AND v.flight_dep_date IS NOT NULL THEN
-                   CAST(date_part('year', v.flight_dep_date) - date_part('year', t.date_of_birth)
-                        - CASE WHEN date_part('month', v.flight_dep_date) * 100 + date_part('day', v.flight_dep_date)
-                                    < date_part('month', t.date_of_birth) * 100 + date_part('day', t.date_of_birth)
-                               THEN 1 ELSE 0 END AS BIGINT)
-               ELSE t.age
-           END AS age_at_travel
-    FROM traveller t
-    JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
+    SELECT x.*, ROW_NUMBER() OVER () AS trav_key
+    FROM (
+        SELECT t.traveller_id, t.pnr_id, t.push_id, t.surname, t.given_name, t.traveller_type, t.traveller_ref,
+               t.infant_of, t.doc_type, t.doc_number, t.doc_issuer, t.nationality, t.date_of_birth, t.gender,
+               t.doc_expiry, t.residence_country, t.frequent_flyer_airline, t.frequent_flyer_number,
+               t.visa_type, t.source_offset AS traveller_offset, v.latest_key,
+               norm_name(t.surname) AS surname_norm,
+               CASE
+                   WHEN t.date_of_birth IS NOT NULL AND v.flight_dep_date IS NOT NULL THEN
+                       CAST(date_part('year', v.flight_dep_date) - date_part('year', t.date_of_birth)
+                            - CASE WHEN date_part('month', v.flight_dep_date) * 100 + date_part('day', v.flight_dep_date)
+                                        < date_part('month', t.date_of_birth) * 100 + date_part('day', t.date_of_birth)
+                                   THEN 1 ELSE 0 END AS BIGINT)
+                   ELSE t.age
+               END AS age_at_travel
+        FROM traveller t
+        JOIN latest v ON v.pnr_id = t.pnr_id AND v.push_id = t.push_id
+    ) x
 ),
 trav_age AS (
     SELECT t.*,
