@@ -487,6 +487,9 @@ changes AS (
 -- What is known per PNR version besides the version's own columns, joined here on latest_key from a
 -- narrow list of the versions: each join copies every column gathered before it, and the version's
 -- three dozen columns now go through one join (in pnr_facts) instead of nine.
+-- For the same reason the narrowest facts are joined first and `trip`'s two dozen columns last:
+-- joined first, they were copied by the eight joins after it (at a million PNRs the CTE took
+-- 0.79-0.96 s, against 1.37-1.92 s).
 pnr_joined AS (
     SELECT lk.latest_key,
            i.leg_count, i.origin_airport, i.origin_country, i.final_airport, i.final_country, i.connections,
@@ -502,16 +505,16 @@ pnr_joined AS (
            h.history_changes, h.history_cancellations, h.itinerary_changes, h.name_changes,
            al2.flight_carrier IS NOT NULL AS api_list_received
     FROM latest lk
-    LEFT JOIN trip i ON i.latest_key = lk.latest_key
-    LEFT JOIN touched g ON g.latest_key = lk.latest_key
-    LEFT JOIN connection_points c ON c.latest_key = lk.latest_key
-    LEFT JOIN party pa ON pa.latest_key = lk.latest_key
+    LEFT JOIN api_lists al2 ON al2.flight_carrier = lk.flight_carrier AND al2.flight_no = ltrim(lk.flight_number, '0')
+                           AND al2.dep_date = lk.flight_dep_date
     LEFT JOIN unrelated_minors um ON um.latest_key = lk.latest_key
     LEFT JOIN sponsor so ON so.latest_key = lk.latest_key
     LEFT JOIN pnr_bags pb ON pb.latest_key = lk.latest_key
+    LEFT JOIN connection_points c ON c.latest_key = lk.latest_key
+    LEFT JOIN party pa ON pa.latest_key = lk.latest_key
     LEFT JOIN changes h ON h.latest_key = lk.latest_key
-    LEFT JOIN api_lists al2 ON al2.flight_carrier = lk.flight_carrier AND al2.flight_no = ltrim(lk.flight_number, '0')
-                           AND al2.dep_date = lk.flight_dep_date
+    LEFT JOIN touched g ON g.latest_key = lk.latest_key
+    LEFT JOIN trip i ON i.latest_key = lk.latest_key
 ),
 -- Everything known per PNR version, joined once per PNR (100,000 rows at 100,000 PNRs) rather than
 -- once per traveller: each join of the final SELECT copies every column gathered before it.
