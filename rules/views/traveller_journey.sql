@@ -16,8 +16,8 @@ WITH
 -- Pushes in the order in which their PNR versions supersede each other: by preparation time (a
 -- push without one first), then by push_id. One window over the pushes, not one per PNR. Only the
 -- columns used below go through the window's sort: with `p.*` it carried source_file, a dictionary
--- column in memory, whose values the sort's merge copied again for every batch it built (0.1 s at
--- a million PNRs, 0.5-0.6 s in the machine's slow periods, against 0.02 s without).
+-- column in memory, whose values the sort's merge copied again for every batch it built (0.1-0.3 s
+-- at a million PNRs, 0.5-0.6 s in the machine's slow periods, against 0.02-0.04 s without).
 pushes AS (
     SELECT p.push_id, p.flight_carrier, p.flight_number, p.dep_date, p.dep_airport, p.arr_airport, p.dep_local,
            p.dep_utc, ROW_NUMBER() OVER (ORDER BY p.prepared_at_utc ASC NULLS FIRST, p.push_id ASC) AS push_rank
@@ -207,7 +207,7 @@ connection_points AS (
 -- `api_claims` still counts traveller_ids. No output holds it. The numbering is a window over all
 -- the rows, which DataFusion computes as one stream on one thread; the name and the age are
 -- computed under it, where the join's streams run side by side (above it, at a million PNRs, the
--- CTE took 1.3-1.5 s, against 1.1-1.2 s).
+-- CTE took 1.2-2.4 s, against 1.0-1.2 s).
 trav AS (
     SELECT x.*, ROW_NUMBER() OVER () AS trav_key
     FROM (
@@ -400,8 +400,8 @@ api_newest AS (
 ),
 -- api_key numbers the API persons, one per api_traveller_id, in no particular order: the link
 -- candidates below carry, join and group by that number instead of 17 bytes of text (as latest_key
--- does for a PNR version; at a million PNRs api_claims, api_ambiguous and api_link took 0.9-1.1 s
--- together, against 1.5-1.6 s). No output holds it. The candidates keep the traveller's text id:
+-- does for a PNR version; at a million PNRs api_claims, api_ambiguous and api_link took 0.7-1.2 s
+-- together in most runs, against 1.2-1.6 s). No output holds it. The candidates keep the traveller's text id:
 -- `api_claims` counts traveller_ids, and one traveller can claim a person under two trav_keys (its
 -- PNR pushed for flight 0123 and for flight 123).
 api_latest AS (
