@@ -302,8 +302,8 @@ impl Sandbox {
         self.with_deadline(move |ctx| async move {
             let df = ctx.sql_with_options(&sql, Self::options()).await?;
             if tracing::enabled!(tracing::Level::TRACE) {
-                // `RUST_LOG=paxrisk::rules::sandbox=trace`: the plan of every query run here (not of
-                // `query_to_parquet`) with the time and rows of each operator.
+                // `RUST_LOG=paxrisk::rules::sandbox=trace`: the plan of every query run here (and
+                // in `query_to_parquet`) with the time and rows of each operator.
                 let plan = df.create_physical_plan().await?;
                 let batches = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx()).await?;
                 let metrics = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref());
@@ -326,7 +326,7 @@ impl Sandbox {
             let df = ctx.sql_with_options(&sql, Self::options()).await?;
             let plan = df.create_physical_plan().await?;
             let schema = plan.schema();
-            let streams = datafusion::physical_plan::execute_stream_partitioned(plan, ctx.task_ctx())?;
+            let streams = datafusion::physical_plan::execute_stream_partitioned(plan.clone(), ctx.task_ctx())?;
             let mut tasks = Vec::new();
             for (i, mut stream) in streams.into_iter().enumerate() {
                 let (schema, path) = (schema.clone(), dir.join(format!("part-{i:03}.parquet")));
@@ -348,6 +348,12 @@ impl Sandbox {
             let mut rows = 0;
             for t in tasks {
                 rows += t.await.map_err(|e| SandboxError::Runtime(std::io::Error::other(e)))??;
+            }
+            if tracing::enabled!(tracing::Level::TRACE) {
+                // As in `query`: the plan with each operator's time, rows and memory (a hash
+                // join's `build_mem_used`), for a run over a landing set.
+                let metrics = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref());
+                tracing::trace!(sql = sql.as_str(), "query written to Parquet:\n{}", metrics.indent(false));
             }
             Ok((rows, schema))
         })
