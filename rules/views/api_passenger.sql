@@ -26,10 +26,12 @@ listed AS (
 newest AS (
     SELECT api_traveller_id, MAX(list_key) AS list_key FROM listed GROUP BY api_traveller_id
 ),
+-- newest first, so that the join builds its hash table on its two columns, not on listed's
+-- thirty-six (see traveller_journey's api_latest).
 latest AS (
     SELECT l.*
-    FROM listed l
-    JOIN newest n ON n.api_traveller_id = l.api_traveller_id AND n.list_key = l.list_key
+    FROM newest n
+    JOIN listed l ON l.api_traveller_id = n.api_traveller_id AND l.list_key = n.list_key
 )
 SELECT
     l.api_traveller_id AS api_traveller_id, -- Key: the API passenger.

@@ -404,10 +404,14 @@ api_newest AS (
 -- together in most runs, against 1.2-1.6 s). No output holds it. The candidates keep the traveller's text id:
 -- `api_claims` counts traveller_ids, and one traveller can claim a person under two trav_keys (its
 -- PNR pushed for flight 0123 and for flight 123).
+-- The newest list's two columns come first, so that the join builds its hash table on them, not on
+-- api_pax's eleven: a join builds on its first side when the two sides have as many rows and their
+-- sizes are not known (Parquet work files over a landing set). api_best and api_claims put their
+-- per-key minimum first for the same reason.
 api_latest AS (
     SELECT a.*, ROW_NUMBER() OVER () AS api_key
-    FROM api_pax a
-    JOIN api_newest n ON n.api_traveller_id = a.api_traveller_id AND n.list_key = a.list_key
+    FROM api_newest n
+    JOIN api_pax a ON a.api_traveller_id = n.api_traveller_id AND a.list_key = n.list_key
 ),
 api_lists AS (
     SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest
@@ -446,17 +450,15 @@ api_candidates AS (
 ),
 api_best AS (
     SELECT c.traveller_id, c.trav_key, c.api_key, c.method
-    FROM api_candidates c
-    JOIN (SELECT trav_key, MIN(method) AS method FROM api_candidates GROUP BY trav_key) b
-      ON b.trav_key = c.trav_key AND b.method = c.method
+    FROM (SELECT trav_key, MIN(method) AS method FROM api_candidates GROUP BY trav_key) b
+    JOIN api_candidates c ON c.trav_key = b.trav_key AND c.method = b.method
 ),
 -- An API person goes to the traveller that claims it at the best rank: a family member who did
 -- not fly (matched by locator and surname only) does not take the API row of one who did.
 api_claims AS (
     SELECT c.traveller_id, c.trav_key, c.api_key, c.method
-    FROM api_best c
-    JOIN (SELECT api_key, MIN(method) AS method FROM api_best GROUP BY api_key) k
-      ON k.api_key = c.api_key AND k.method = c.method
+    FROM (SELECT api_key, MIN(method) AS method FROM api_best GROUP BY api_key) k
+    JOIN api_best c ON c.api_key = k.api_key AND c.method = k.method
 ),
 -- A link is one-to-one: a traveller with two equal candidates (two people of one name and no date
 -- of birth), or an API person claimed equally by two travellers, stays unlinked.
