@@ -98,6 +98,15 @@ fn with_own_buffers(name: &str, batches: Vec<RecordBatch>) -> Result<Vec<RecordB
     Ok(batches)
 }
 
+/// Logs at trace level the plan of `sql`, run to its end, with each operator's time, rows and
+/// memory (a hash join's `build_mem_used` and `build_input_rows`).
+fn trace_executed(sql: &str, plan: &dyn datafusion::physical_plan::ExecutionPlan) {
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let metrics = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan);
+        tracing::trace!(sql, "query executed:\n{}", metrics.indent(false));
+    }
+}
+
 /// The batches with a schema that has no field or table metadata.
 fn without_metadata(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, SandboxError> {
     let Some(first) = batches.first() else { return Ok(batches) };
@@ -364,8 +373,7 @@ impl Sandbox {
                 // in `query_to_parquet`) with the time and rows of each operator.
                 let plan = df.create_physical_plan().await?;
                 let batches = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx()).await?;
-                let metrics = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref());
-                tracing::trace!(sql = sql.as_str(), "query executed:\n{}", metrics.indent(false));
+                trace_executed(&sql, plan.as_ref());
                 return Ok(batches);
             }
             Ok(df.collect().await?)
@@ -407,12 +415,8 @@ impl Sandbox {
             for t in tasks {
                 rows += t.await.map_err(|e| SandboxError::Runtime(std::io::Error::other(e)))??;
             }
-            if tracing::enabled!(tracing::Level::TRACE) {
-                // As in `query`: the plan with each operator's time, rows and memory (a hash
-                // join's `build_mem_used`), for a run over a landing set.
-                let metrics = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref());
-                tracing::trace!(sql = sql.as_str(), "query written to Parquet:\n{}", metrics.indent(false));
-            }
+            // As in `query`, for a run over a landing set.
+            trace_executed(&sql, plan.as_ref());
             Ok((rows, schema))
         })
     }
@@ -624,6 +628,15 @@ mod tests {
         panic!("no hash join in the plan of {sql}")
     }
 
+    /// `n` rows of `id` and `k`, both 0 to n - 1.
+    fn keys(n: i64) -> RecordBatch {
+        RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from_iter_values(0..n)) as arrow::array::ArrayRef),
+            ("k", Arc::new(Int64Array::from_iter_values(0..n)) as arrow::array::ArrayRef),
+        ])
+        .unwrap()
+    }
+
     /// `n` rows of `id` and three text columns of ten bytes.
     fn wide(n: i64) -> RecordBatch {
         let text = |c: &str| -> arrow::array::ArrayRef {
@@ -645,11 +658,7 @@ mod tests {
         s.register_batches("w", vec![wide(50_000)]).unwrap();
         // An aggregate's result: one batch of every group, handed on in slices of 8,192 rows, each
         // of which points into the whole of its buffers.
-        let whole = RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from_iter_values(0..50_000)) as arrow::array::ArrayRef),
-            ("k", Arc::new(Int64Array::from_iter_values(0..50_000)) as arrow::array::ArrayRef),
-        ])
-        .unwrap();
+        let whole = keys(50_000);
         let slices: Vec<RecordBatch> =
             (0..50_000).step_by(8_192).map(|at| whole.slice(at, 8_192.min(50_000 - at))).collect();
         let counted: usize = slices.iter().map(RecordBatch::get_array_memory_size).sum();
@@ -668,12 +677,7 @@ mod tests {
         // A filter is not taken to keep a fifth of the rows (DataFusion's default guess): most
         // filters of the views keep most rows, and with the guess the join below built on the
         // 50,000 rows of w, thought to be 10,000, rather than on the 40,000 of g2.
-        let g2 = RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from_iter_values(0..40_000)) as arrow::array::ArrayRef),
-            ("k", Arc::new(Int64Array::from_iter_values(0..40_000)) as arrow::array::ArrayRef),
-        ])
-        .unwrap();
-        s.register_batches("g2", vec![g2]).unwrap();
+        s.register_batches("g2", vec![keys(40_000)]).unwrap();
         let sql = "SELECT * FROM w JOIN g2 ON g2.id = w.id WHERE w.a <> 'x'";
         assert_eq!(build_side(&s, sql), ["id", "k"], "{sql}");
     }
