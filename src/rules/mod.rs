@@ -10,6 +10,7 @@ pub mod narrow;
 pub mod pack;
 pub mod quality;
 pub mod sandbox;
+pub mod scan_size;
 pub mod score;
 pub mod tables;
 pub mod udf;

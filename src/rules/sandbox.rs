@@ -269,8 +269,12 @@ impl Sandbox {
         // rows at 100,000 PNRs, 58 MB) instead of the 100,000 latest PNR versions, and
         // `latest_payment` on the payments (41 MB).
         config.options_mut().optimizer.default_filter_selectivity = 100;
-        let mut state =
-            SessionStateBuilder::new().with_config(config).with_runtime_env(runtime_env).with_default_features();
+        // The same statistics, with a Parquet scan's size known (see `scan_size`).
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime_env)
+            .with_default_features()
+            .with_statistics_registry(super::scan_size::registry());
         if joins_side_by_side {
             // The builds of a chain of joins side by side, not one after the other (see `eager`).
             state = state.with_physical_optimizer_rule(Arc::new(super::eager::StartJoinsEarly));
@@ -610,9 +614,14 @@ mod tests {
 
     /// The table a hash join collects (its build side, the join's first child) for `sql`.
     fn build_side(s: &Sandbox, sql: &str) -> Vec<String> {
+        build_side_in(&s.context().clone(), s, sql)
+    }
+
+    /// [`build_side`] with the plan made by `ctx`, run on `s`'s threads.
+    fn build_side_in(ctx: &SessionContext, s: &Sandbox, sql: &str) -> Vec<String> {
         let plan = s
             .block(async {
-                let df = s.context().sql_with_options(sql, Sandbox::options()).await?;
+                let df = ctx.sql_with_options(sql, Sandbox::options()).await?;
                 df.create_physical_plan().await
             })
             .unwrap()
@@ -680,6 +689,32 @@ mod tests {
         s.register_batches("g2", vec![keys(40_000)]).unwrap();
         let sql = "SELECT * FROM w JOIN g2 ON g2.id = w.id WHERE w.a <> 'x'";
         assert_eq!(build_side(&s, sql), ["id", "k"], "{sql}");
+    }
+
+    #[test]
+    fn a_join_of_parquet_tables_builds_on_the_side_with_fewer_bytes_not_fewer_rows() {
+        let s = Sandbox::new(Limits { memory_bytes: 256 * 1024 * 1024, timeout: Duration::from_secs(20), threads: 2 })
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("paxrisk-scan-size-{}", std::process::id()));
+        // w: 20,000 rows of four columns, three of them text. g: twice the rows, two numbers.
+        s.register_batches("w_mem", vec![wide(20_000)]).unwrap();
+        s.register_batches("g_mem", vec![keys(40_000)]).unwrap();
+        for (name, from) in [("w", "w_mem"), ("g", "g_mem")] {
+            let (_, schema) = s.query_to_parquet(&format!("SELECT * FROM {from}"), &dir.join(name)).unwrap();
+            s.register_parquet_dir(name, &dir.join(name), schema).unwrap();
+        }
+        for sql in ["SELECT * FROM w JOIN g ON g.id = w.id", "SELECT * FROM g JOIN w ON w.id = g.id"] {
+            assert_eq!(build_side(&s, sql), ["id", "k"], "{sql}");
+        }
+        // Without the scans' sizes the choice is by rows, and the side with fewer rows is w.
+        let plain = SessionContext::new_with_config(s.context().copied_config());
+        for name in ["w", "g"] {
+            let url = format!("{}/", dir.join(name).display());
+            s.block(plain.register_parquet(name, &url, Default::default())).unwrap().unwrap();
+        }
+        let sql = "SELECT * FROM g JOIN w ON w.id = g.id";
+        assert_eq!(build_side_in(&plain, &s, sql), ["id", "a", "b", "c"], "without sizes, {sql}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
