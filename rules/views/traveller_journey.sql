@@ -529,8 +529,9 @@ pnr_facts AS (
 -- (one row per traveller of `trav`): each join of the final SELECT copies every column gathered
 -- before it, and the traveller's own two dozen columns now go through one join instead of eight.
 -- Each column is named <alias>_<column>, after the alias of the CTE it comes from (p for pay, ...).
+-- It carries latest_key too, for the final SELECT's join (below).
 trav_facts AS (
-    SELECT tk.trav_key,
+    SELECT tk.trav_key, tk.latest_key,
            sp.has_umnr AS sp_has_umnr,
            k.first_issued_at_utc AS k_first_issued_at_utc,
            k.ticket_count AS k_ticket_count,
@@ -698,6 +699,9 @@ SELECT
     COALESCE(f.ap_debark_airport = v.flight_arr_airport AND v.connecting_to_country <> v.pushed_arr_country, false) AS api_debarks_short -- API says the traveller leaves at the pushed flight's arrival, though the PNR connects on to another country.
 FROM trav_age t
 LEFT JOIN adult_surnames s ON s.latest_key = t.latest_key AND s.surname_norm = t.surname_norm
-JOIN trav_facts f ON f.trav_key = t.trav_key
+-- On latest_key as well as trav_key (the same PNR version for the same traveller): with every join
+-- equating latest_key, a run over a landing set computes this SELECT in slices of PNR versions, so
+-- that its joins hold a slice of trav_facts and pnr_facts at a time (src/rules/slices.rs).
+JOIN trav_facts f ON f.trav_key = t.trav_key AND f.latest_key = t.latest_key
 -- Last, so that the traveller joins above copy none of the PNR's columns.
 JOIN pnr_facts v ON v.latest_key = t.latest_key

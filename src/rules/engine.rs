@@ -26,6 +26,11 @@ use crate::landing::schema::{Rows, all_schemas};
 /// The key column of the views rules score: one row per traveller on a pushed flight.
 pub const SCORED_KEY: &str = "journey_id";
 
+/// Over a landing set, a query that can be computed in slices (see [`super::slices`]) is, one
+/// slice per this many rows of the largest table it reads: at 5 M PNRs the final SELECT of
+/// `traveller_journey` (8.6 million travellers) in three, at 1 M in one.
+pub const SLICE_ROWS: usize = 3_000_000;
+
 /// How views are registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewMode {
@@ -161,6 +166,8 @@ impl Release {
 /// The folder of a run's Parquet work files (views and their CTEs), removed with the engine.
 struct WorkDir {
     dir: PathBuf,
+    /// Rows of the largest table a query reads per slice ([`SLICE_ROWS`] in a run).
+    slice_rows: usize,
     /// Work folder of each table registered from it, so that its files go when it does.
     tables: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
     next: std::sync::atomic::AtomicUsize,
@@ -216,13 +223,16 @@ impl Engine {
     /// its files, `in_memory` (rejects and diagnostics) are registered as given, and every view
     /// and CTE is computed into Parquet work files under `work` (removed with the engine), so that
     /// the run holds no table in memory: what memory it takes is what DataFusion's operators hold
-    /// under the pool's limit (sorts and aggregates spill; hash joins cannot).
+    /// under the pool's limit (sorts and aggregates spill; hash joins cannot). A query that can
+    /// be computed in slices is, one per `slice_rows` rows of the largest table it reads
+    /// ([`SLICE_ROWS`] in a run; see [`super::slices`]), so that its joins hold a slice at a time.
     pub fn over_landing_set(
         pack: &Pack,
         limits: Limits,
         set: &LandingSet,
         in_memory: Vec<(&'static str, Vec<RecordBatch>)>,
         work: PathBuf,
+        slice_rows: usize,
     ) -> Result<Engine, EngineError> {
         let sandbox = Sandbox::new_memory_first(limits)?;
         let suffix = crate::landing::staged::batch_suffix(&set.batch);
@@ -254,7 +264,7 @@ impl Engine {
             sandbox.register_batches(name, batches)?;
         }
         std::fs::create_dir_all(&work).map_err(|source| SandboxError::Io { path: work.clone(), source })?;
-        let work = WorkDir { dir: work, tables: Default::default(), next: Default::default() };
+        let work = WorkDir { dir: work, slice_rows, tables: Default::default(), next: Default::default() };
         Self::finish(pack, sandbox, ViewMode::Materialise, Some(work))
     }
 
@@ -488,7 +498,8 @@ impl Engine {
     }
 
     /// Runs `sql` and registers its result as table `name`: in memory, or as Parquet work files
-    /// when the engine has a work folder. Returns the rows.
+    /// when the engine has a work folder, computed in slices where [`Engine::slices_of`] finds
+    /// them. Returns the rows.
     fn materialise(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
         let Some(work) = &self.work else {
             let batches = self.sandbox.query(sql)?;
@@ -499,7 +510,7 @@ impl Engine {
         };
         let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
-        let (rows, schema) = self.sandbox.query_to_parquet(sql, &dir).inspect_err(|_| {
+        let (rows, schema) = self.write_work_files(name, sql, &dir).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
@@ -509,6 +520,82 @@ impl Engine {
             let _ = std::fs::remove_dir_all(old);
         }
         Ok(rows)
+    }
+
+    /// Writes the rows of `sql` as Parquet files into `dir`, in slices when it has them (one set
+    /// of files per slice, `slice-<k>-<partition>.parquet`).
+    fn write_work_files(
+        &self,
+        name: &str,
+        sql: &str,
+        dir: &std::path::Path,
+    ) -> Result<(usize, SchemaRef), SandboxError> {
+        let Some((plan, column, slices)) = self.slices_of(sql)? else {
+            return self.sandbox.query_to_parquet(sql, dir);
+        };
+        let (mut rows, mut schema) = (0, None);
+        for (k, slice) in slices.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let sliced = super::slices::in_slice(plan.clone(), &column, *slice)?;
+            let (n, s) = self.sandbox.plan_to_parquet(sliced, sql, dir, &format!("slice-{k:03}"))?;
+            tracing::debug!(
+                table = name,
+                column,
+                slice = k,
+                of = slices.len(),
+                rows = n,
+                seconds = started.elapsed().as_secs_f64(),
+                "slice computed"
+            );
+            rows += n;
+            schema = Some(s);
+        }
+        Ok((rows, schema.unwrap_or_else(|| std::sync::Arc::new(arrow::datatypes::Schema::empty()))))
+    }
+
+    /// The slices `sql` is computed in over a landing set (see [`super::slices`]): its logical
+    /// plan, the column and the slices, when its plan can be sliced and the largest table it
+    /// reads has more rows than the work folder's `slice_rows`. One slice per `slice_rows` rows
+    /// of that table, over the range of the column in it.
+    fn slices_of(&self, sql: &str) -> Result<Option<(LogicalPlan, String, Vec<super::slices::Slice>)>, SandboxError> {
+        let Some(work) = &self.work else { return Ok(None) };
+        let plan = self.sandbox.logical_plan(sql)?;
+        let optimised = self.sandbox.optimise(&plan)?;
+        let Some(column) = super::slices::slice_column(&optimised) else { return Ok(None) };
+        let mut tables: Vec<String> = Vec::new();
+        let _ = optimised.apply(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                tables.push(scan.table_name.to_quoted_string());
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        tables.sort_unstable();
+        tables.dedup();
+        // (rows, min, max) of the largest table.
+        let mut largest: Option<(i64, Option<i64>, Option<i64>)> = None;
+        for table in &tables {
+            let quoted = format!("\"{}\"", column.replace('"', "\"\""));
+            // TRY_CAST: an unsigned column past the range of BIGINT gives NULL, and no slices.
+            let sql = format!(
+                "SELECT COUNT(*), TRY_CAST(MIN({quoted}) AS BIGINT), TRY_CAST(MAX({quoted}) AS BIGINT) FROM {table}"
+            );
+            let batches = self.sandbox.query(&sql)?;
+            let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else { continue };
+            let value = |c: usize| {
+                let a = b.column(c).as_primitive::<arrow::datatypes::Int64Type>();
+                a.is_valid(0).then(|| a.value(0))
+            };
+            let rows = value(0).unwrap_or(0);
+            if largest.is_none_or(|(r, _, _)| rows > r) {
+                largest = Some((rows, value(1), value(2)));
+            }
+        }
+        let Some((rows, Some(min), Some(max))) = largest else { return Ok(None) };
+        let count = (rows as usize).div_ceil(work.slice_rows.max(1));
+        if count < 2 {
+            return Ok(None);
+        }
+        Ok(Some((plan, column, super::slices::Slice::split(min, max, count))))
     }
 
     /// With [`ViewMode::MaterialiseReleasing`], drops every landing table that neither

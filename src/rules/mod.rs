@@ -12,5 +12,6 @@ pub mod quality;
 pub mod sandbox;
 pub mod scan_size;
 pub mod score;
+pub mod slices;
 pub mod tables;
 pub mod udf;

@@ -389,17 +389,30 @@ impl Sandbox {
     /// written and their schema. Nothing of the result is held in memory beyond a row group per
     /// partition.
     pub fn query_to_parquet(&self, sql: &str, dir: &Path) -> Result<(usize, SchemaRef), SandboxError> {
+        let plan = self.logical_plan(sql)?;
+        self.plan_to_parquet(plan, sql, dir, "part")
+    }
+
+    /// [`Sandbox::query_to_parquet`] for a logical plan (made from restricted SQL, `sql`, which
+    /// the trace names): its files are `dir/<prefix>-<partition>.parquet`.
+    pub fn plan_to_parquet(
+        &self,
+        plan: datafusion::logical_expr::LogicalPlan,
+        sql: &str,
+        dir: &Path,
+        prefix: &str,
+    ) -> Result<(usize, SchemaRef), SandboxError> {
         use futures::StreamExt;
         std::fs::create_dir_all(dir).map_err(|source| SandboxError::Io { path: dir.to_path_buf(), source })?;
-        let (sql, dir) = (sql.to_string(), dir.to_path_buf());
+        let (sql, dir, prefix) = (sql.to_string(), dir.to_path_buf(), prefix.to_string());
         self.with_deadline(move |ctx| async move {
-            let df = ctx.sql_with_options(&sql, Self::options()).await?;
+            let df = ctx.execute_logical_plan(plan).await?;
             let plan = df.create_physical_plan().await?;
             let schema = plan.schema();
             let streams = datafusion::physical_plan::execute_stream_partitioned(plan.clone(), ctx.task_ctx())?;
             let mut tasks = Vec::new();
             for (i, mut stream) in streams.into_iter().enumerate() {
-                let (schema, path) = (schema.clone(), dir.join(format!("part-{i:03}.parquet")));
+                let (schema, path) = (schema.clone(), dir.join(format!("{prefix}-{i:03}.parquet")));
                 tasks.push(tokio::spawn(async move {
                     let file = std::fs::File::create(&path)
                         .map_err(|source| SandboxError::Io { path: path.clone(), source })?;
@@ -500,6 +513,14 @@ impl Sandbox {
     pub fn plan(&self, sql: &str) -> Result<arrow::datatypes::SchemaRef, SandboxError> {
         let df = self.block(async { self.ctx.sql_with_options(sql, Self::options()).await })??;
         Ok(Arc::new(df.schema().as_arrow().clone()))
+    }
+
+    /// `plan` as the session's optimiser leaves it.
+    pub fn optimise(
+        &self,
+        plan: &datafusion::logical_expr::LogicalPlan,
+    ) -> Result<datafusion::logical_expr::LogicalPlan, SandboxError> {
+        Ok(self.ctx.state().optimize(plan)?)
     }
 
     /// The logical plan of restricted SQL, before optimisation (for lints that inspect it).

@@ -225,7 +225,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     let engine = match &set {
         Some(set) => {
             let work = set.dir.join(format!(".work-{run_id}"));
-            Engine::over_landing_set(&pack, limits, set, landing, work)
+            Engine::over_landing_set(&pack, limits, set, landing, work, crate::rules::engine::SLICE_ROWS)
         }
         None => Engine::with_landing(&pack, limits, landing, ViewMode::MaterialiseReleasing),
     }
