@@ -530,8 +530,9 @@ impl Engine {
         sql: &str,
         dir: &std::path::Path,
     ) -> Result<(usize, SchemaRef), SandboxError> {
-        let Some((plan, column, slices)) = self.slices_of(sql)? else {
-            return self.sandbox.query_to_parquet(sql, dir);
+        let plan = self.sandbox.logical_plan(sql)?;
+        let Some((column, slices)) = self.slices_of(&plan)? else {
+            return self.sandbox.plan_to_parquet(plan, sql, dir, "part");
         };
         let (mut rows, mut schema) = (0, None);
         for (k, slice) in slices.iter().enumerate() {
@@ -550,17 +551,19 @@ impl Engine {
             rows += n;
             schema = Some(s);
         }
-        Ok((rows, schema.unwrap_or_else(|| std::sync::Arc::new(arrow::datatypes::Schema::empty()))))
+        match schema {
+            Some(schema) => Ok((rows, schema)),
+            None => self.sandbox.plan_to_parquet(plan, sql, dir, "part"),
+        }
     }
 
-    /// The slices `sql` is computed in over a landing set (see [`super::slices`]): its logical
-    /// plan, the column and the slices, when its plan can be sliced and the largest table it
-    /// reads has more rows than the work folder's `slice_rows`. One slice per `slice_rows` rows
-    /// of that table, over the range of the column in it.
-    fn slices_of(&self, sql: &str) -> Result<Option<(LogicalPlan, String, Vec<super::slices::Slice>)>, SandboxError> {
+    /// The slices a query's logical `plan` is computed in over a landing set (see
+    /// [`super::slices`]): the column and the slices, when the plan can be sliced and the largest
+    /// table it reads has more rows than the work folder's `slice_rows`. One slice per
+    /// `slice_rows` rows of that table, over the range of the column in it.
+    fn slices_of(&self, plan: &LogicalPlan) -> Result<Option<(String, Vec<super::slices::Slice>)>, SandboxError> {
         let Some(work) = &self.work else { return Ok(None) };
-        let plan = self.sandbox.logical_plan(sql)?;
-        let optimised = self.sandbox.optimise(&plan)?;
+        let optimised = self.sandbox.optimise(plan)?;
         let Some(column) = super::slices::slice_column(&optimised) else { return Ok(None) };
         let mut tables: Vec<String> = Vec::new();
         let _ = optimised.apply(|node| {
@@ -595,7 +598,7 @@ impl Engine {
         if count < 2 {
             return Ok(None);
         }
-        Ok(Some((plan, column, super::slices::Slice::split(min, max, count))))
+        Ok(Some((column, super::slices::Slice::split(min, max, count))))
     }
 
     /// With [`ViewMode::MaterialiseReleasing`], drops every landing table that neither

@@ -523,7 +523,8 @@ impl Sandbox {
         Ok(self.ctx.state().optimize(plan)?)
     }
 
-    /// The logical plan of restricted SQL, before optimisation (for lints that inspect it).
+    /// The logical plan of restricted SQL, before optimisation (for lints that inspect it, and
+    /// for [`Sandbox::plan_to_parquet`]).
     pub fn logical_plan(&self, sql: &str) -> Result<datafusion::logical_expr::LogicalPlan, SandboxError> {
         let df = self.block(async { self.ctx.sql_with_options(sql, Self::options()).await })??;
         Ok(df.logical_plan().clone())
