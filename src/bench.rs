@@ -293,16 +293,10 @@ impl ContentHasher {
 /// [`ContentHasher`] over the rows of a Parquet file, read 64 Ki rows at a time.
 pub fn parquet_content_hash(path: &std::path::Path) -> anyhow::Result<String> {
     crate::audit::without_panic(path, || {
-        let unreadable = || format!("{}: not a readable Parquet file", path.display());
-        let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(unreadable)?
-            .with_batch_size(64 * 1024)
-            .build()
-            .with_context(unreadable)?;
+        let reader = crate::audit::parquet_batches(path, 64 * 1024)?;
         let mut h = ContentHasher::new(&arrow::record_batch::RecordBatchReader::schema(&reader));
         for batch in reader {
-            h.update(&batch.with_context(unreadable)?)?;
+            h.update(&batch.with_context(|| format!("{}: not a readable Parquet file", path.display()))?)?;
         }
         Ok(h.finish())
     })

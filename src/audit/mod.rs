@@ -63,17 +63,28 @@ impl RunFolder {
 /// runs under [`without_panic`].
 pub fn read_parquet(path: &Path) -> anyhow::Result<RecordBatch> {
     without_panic(path, || {
-        let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
-        let schema = builder.schema().clone();
-        let batches = builder
-            .build()
-            .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+        let reader = parquet_batches(path, 1024)?;
+        let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
+        let batches = reader
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
         Ok(arrow::compute::concat_batches(&schema, &batches)?)
     })
+}
+
+/// A reader of a Parquet file's batches of up to `batch_size` rows, or an error naming the
+/// file. Call it, and read its batches, under [`without_panic`].
+pub fn parquet_batches(
+    path: &Path,
+    batch_size: usize,
+) -> anyhow::Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
+    let unreadable = || format!("{}: not a readable Parquet file", path.display());
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(unreadable)?
+        .with_batch_size(batch_size)
+        .build()
+        .with_context(unreadable)
 }
 
 /// The row count in a Parquet file's footer, without reading its data.

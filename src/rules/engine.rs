@@ -576,8 +576,8 @@ impl Engine {
         tables.dedup();
         // (rows, min, max) of the largest table.
         let mut largest: Option<(i64, Option<i64>, Option<i64>)> = None;
+        let quoted = format!("\"{}\"", column.replace('"', "\"\""));
         for table in &tables {
-            let quoted = format!("\"{}\"", column.replace('"', "\"\""));
             // TRY_CAST: an unsigned column past the range of BIGINT gives NULL, and no slices.
             let sql = format!(
                 "SELECT COUNT(*), TRY_CAST(MIN({quoted}) AS BIGINT), TRY_CAST(MAX({quoted}) AS BIGINT) FROM {table}"

@@ -29,9 +29,9 @@ impl StatisticsProvider for ScanSize {
     fn compute_statistics(
         &self,
         plan: &dyn ExecutionPlan,
-        child_stats: &[ExtendedStatistics],
+        _child_stats: &[ExtendedStatistics],
     ) -> Result<StatisticsResult> {
-        if !child_stats.is_empty() || !plan.children().is_empty() {
+        if !plan.children().is_empty() {
             return Ok(StatisticsResult::Delegate);
         }
         let base = StatisticsContext::new().compute(plan, &StatisticsArgs::new())?;
