@@ -71,9 +71,9 @@ pub enum Command {
         /// Write the landing tables as Parquet under this folder, and run from there: tables are
         /// written while ingest runs and views are computed into Parquet work files
         /// (`DIR/.work-<run-id>`, deleted at the end), so no table is held in memory (the views'
-        /// hash joins still are, a slice at a time where all of a query's joins match on one key
-        /// and its largest table has over 3 million rows). Slower; the rows are the same as
-        /// without it.
+        /// hash joins still are, a slice at a time where a query's joins and groupings are keyed
+        /// by one integer column and the largest table it slices has over 3 million rows).
+        /// Slower; the rows are the same as without it.
         #[arg(long)]
         landing: Option<PathBuf>,
         /// Worker threads (default: one per core); also how many of a view's CTEs are computed at

@@ -27,7 +27,7 @@ use crate::landing::schema::{Rows, all_schemas};
 pub const SCORED_KEY: &str = "journey_id";
 
 /// Over a landing set, a query that can be computed in slices (see [`super::slices`]) is, one
-/// slice per this many rows of the largest table it reads: at 5 M PNRs the final SELECT of
+/// slice per this many rows of the largest table it slices: at 5 M PNRs the final SELECT of
 /// `traveller_journey` (8.6 million travellers) in three, at 1 M in one.
 pub const SLICE_ROWS: usize = 3_000_000;
 
@@ -170,6 +170,8 @@ struct WorkDir {
     slice_rows: usize,
     /// Work folder of each table registered from it, so that its files go when it does.
     tables: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
+    /// Each table computed in slices, with the column and the number of slices, in order.
+    sliced: std::sync::Mutex<Vec<(String, String, usize)>>,
     next: std::sync::atomic::AtomicUsize,
 }
 
@@ -264,7 +266,13 @@ impl Engine {
             sandbox.register_batches(name, batches)?;
         }
         std::fs::create_dir_all(&work).map_err(|source| SandboxError::Io { path: work.clone(), source })?;
-        let work = WorkDir { dir: work, slice_rows, tables: Default::default(), next: Default::default() };
+        let work = WorkDir {
+            dir: work,
+            slice_rows,
+            tables: Default::default(),
+            sliced: Default::default(),
+            next: Default::default(),
+        };
         Self::finish(pack, sandbox, ViewMode::Materialise, Some(work))
     }
 
@@ -288,6 +296,12 @@ impl Engine {
     /// Changes the time limit of each later query (rules), after the views were computed.
     pub fn set_timeout(&mut self, timeout: std::time::Duration) {
         self.sandbox.set_timeout(timeout);
+    }
+
+    /// Each table (view or CTE) computed in slices over a landing set so far, in the order they
+    /// were computed: its name, the column and the number of slices.
+    pub fn sliced_tables(&self) -> Vec<(String, String, usize)> {
+        self.work.as_ref().and_then(|w| w.sliced.lock().ok().map(|s| s.clone())).unwrap_or_default()
     }
 
     /// The pack.
@@ -551,6 +565,11 @@ impl Engine {
             rows += n;
             schema = Some(s);
         }
+        if let Some(work) = &self.work
+            && let Ok(mut sliced) = work.sliced.lock()
+        {
+            sliced.push((name.to_string(), column, slices.len()));
+        }
         match schema {
             Some(schema) => Ok((rows, schema)),
             None => self.sandbox.plan_to_parquet(plan, sql, dir, "part"),
@@ -559,25 +578,17 @@ impl Engine {
 
     /// The slices a query's logical `plan` is computed in over a landing set (see
     /// [`super::slices`]): the column and the slices, when the plan can be sliced and the largest
-    /// table it reads has more rows than the work folder's `slice_rows`. One slice per
-    /// `slice_rows` rows of that table, over the range of the column in it.
+    /// table it slices (one that has the column) has more rows than the work folder's
+    /// `slice_rows`. One slice per `slice_rows` rows of that table, over the range of the column
+    /// in it.
     fn slices_of(&self, plan: &LogicalPlan) -> Result<Option<(String, Vec<super::slices::Slice>)>, SandboxError> {
         let Some(work) = &self.work else { return Ok(None) };
         let optimised = self.sandbox.optimise(plan)?;
         let Some(column) = super::slices::slice_column(&optimised) else { return Ok(None) };
-        let mut tables: Vec<String> = Vec::new();
-        let _ = optimised.apply(|node| {
-            if let LogicalPlan::TableScan(scan) = node {
-                tables.push(scan.table_name.to_quoted_string());
-            }
-            Ok(TreeNodeRecursion::Continue)
-        });
-        tables.sort_unstable();
-        tables.dedup();
-        // (rows, min, max) of the largest table.
+        // (rows, min, max) of the largest table sliced (the others are read whole in each slice).
         let mut largest: Option<(i64, Option<i64>, Option<i64>)> = None;
         let quoted = format!("\"{}\"", column.replace('"', "\"\""));
-        for table in &tables {
+        for table in super::slices::sliced_tables(&optimised, &column) {
             // TRY_CAST: an unsigned column past the range of BIGINT gives NULL, and no slices.
             let sql = format!(
                 "SELECT COUNT(*), TRY_CAST(MIN({quoted}) AS BIGINT), TRY_CAST(MAX({quoted}) AS BIGINT) FROM {table}"
