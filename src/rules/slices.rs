@@ -12,8 +12,9 @@
 //!   in that range of the tables below it. A table that has the column is sliced; so is a join
 //!   of two sliced parts that equates the column on its two sides (a row of the result is made of
 //!   rows that all hold one value of it, and an outer join's unmatched row holds its own), a
-//!   grouping of a sliced part by the column (a group holds one value), and a union of sliced
-//!   parts;
+//!   grouping of a sliced part by the column where it is never NULL (a group holds one value; an
+//!   outer join's NULL-filled key would make a NULL group in several slices), and a union of
+//!   sliced parts;
 //! - **whole**: it reads no table that has the column, and is computed whole in every slice;
 //! - a join of a sliced part and a whole one is sliced when it keeps no unmatched row of the whole
 //!   side (an inner join, an outer join that keeps the sliced side's, a semi or anti join of the
@@ -26,7 +27,7 @@
 //! it to one range.
 
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Column, JoinType, Result};
+use datafusion::common::{Column, JoinType, NullEquality, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, TableScan, lit};
 
 /// What a part of a plan is, for one column (see the module's documentation).
@@ -102,7 +103,11 @@ fn part(plan: &LogicalPlan, column: &str, keyed: &mut usize) -> Option<Part> {
                     let equated = join.on.iter().any(|pair| {
                         matches!(pair, (Expr::Column(a), Expr::Column(b)) if a.name == column && b.name == column)
                     });
-                    if !(equated && (plain || left_rows_only || right_rows_only)) {
+                    // NULL keys are all in the first slice: a join that matches NULL to NULL, or
+                    // a NOT IN that no row passes when the other side has a NULL, would see them
+                    // in that slice only.
+                    let nulls_matter = join.null_equality == NullEquality::NullEqualsNull || join.null_aware;
+                    if !(equated && !nulls_matter && (plain || left_rows_only || right_rows_only)) {
                         return None;
                     }
                     *keyed += 1;
@@ -126,7 +131,16 @@ fn part(plan: &LogicalPlan, column: &str, keyed: &mut usize) -> Option<Part> {
                     return None;
                 }
             }
-            let grouped = aggregate.group_expr.iter().any(|e| matches!(e, Expr::Column(c) if c.name == column));
+            // Grouped by the column, and by one that no outer join below fills with NULL: rows
+            // an outer join fills in are in the slice of the row they were joined to, and their
+            // NULL group would be made in several slices.
+            let input = aggregate.input.schema();
+            let grouped = aggregate.group_expr.iter().any(|e| match e {
+                Expr::Column(c) if c.name == column => {
+                    input.field_with_name(c.relation.as_ref(), &c.name).is_ok_and(|f| !f.is_nullable())
+                }
+                _ => false,
+            });
             match part(&aggregate.input, column, keyed)? {
                 Whole => Some(Whole),
                 Sliced if grouped => {
@@ -273,7 +287,8 @@ mod tests {
     use super::*;
     use crate::rules::sandbox::{Limits, Sandbox};
 
-    /// Tables `a` (k, x), `b` (k, y) and `c` (j, z): keys 0 to 9, and a NULL key in `a`.
+    /// Tables `a` (k, x), `b` (k, y) and `c` (j, z): keys 0 to 9 (0 to 6 in `b`), and a NULL key
+    /// in `a`, whose key may be NULL (those of `b` and `c` may not).
     fn sandbox() -> Sandbox {
         let s = Sandbox::new(Limits { memory_bytes: 64 << 20, timeout: Duration::from_secs(20), threads: 2 }).unwrap();
         let keys = |with_null: bool| -> ArrayRef {
@@ -288,7 +303,11 @@ mod tests {
         };
         let table = |key: &str, value: &str, with_null: bool| {
             let n = if with_null { 11 } else { 10 };
-            RecordBatch::try_from_iter([(key, keys(with_null)), (value, text(value, n))]).unwrap()
+            RecordBatch::try_from_iter_with_nullable([
+                (key, keys(with_null), with_null),
+                (value, text(value, n), false),
+            ])
+            .unwrap()
         };
         s.register_batches("a", vec![table("k", "x", true)]).unwrap();
         s.register_batches("b", vec![table("k", "y", false).slice(0, 7)]).unwrap();
@@ -309,11 +328,18 @@ mod tests {
             Some("k")
         );
         // Groupings by the column, over a join or a union of tables that have it.
-        assert_eq!(column_of(&s, "SELECT a.k, COUNT(*) FROM a JOIN b ON b.k = a.k GROUP BY a.k").as_deref(), Some("k"));
-        let union = "SELECT k, COUNT(*) FROM (SELECT k, x FROM a UNION ALL SELECT k, y FROM b) u GROUP BY k";
+        assert_eq!(column_of(&s, "SELECT b.k, COUNT(*) FROM a JOIN b ON b.k = a.k GROUP BY b.k").as_deref(), Some("k"));
+        let union = "SELECT k, COUNT(*) FROM (SELECT k, y FROM b UNION ALL SELECT k, y FROM b) u GROUP BY k";
         assert_eq!(column_of(&s, union).as_deref(), Some("k"));
-        let distinct = "SELECT k, COUNT(DISTINCT x) FROM a GROUP BY k";
+        let distinct = "SELECT k, COUNT(DISTINCT y) FROM b GROUP BY k";
         assert_eq!(column_of(&s, distinct).as_deref(), Some("k"));
+        // ... but not by a column that may be NULL: a's keys 7 to 9 and its NULL key, which a LEFT
+        // JOIN fills with a NULL b.k, would make a NULL group in each of their slices.
+        assert_eq!(column_of(&s, "SELECT b.k, COUNT(*) FROM a LEFT JOIN b ON b.k = a.k GROUP BY b.k"), None);
+        assert_eq!(column_of(&s, "SELECT k, COUNT(*) FROM a GROUP BY k"), None);
+        // Nor a NOT IN of two sliced parts, which keeps no row when the other side has a NULL.
+        let not_in = "SELECT b.y FROM b JOIN b b2 ON b2.k = b.k WHERE b.k NOT IN (SELECT k FROM a)";
+        assert_eq!(column_of(&s, not_in), None);
         // A table without the column (c), read whole in each slice: joined without keeping its
         // unmatched rows, or by a semi or anti join of the sliced side.
         let whole = "SELECT a.x, b.y, c.z FROM a JOIN b ON b.k = a.k";
@@ -357,13 +383,13 @@ mod tests {
         let s = sandbox();
         let dir = std::env::temp_dir().join(format!("paxrisk-slices-{}", std::process::id()));
         // The LEFT JOIN keeps a's rows without a match (keys 7 to 9) and its NULL key; the
-        // grouping counts rows of both tables per key, NULL included.
+        // grouping counts rows of two tables per key.
         let queries = [
             ("SELECT a.k, a.x, b.y FROM a LEFT JOIN b ON b.k = a.k", "| x10 |"),
             (
                 "SELECT k, COUNT(*) AS n, MIN(v) AS v \
-                 FROM (SELECT k, x AS v FROM a UNION ALL SELECT k, y FROM b) u GROUP BY k",
-                "|   | 1 | x10 |",
+                 FROM (SELECT k, y AS v FROM b UNION ALL SELECT k, y FROM b WHERE k < 5) u GROUP BY k",
+                "| 4 | 2 | y4 |",
             ),
             // c is read whole: its rows meet a's in other slices than their own j's.
             (
