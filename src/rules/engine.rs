@@ -166,7 +166,7 @@ impl Release {
 /// The folder of a run's Parquet work files (views and their CTEs), removed with the engine.
 struct WorkDir {
     dir: PathBuf,
-    /// Rows of the largest table a query reads per slice ([`SLICE_ROWS`] in a run).
+    /// Rows of the largest table a query slices, per slice ([`SLICE_ROWS`] in a run).
     slice_rows: usize,
     /// Work folder of each table registered from it, so that its files go when it does.
     tables: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
@@ -226,8 +226,9 @@ impl Engine {
     /// and CTE is computed into Parquet work files under `work` (removed with the engine), so that
     /// the run holds no table in memory: what memory it takes is what DataFusion's operators hold
     /// under the pool's limit (sorts and aggregates spill; hash joins cannot). A query that can
-    /// be computed in slices is, one per `slice_rows` rows of the largest table it reads
-    /// ([`SLICE_ROWS`] in a run; see [`super::slices`]), so that its joins hold a slice at a time.
+    /// be computed in slices is, one per `slice_rows` rows of the largest table it slices
+    /// ([`SLICE_ROWS`] in a run; see [`super::slices`]), so that its joins and groupings hold a
+    /// slice at a time.
     pub fn over_landing_set(
         pack: &Pack,
         limits: Limits,
@@ -588,7 +589,7 @@ impl Engine {
         // (rows, min, max) of the largest table sliced (the others are read whole in each slice).
         let mut largest: Option<(i64, Option<i64>, Option<i64>)> = None;
         let quoted = format!("\"{}\"", column.replace('"', "\"\""));
-        for table in super::slices::sliced_tables(&optimised, &column) {
+        for table in super::slices::restricted_tables(&optimised, &column) {
             // TRY_CAST: an unsigned column past the range of BIGINT gives NULL, and no slices.
             let sql = format!(
                 "SELECT COUNT(*), TRY_CAST(MIN({quoted}) AS BIGINT), TRY_CAST(MAX({quoted}) AS BIGINT) FROM {table}"

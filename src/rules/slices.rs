@@ -162,9 +162,10 @@ fn part(plan: &LogicalPlan, column: &str, keyed: &mut usize) -> Option<Part> {
                 }
                 parts.push(p);
             }
+            // Each sliced input got past the check above with the column in its place.
             if parts.iter().all(|&p| p == Whole) {
                 Some(Whole)
-            } else if parts.iter().all(|&p| p == Sliced) && position.is_some() {
+            } else if parts.iter().all(|&p| p == Sliced) {
                 Some(Sliced)
             } else if parts.iter().all(|&p| p != Whole) {
                 Some(Hidden)
@@ -206,7 +207,7 @@ pub fn slice_column(plan: &LogicalPlan) -> Option<String> {
 }
 
 /// The tables of `plan` that [`in_slice`] restricts to a slice of `column`.
-pub fn sliced_tables(plan: &LogicalPlan, column: &str) -> Vec<String> {
+pub fn restricted_tables(plan: &LogicalPlan, column: &str) -> Vec<String> {
     let mut tables = Vec::new();
     let _ = plan.apply(|node| {
         if let LogicalPlan::TableScan(scan) = node
