@@ -416,12 +416,31 @@ api_latest AS (
 api_lists AS (
     SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest
 ),
+-- flight_key numbers the flights of the API lists, one per carrier, flight number and date, in
+-- their order (so that the SQL run as written, with this CTE computed once for each use, numbers
+-- them alike); no output holds it. The link candidates below are joined on it instead of the three
+-- columns, and over a landing set they are then computed in slices of it: at 5 million PNRs they
+-- are the view's largest join (32 million candidates), which held every API person of the night
+-- in one hash table. A traveller whose flight sent no API list has no candidate, and is left out
+-- of pnr_pax.
+api_flights AS (
+    SELECT flight_carrier, flight_no, dep_date,
+           ROW_NUMBER() OVER (ORDER BY flight_carrier, flight_no, dep_date) AS flight_key
+    FROM api_lists
+),
+-- The API persons of each flight, with what the candidates match them on.
+api_match AS (
+    SELECT f.flight_key, a.api_key, a.record_locator, a.surname_norm, a.given_norm, a.date_of_birth, a.doc_number
+    FROM api_flights f
+    JOIN api_latest a ON a.flight_carrier = f.flight_carrier AND a.flight_no = f.flight_no AND a.dep_date = f.dep_date
+),
 pnr_pax AS (
-    SELECT t.traveller_id, t.trav_key, v.flight_carrier, ltrim(v.flight_number, '0') AS flight_no,
-           v.flight_dep_date AS dep_date, upper(v.record_locator) AS record_locator, t.surname_norm,
+    SELECT t.traveller_id, t.trav_key, f.flight_key, upper(v.record_locator) AS record_locator, t.surname_norm,
            norm_name(t.given_name) AS given_norm, t.date_of_birth, upper(t.doc_number) AS doc_number
-    FROM trav t
-    JOIN latest v ON v.latest_key = t.latest_key
+    FROM api_flights f
+    JOIN latest v ON v.flight_carrier = f.flight_carrier AND ltrim(v.flight_number, '0') = f.flight_no
+                 AND v.flight_dep_date = f.dep_date
+    JOIN trav t ON t.latest_key = v.latest_key
 ),
 -- Link candidates on the same flight and date, ranked: 1 locator, surname, given name and date of
 -- birth; 2 locator, surname and given name; 3 locator and surname; 4 surname, given name and date
@@ -434,19 +453,17 @@ api_candidates AS (
                ELSE 3
            END AS method
     FROM pnr_pax p
-    JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
-                     AND a.record_locator = p.record_locator AND a.surname_norm = p.surname_norm
+    JOIN api_match a ON a.flight_key = p.flight_key AND a.record_locator = p.record_locator
+                    AND a.surname_norm = p.surname_norm
     UNION ALL
     SELECT p.traveller_id, p.trav_key, a.api_key, 4 AS method
     FROM pnr_pax p
-    JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
-                     AND a.surname_norm = p.surname_norm AND a.given_norm = p.given_norm
-                     AND a.date_of_birth = p.date_of_birth
+    JOIN api_match a ON a.flight_key = p.flight_key AND a.surname_norm = p.surname_norm
+                    AND a.given_norm = p.given_norm AND a.date_of_birth = p.date_of_birth
     UNION ALL
     SELECT p.traveller_id, p.trav_key, a.api_key, 5 AS method
     FROM pnr_pax p
-    JOIN api_latest a ON a.flight_carrier = p.flight_carrier AND a.flight_no = p.flight_no AND a.dep_date = p.dep_date
-                     AND a.doc_number = p.doc_number
+    JOIN api_match a ON a.flight_key = p.flight_key AND a.doc_number = p.doc_number
 ),
 api_best AS (
     SELECT c.traveller_id, c.trav_key, c.api_key, c.method
