@@ -396,9 +396,9 @@ fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
     let sliced = engine(".work-sliced", 1_000);
     // The final SELECT of traveller_journey (3,400 travellers) went in slices, and so did CTEs
     // that group by latest_key over a join (next_leg) or over a union (touched), that join a
-    // table without the column (api_lists in pnr_joined, latest_contact and phone_share in
-    // contacts, which groups by trav_key), and the API link candidates, a union of joins on
-    // flight_key.
+    // table without the column (api_lists in pnr_joined, phone_share in contacts), and the API
+    // link candidates, a union of joins on flight_key. contacts and bags group by trav_key and
+    // latest_key, and go by latest_key, which all their other tables have.
     let tables = sliced.sliced_tables();
     let slices_of = |name: &str| tables.iter().find(|(t, _, _)| t == name).map(|(_, c, n)| (c.as_str(), *n));
     for (table, column, at_least) in [
@@ -406,7 +406,8 @@ fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
         ("next_leg", "latest_key", 2),
         ("touched", "latest_key", 2),
         ("pnr_joined", "latest_key", 2),
-        ("contacts", "trav_key", 2),
+        ("contacts", "latest_key", 2),
+        ("bags", "latest_key", 2),
         ("api_candidates", "flight_key", 2),
     ] {
         assert!(slices_of(table).is_some_and(|(c, n)| c == column && n >= at_least), "{table}: {tables:?}");

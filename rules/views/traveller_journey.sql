@@ -341,8 +341,13 @@ card_share AS (
     WHERE card_key IS NOT NULL
     GROUP BY card_key
 ),
+-- contacts and bags group by latest_key as well as trav_key (a traveller belongs to one PNR
+-- version, so the groups are the same), and join only on tables that carry latest_key: over a
+-- landing set they are then computed in slices of latest_key with every table restricted to the
+-- slice. Slices of trav_key read the contacts, or the check-ins, whole in each slice, and at 5
+-- million PNRs a hash join on them did not fit under --memory-limit 2.
 contacts AS (
-    SELECT t.trav_key,
+    SELECT t.trav_key, t.latest_key,
            bool_or(c.kind = 'email') AS has_email,
            bool_or(c.kind IN ('phone', 'mobile', 'home', 'business')) AS has_phone,
            MIN(CASE WHEN c.kind = 'email' THEN split_part(c.value, '@', 2) END) AS email_domain,
@@ -353,10 +358,17 @@ contacts AS (
                          AND (c.traveller_id IS NULL OR c.traveller_id = t.traveller_id)
     LEFT JOIN phone_share ps ON ps.value = c.value AND c.kind IN ('phone', 'mobile', 'home', 'business')
     LEFT JOIN email_share es ON es.value = c.value AND c.kind = 'email'
-    GROUP BY t.trav_key
+    GROUP BY t.trav_key, t.latest_key
+),
+-- The check-ins of the latest versions, with the version's key.
+latest_checkin AS (
+    SELECT v.latest_key, k.traveller_id, k.leg_seq, k.checked_in_at_utc, k.bag_count, k.bag_weight,
+           k.bag_weight_unit, k.tag_destinations, k.pool_ref, k.seat
+    FROM checkin k
+    JOIN latest v ON v.pnr_id = k.pnr_id AND v.push_id = k.push_id
 ),
 bags AS (
-    SELECT t.trav_key,
+    SELECT t.trav_key, t.latest_key,
            MIN(k.checked_in_at_utc) AS checked_in_at_utc,
            SUM(k.bag_count) AS bag_count,
            SUM(CASE WHEN k.bag_weight_unit = 'lb' THEN k.bag_weight * 0.45359237 ELSE k.bag_weight END) AS bag_weight_kg,
@@ -365,16 +377,16 @@ bags AS (
            MIN(k.seat) AS seat
     FROM trav t
     JOIN trip i ON i.latest_key = t.latest_key
-    JOIN checkin k ON k.traveller_id = t.traveller_id AND k.push_id = t.push_id AND k.leg_seq = i.pushed_leg_seq
-    GROUP BY t.trav_key
+    JOIN latest_checkin k ON k.latest_key = t.latest_key AND k.traveller_id = t.traveller_id
+                         AND k.leg_seq = i.pushed_leg_seq
+    GROUP BY t.trav_key, t.latest_key
 ),
 -- Bags checked by anyone of the PNR on the pushed flight (families pool bags on one traveller).
 pnr_bags AS (
-    SELECT v.latest_key, SUM(k.bag_count) AS bag_count
-    FROM checkin k
-    JOIN latest v ON v.pnr_id = k.pnr_id AND v.push_id = k.push_id
-    JOIN trip i ON i.latest_key = v.latest_key AND k.leg_seq = i.pushed_leg_seq
-    GROUP BY v.latest_key
+    SELECT k.latest_key, SUM(k.bag_count) AS bag_count
+    FROM latest_checkin k
+    JOIN trip i ON i.latest_key = k.latest_key AND k.leg_seq = i.pushed_leg_seq
+    GROUP BY k.latest_key
 ),
 specials AS (
     SELECT t.trav_key, bool_or(s.code = 'UMNR') AS has_umnr
