@@ -360,7 +360,9 @@ contacts AS (
     LEFT JOIN email_share es ON es.value = c.value AND c.kind = 'email'
     GROUP BY t.trav_key, t.latest_key
 ),
--- The check-ins of the latest versions, with the version's key.
+-- The check-ins of the latest versions, with the version's key. Ingest gives a check-in the
+-- traveller_id of a traveller of its own PNR (or none), so bags' join on latest_key as well as the
+-- traveller loses no check-in.
 latest_checkin AS (
     SELECT v.latest_key, k.traveller_id, k.leg_seq, k.checked_in_at_utc, k.bag_count, k.bag_weight,
            k.bag_weight_unit, k.tag_destinations, k.pool_ref, k.seat
