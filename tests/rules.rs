@@ -396,7 +396,7 @@ fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
     let sliced = engine(".work-sliced", 1_000);
     // The final SELECT of traveller_journey (3,400 travellers) went in slices, and so did CTEs
     // that group by latest_key over a join (next_leg) or over a union (touched), that join a
-    // table without the column (api_lists in pnr_joined, phone_share in contacts), and the API
+    // table without the column (api_flights in pnr_joined, phone_share in contacts), and the API
     // link candidates, a union of joins on flight_key. contacts and bags group by trav_key and
     // latest_key, and go by latest_key, which all their other tables have.
     let tables = sliced.sliced_tables();

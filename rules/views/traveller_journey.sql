@@ -427,20 +427,17 @@ api_latest AS (
     FROM api_newest n
     JOIN api_pax a ON a.api_traveller_id = n.api_traveller_id AND a.list_key = n.list_key
 ),
-api_lists AS (
-    SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest
-),
--- flight_key numbers the flights of the API lists, one per carrier, flight number and date, in
--- their order (so that the SQL run as written, with this CTE computed once for each use, numbers
--- them alike); no output holds it. The link candidates below are joined on it instead of the three
--- columns, and over a landing set they are then computed in slices of it: at 5 million PNRs they
--- are the view's largest join (32 million candidates), which held every API person of the night
--- in one hash table. A traveller whose flight sent no API list has no candidate, and is left out
--- of pnr_pax.
+-- The flights the API lists cover (pnr_joined's api_list_received), numbered: flight_key, one per
+-- carrier, flight number and date, in their order (so that the SQL run as written, with this CTE
+-- computed once for each use, numbers them alike); no output holds it. The link candidates below
+-- are joined on it instead of the three columns, and over a landing set they are then computed in
+-- slices of it: at 5 million PNRs they are the view's largest join (32 million candidates), which
+-- held every API person of the night in one hash table. A traveller whose flight sent no API list
+-- has no candidate, and is left out of pnr_pax.
 api_flights AS (
     SELECT flight_carrier, flight_no, dep_date,
            ROW_NUMBER() OVER (ORDER BY flight_carrier, flight_no, dep_date) AS flight_key
-    FROM api_lists
+    FROM (SELECT DISTINCT flight_carrier, flight_no, dep_date FROM api_latest) l
 ),
 -- The API persons of each flight, with what the candidates match them on.
 api_match AS (
@@ -538,7 +535,7 @@ pnr_joined AS (
            h.history_changes, h.history_cancellations, h.itinerary_changes, h.name_changes,
            al2.flight_carrier IS NOT NULL AS api_list_received
     FROM latest lk
-    LEFT JOIN api_lists al2 ON al2.flight_carrier = lk.flight_carrier AND al2.flight_no = ltrim(lk.flight_number, '0')
+    LEFT JOIN api_flights al2 ON al2.flight_carrier = lk.flight_carrier AND al2.flight_no = ltrim(lk.flight_number, '0')
                            AND al2.dep_date = lk.flight_dep_date
     LEFT JOIN unrelated_minors um ON um.latest_key = lk.latest_key
     LEFT JOIN sponsor so ON so.latest_key = lk.latest_key
