@@ -63,6 +63,8 @@ pub struct StageFigures {
 pub struct Report {
     /// Tool version.
     pub tool_version: String,
+    /// The build the figures are of ([`build_kind`]).
+    pub build: String,
     /// When the benchmark ran (UTC).
     pub started_utc: String,
     /// The machine.
@@ -341,6 +343,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     let pnrs_loaded = m.totals.pnrs_loaded;
     let report = Report {
         tool_version: crate::VERSION.to_string(),
+        build: build_kind(),
         started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         machine: machine(),
         data_set: dir.display().to_string(),
@@ -383,10 +386,25 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     Ok((report, md))
 }
 
+/// The build of this binary: `release` or `debug`, with `, PGO` when `scripts/build-pgo.sh` made it
+/// (its optimised build sets `PAXRISK_BUILD_PGO`), so that a report says which build its figures
+/// are of: the same source runs 12-18% faster with PGO (docs/performance.md, change 65).
+pub fn build_kind() -> String {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    match option_env!("PAXRISK_BUILD_PGO") {
+        Some(_) => format!("{profile}, PGO"),
+        None => profile.to_string(),
+    }
+}
+
 /// The report as Markdown.
 pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let mib = |v: Option<f64>| v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into());
-    writeln!(w, "### {} PNRs (seed {}), paxrisk {}, {}", r.pnrs, r.seed, r.tool_version, r.started_utc)?;
+    writeln!(
+        w,
+        "### {} PNRs (seed {}), paxrisk {} ({} build), {}",
+        r.pnrs, r.seed, r.tool_version, r.build, r.started_utc
+    )?;
     writeln!(w)?;
     writeln!(
         w,

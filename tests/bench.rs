@@ -37,6 +37,10 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     assert_eq!(reports.len(), 1);
     let first: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
     assert_eq!(first["pnrs"], 300);
+    // The report names its build; the tests' binary is a plain one.
+    let build = if cfg!(debug_assertions) { "debug" } else { "release" };
+    assert_eq!(first["build"], build);
+    assert!(stdout.contains(&format!("paxrisk {} ({build} build)", paxrisk::VERSION)), "{stdout}");
     assert!(first["input_bytes"].as_u64().unwrap() > 100_000);
     assert!(first["pnr_versions_loaded"].as_u64().unwrap() >= 300);
     assert_eq!(first["active_rules"], 37);
