@@ -8,7 +8,8 @@
 # Steps: an instrumented release build, `paxrisk bench` with it on 50,000 generated PNRs (seed 1,
 # not the benchmark's seed 7) in memory and with --landing, the profiles merged, then the
 # optimised release build. Two cold builds of the whole dependency tree: about 55 minutes on a
-# 2-core machine. Needs llvm-profdata of the toolchain's LLVM (`rustup component add llvm-tools`).
+# 2-core machine, and about 8 GB of disk under target/pgo-work (the instrumented build alone is
+# 3.8 GB). Needs llvm-profdata of the toolchain's LLVM (`rustup component add llvm-tools`).
 # Outputs are the same rows as a plain release build's: PGO changes how the code runs, not what
 # it computes.
 set -euo pipefail
