@@ -405,7 +405,7 @@ impl Engine {
     /// [`Engine::release_unread`] must not take tables from.
     fn compute_view(&self, name: &str, sql: &str, later: &[&str]) -> Result<usize, SandboxError> {
         let whole = |engine: &Engine| {
-            let rows = engine.materialise(name, sql)?;
+            let rows = engine.materialise(name, sql, engine.sandbox.limits().threads)?;
             engine.release_unread(later.iter().copied());
             Ok(rows)
         };
@@ -420,7 +420,7 @@ impl Engine {
         let mut result = self.compute_ctes(&split, later).map(|()| 0);
         if result.is_ok() {
             let started = std::time::Instant::now();
-            result = self.materialise(name, &split.body);
+            result = self.materialise(name, &split.body, self.sandbox.limits().threads);
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
             self.release_unread(later.iter().copied());
         }
@@ -435,10 +435,15 @@ impl Engine {
     /// ready one in the written order first). Operators that run on one thread (a join's build,
     /// the end of an aggregate), and the end of each query, left a core idle when the CTEs ran one
     /// after the other: the views of a million PNRs in memory kept 1.5 of 2 cores busy, and 1.75
-    /// with this (docs/performance.md, change 33). A CTE's table is dropped as soon as every CTE
-    /// that reads it is computed, unless the final query reads it. After an error no further CTE
-    /// starts, the running ones finish, and the first error is returned; the caller drops the
-    /// tables that are left.
+    /// with this (docs/performance.md, change 33). The threads are shared out among the CTEs that
+    /// run or are ready to when one starts: beside another, on two threads, a CTE is planned for
+    /// one partition instead of two (change 66), and the other CTE keeps the second core busy.
+    /// It then needs no hash repartitioning and no merge of partial aggregates, which cost CPU
+    /// time and gained nothing while both cores were busy anyway. A CTE that starts alone is
+    /// planned for every thread, as is the final SELECT. A CTE's table is dropped as soon as
+    /// every CTE that reads it is computed, unless the final query reads it. After an error no
+    /// further CTE starts, the running ones finish, and the first error is returned; the caller
+    /// drops the tables that are left.
     fn compute_ctes(&self, split: &cte::Split, later: &[&str]) -> Result<(), SandboxError> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
@@ -463,30 +468,33 @@ impl Engine {
             let mut running = 0;
             loop {
                 while result.is_ok() && running < at_once {
-                    let ready = (0..n)
-                        .find(|&i| state[i] == State::Waiting && reads[i].iter().all(|&j| state[j] == State::Done));
-                    let Some(i) = ready else { break };
+                    let mut ready = (0..n)
+                        .filter(|&i| state[i] == State::Waiting && reads[i].iter().all(|&j| state[j] == State::Done));
+                    let Some(i) = ready.next() else { break };
+                    // The threads shared out among the CTEs that run now and those ready to.
+                    let beside = (running + 1 + ready.count()).min(at_once);
+                    let partitions = (at_once / beside).max(1);
                     state[i] = State::Running;
                     running += 1;
                     let done_tx = done_tx.clone();
                     let (cte_name, select) = (&split.ctes[i].0, &split.ctes[i].1);
                     scope.spawn(move || {
                         let started = std::time::Instant::now();
-                        let rows = self.materialise(cte_name, select);
+                        let rows = self.materialise(cte_name, select, partitions);
                         // The receiver lives until every spawned CTE has reported.
-                        let _ = done_tx.send((i, rows, started.elapsed()));
+                        let _ = done_tx.send((i, rows, started.elapsed(), partitions));
                     });
                 }
                 if running == 0 {
                     break;
                 }
-                let Ok((i, rows, took)) = done_rx.recv() else { break };
+                let Ok((i, rows, took, partitions)) = done_rx.recv() else { break };
                 running -= 1;
                 state[i] = State::Done;
                 match rows {
                     Ok(rows) => {
                         let cte = split.ctes[i].0.as_str();
-                        tracing::debug!(cte, rows, seconds = took.as_secs_f64(), "CTE computed");
+                        tracing::debug!(cte, rows, partitions, seconds = took.as_secs_f64(), "CTE computed");
                     }
                     Err(e) => {
                         if result.is_ok() {
@@ -512,12 +520,12 @@ impl Engine {
         result
     }
 
-    /// Runs `sql` and registers its result as table `name`: in memory, or as Parquet work files
-    /// when the engine has a work folder, computed in slices where [`Engine::slices_of`] finds
-    /// them. Returns the rows.
-    fn materialise(&self, name: &str, sql: &str) -> Result<usize, SandboxError> {
+    /// Runs `sql` in `partitions` partitions (see [`Sandbox::query_in`]) and registers its result
+    /// as table `name`: in memory, or as Parquet work files when the engine has a work folder,
+    /// computed in slices where [`Engine::slices_of`] finds them. Returns the rows.
+    fn materialise(&self, name: &str, sql: &str, partitions: usize) -> Result<usize, SandboxError> {
         let Some(work) = &self.work else {
-            let batches = self.sandbox.query(sql)?;
+            let batches = self.sandbox.query_in(sql, partitions)?;
             let rows = batches.iter().map(|b| b.num_rows()).sum();
             let batches = if rows == 0 { vec![RecordBatch::new_empty(self.sandbox.plan(sql)?)] } else { batches };
             self.sandbox.register_batches(name, batches)?;
@@ -525,7 +533,7 @@ impl Engine {
         };
         let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
-        let (rows, schema) = self.write_work_files(name, sql, &dir).inspect_err(|_| {
+        let (rows, schema) = self.write_work_files(name, sql, &dir, partitions).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
@@ -544,16 +552,17 @@ impl Engine {
         name: &str,
         sql: &str,
         dir: &std::path::Path,
+        partitions: usize,
     ) -> Result<(usize, SchemaRef), SandboxError> {
         let plan = self.sandbox.logical_plan(sql)?;
         let Some((column, slices)) = self.slices_of(&plan)? else {
-            return self.sandbox.plan_to_parquet(plan, sql, dir, "part");
+            return self.sandbox.plan_to_parquet_in(plan, sql, dir, "part", partitions);
         };
         let (mut rows, mut schema) = (0, None);
         for (k, slice) in slices.iter().enumerate() {
             let started = std::time::Instant::now();
             let sliced = super::slices::in_slice(plan.clone(), &column, *slice)?;
-            let (n, s) = self.sandbox.plan_to_parquet(sliced, sql, dir, &format!("slice-{k:03}"))?;
+            let (n, s) = self.sandbox.plan_to_parquet_in(sliced, sql, dir, &format!("slice-{k:03}"), partitions)?;
             tracing::debug!(
                 table = name,
                 column,
@@ -573,7 +582,7 @@ impl Engine {
         }
         match schema {
             Some(schema) => Ok((rows, schema)),
-            None => self.sandbox.plan_to_parquet(plan, sql, dir, "part"),
+            None => self.sandbox.plan_to_parquet_in(plan, sql, dir, "part", partitions),
         }
     }
 

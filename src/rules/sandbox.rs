@@ -369,8 +369,15 @@ impl Sandbox {
     /// because such a plan only notices the abort at its next yield, the session moves to fresh
     /// worker threads so that the rest of the run is not starved by it.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, SandboxError> {
+        self.query_in(sql, self.limits.threads)
+    }
+
+    /// [`Sandbox::query`] with the plan split into `partitions` partitions (at least one, at most
+    /// one per thread) instead of one per thread: for a query that runs beside others, which
+    /// keep the other threads busy.
+    pub fn query_in(&self, sql: &str, partitions: usize) -> Result<Vec<RecordBatch>, SandboxError> {
         let sql = sql.to_string();
-        self.with_deadline(move |ctx| async move {
+        self.with_deadline(partitions, move |ctx| async move {
             let df = ctx.sql_with_options(&sql, Self::options()).await?;
             if tracing::enabled!(tracing::Level::TRACE) {
                 // `RUST_LOG=paxrisk::rules::sandbox=trace`: the plan of every query run here (and
@@ -402,10 +409,22 @@ impl Sandbox {
         dir: &Path,
         prefix: &str,
     ) -> Result<(usize, SchemaRef), SandboxError> {
+        self.plan_to_parquet_in(plan, sql, dir, prefix, self.limits.threads)
+    }
+
+    /// [`Sandbox::plan_to_parquet`] in `partitions` partitions, as [`Sandbox::query_in`].
+    pub fn plan_to_parquet_in(
+        &self,
+        plan: datafusion::logical_expr::LogicalPlan,
+        sql: &str,
+        dir: &Path,
+        prefix: &str,
+        partitions: usize,
+    ) -> Result<(usize, SchemaRef), SandboxError> {
         use futures::StreamExt;
         std::fs::create_dir_all(dir).map_err(|source| SandboxError::Io { path: dir.to_path_buf(), source })?;
         let (sql, dir, prefix) = (sql.to_string(), dir.to_path_buf(), prefix.to_string());
-        self.with_deadline(move |ctx| async move {
+        self.with_deadline(partitions, move |ctx| async move {
             let df = ctx.execute_logical_plan(plan).await?;
             let plan = df.create_physical_plan().await?;
             let schema = plan.schema();
@@ -471,8 +490,23 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Runs `job` on the session's worker threads while this thread waits with a plain deadline.
-    fn with_deadline<T, F, Fut>(&self, job: F) -> Result<T, SandboxError>
+    /// The session with its plans split into `partitions` partitions (at least one, at most one
+    /// per thread). It shares the tables, functions, memory pool and optimiser rules of the
+    /// sandbox's own session, which it is when `partitions` is one per thread.
+    fn session(&self, partitions: usize) -> SessionContext {
+        let threads = self.limits.threads.max(1);
+        let partitions = partitions.clamp(1, threads);
+        if partitions == threads {
+            return self.ctx.clone();
+        }
+        let mut state = self.ctx.state();
+        state.config_mut().options_mut().execution.target_partitions = partitions;
+        SessionContext::new_with_state(state)
+    }
+
+    /// Runs `job` with the session in `partitions` partitions (see [`Sandbox::session`]) on the
+    /// session's worker threads while this thread waits with a plain deadline.
+    fn with_deadline<T, F, Fut>(&self, partitions: usize, job: F) -> Result<T, SandboxError>
     where
         T: Send + 'static,
         F: FnOnce(SessionContext) -> Fut,
@@ -480,7 +514,7 @@ impl Sandbox {
     {
         let (tx, rx) = std::sync::mpsc::channel();
         let runtime = self.current_runtime();
-        let fut = job(self.ctx.clone());
+        let fut = job(self.session(partitions));
         let task = runtime.spawn(async move {
             let _ = tx.send(fut.await);
         });
@@ -737,6 +771,40 @@ mod tests {
         let sql = "SELECT * FROM g JOIN w ON w.id = g.id";
         assert_eq!(build_side_in(&plain, &s, sql), ["id", "a", "b", "c"], "without sizes, {sql}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_query_in_fewer_partitions_has_the_same_rows_and_the_sessions_settings() {
+        let s = Sandbox::new(Limits { memory_bytes: 256 * 1024 * 1024, timeout: Duration::from_secs(20), threads: 2 })
+            .unwrap();
+        let w = wide(50_000);
+        // Two batches: one in each of the table's two partitions.
+        s.register_batches("w", vec![w.slice(0, 25_000), w.slice(25_000, 25_000)]).unwrap();
+        let dir = std::env::temp_dir().join(format!("paxrisk-partitions-{}", std::process::id()));
+        let sql = "SELECT id % 10 AS d, COUNT(*) AS n, MIN(a) AS a FROM w GROUP BY id % 10";
+        // A grouping's result comes in one partition per thread, or in one; never more than one
+        // per thread.
+        for (partitions, files) in [(2, 2), (1, 1), (0, 1), (5, 2)] {
+            let out = dir.join(format!("p{partitions}"));
+            let (rows, _) = s.plan_to_parquet_in(s.logical_plan(sql).unwrap(), sql, &out, "part", partitions).unwrap();
+            assert_eq!(rows, 10, "{partitions} partitions");
+            assert_eq!(std::fs::read_dir(&out).unwrap().count(), files, "{partitions} partitions");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        let rows = |partitions: usize| {
+            let batches = s.query_in(&format!("{sql} ORDER BY d"), partitions).unwrap();
+            arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
+        };
+        assert_eq!(rows(1), rows(2));
+        assert!(rows(1).contains("| 9 | 5000 | a000000009 |"), "{}", rows(1));
+        // The session of one partition sees a table registered after it was first made, and plans
+        // with the sandbox's settings: this join builds on g2 only because a filter is not taken
+        // to keep a fifth of the rows (see the test of join sides above).
+        let one = s.session(1);
+        s.register_batches("g2", vec![keys(40_000)]).unwrap();
+        let sql = "SELECT * FROM w JOIN g2 ON g2.id = w.id WHERE w.a <> 'x'";
+        assert_eq!(build_side_in(&one, &s, sql), ["id", "k"], "{sql}");
+        assert_eq!(one.copied_config().target_partitions(), 1);
     }
 
     #[test]
