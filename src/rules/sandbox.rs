@@ -129,12 +129,14 @@ pub fn without_schema_metadata(schema: &Schema) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Properties of the Parquet work files a run writes for its views: fast zstd, since they are
-/// read back once or twice and deleted.
+/// Properties of the Parquet work files a run writes for its views: neither compressed nor
+/// dictionary-encoded, since they are read back once or twice and deleted. Encoding them as the
+/// landing set is (zstd, dictionaries) took a third of the views' CPU time over a landing set of
+/// 1 M PNRs, for work files a few times smaller (docs/performance.md, change 67).
 fn work_file_properties() -> parquet::file::properties::WriterProperties {
-    use parquet::basic::{Compression, ZstdLevel};
     parquet::file::properties::WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(128 * 1024))
         .build()
 }
@@ -805,6 +807,27 @@ mod tests {
         let sql = "SELECT * FROM w JOIN g2 ON g2.id = w.id WHERE w.a <> 'x'";
         assert_eq!(build_side_in(&one, &s, sql), ["id", "k"], "{sql}");
         assert_eq!(one.copied_config().target_partitions(), 1);
+    }
+
+    #[test]
+    fn work_files_are_neither_compressed_nor_dictionary_encoded() {
+        let s = sandbox();
+        s.register_batches("w", vec![wide(1_000)]).unwrap();
+        let dir = std::env::temp_dir().join(format!("paxrisk-work-encoding-{}", std::process::id()));
+        let (rows, _) = s.query_to_parquet("SELECT id, a, 'same' AS b FROM w", &dir).unwrap();
+        assert_eq!(rows, 1_000);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let file = std::fs::File::open(entry.unwrap().path()).unwrap();
+            let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+            use parquet::file::reader::FileReader;
+            for group in reader.metadata().row_groups() {
+                for column in group.columns() {
+                    assert_eq!(column.compression(), parquet::basic::Compression::UNCOMPRESSED);
+                    assert!(column.dictionary_page_offset().is_none(), "{:?}", column.column_path());
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
