@@ -437,15 +437,21 @@ impl Sandbox {
                 tasks.push(tokio::spawn(async move {
                     let file = std::fs::File::create(&path)
                         .map_err(|source| SandboxError::Io { path: path.clone(), source })?;
+                    // A work file that cannot be written (a full disk: work files are uncompressed)
+                    // is named in the error, not only the query.
+                    let failed = |e: parquet::errors::ParquetError| SandboxError::Io {
+                        path: path.clone(),
+                        source: std::io::Error::other(e),
+                    };
                     let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(work_file_properties()))
-                        .map_err(|e| SandboxError::Engine(e.into()))?;
+                        .map_err(failed)?;
                     let mut rows = 0;
                     while let Some(batch) = stream.next().await {
                         let batch = batch?;
                         rows += batch.num_rows();
-                        w.write(&batch).map_err(|e| SandboxError::Engine(e.into()))?;
+                        w.write(&batch).map_err(failed)?;
                     }
-                    w.close().map_err(|e| SandboxError::Engine(e.into()))?;
+                    w.close().map_err(failed)?;
                     Ok::<usize, SandboxError>(rows)
                 }));
             }
@@ -827,6 +833,21 @@ mod tests {
                 }
             }
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_work_file_that_cannot_be_written_is_named_in_the_error() {
+        let s = sandbox();
+        let dir = std::env::temp_dir().join(format!("paxrisk-work-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A disk that is full: every write to /dev/full fails with "no space left on device".
+        let file = dir.join("full-000.parquet");
+        std::os::unix::fs::symlink("/dev/full", &file).unwrap();
+        let sql = "SELECT id, name FROM t";
+        let e = s.plan_to_parquet_in(s.logical_plan(sql).unwrap(), sql, &dir, "full", 1).unwrap_err().to_string();
+        assert!(e.contains(&file.display().to_string()), "{e}");
+        assert!(e.to_lowercase().contains("no space"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
