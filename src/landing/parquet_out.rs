@@ -55,15 +55,21 @@ pub enum WriteError {
     },
 }
 
-/// Writer properties shared by every Parquet file paxrisk writes: zstd, bounded row groups and
-/// the given key-value metadata.
+/// Writer properties shared by every Parquet file paxrisk writes: zstd without dictionaries,
+/// bounded row groups and the given key-value metadata.
 ///
-/// zstd at level 1: the landing set of 100,000 PNRs is 65.36 MB at level 1 against 65.33 MB at
-/// level 3 (Parquet's dictionary and run-length encodings leave little for zstd to find), and
-/// writing it took about a tenth less CPU time.
+/// zstd at level 1: the landing set of 100,000 PNRs was 65.36 MB at level 1 against 65.33 MB at
+/// level 3, and writing it took about a tenth less CPU time.
+///
+/// No dictionaries: most text columns are identifiers, names and numbers whose dictionaries fill
+/// up and fall back to plain pages after the work of building them, and zstd finds the repeats
+/// of the rest (codes, airports) by itself. The landing set of 1 M PNRs is 522 MB without them
+/// against 641 MB with them, every table smaller, in the same CPU time (docs/performance.md,
+/// change 68).
 pub fn writer_properties(metadata: &[(String, String)]) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(256 * 1024))
         .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect()))
         .build()
@@ -366,6 +372,33 @@ mod tests {
         assert_eq!(write_stream(&empty_ours, schema, empty.iter().cloned().map(Ok), &meta).unwrap(), 0);
         assert_eq!(arrow_writer(&empty_theirs, &empty, &meta), 0);
         assert_eq!(std::fs::read(&empty_ours).unwrap(), std::fs::read(&empty_theirs).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn files_are_zstd_without_dictionaries_and_read_back_whole() {
+        let dir = std::env::temp_dir().join(format!("paxrisk-parquet-enc-{}", std::process::id()));
+        let path = dir.join("t.parquet");
+        let batch = rows(0, 5_000);
+        write_batch(&path, &batch, &[]).unwrap();
+        let file = File::open(&path).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file.try_clone().unwrap()).unwrap();
+        use parquet::file::reader::FileReader;
+        let mut chunks = 0;
+        for group in reader.metadata().row_groups() {
+            for column in group.columns() {
+                assert!(matches!(column.compression(), Compression::ZSTD(_)), "{:?}", column.column_path());
+                // `name` (1,000 values) and `rule_id` (37) would have had dictionaries.
+                assert!(column.dictionary_page_offset().is_none(), "{:?}", column.column_path());
+                chunks += 1;
+            }
+        }
+        assert_eq!(chunks, 4, "n, name and the hits' rule_id and weight");
+        let read: Vec<RecordBatch> = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 8192)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(arrow::compute::concat_batches(&batch.schema(), &read).unwrap(), batch);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
