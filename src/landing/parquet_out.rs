@@ -59,7 +59,8 @@ pub enum WriteError {
 /// bounded row groups and the given key-value metadata.
 ///
 /// zstd at level 1: the landing set of 100,000 PNRs was 65.36 MB at level 1 against 65.33 MB at
-/// level 3, and writing it took about a tenth less CPU time.
+/// level 3, and writing it took about a tenth less CPU time. Without dictionaries it is 53.28 MB
+/// at level 1, 53.33 at level 3 and 52.16 at level 5, which took about a quarter more CPU time.
 ///
 /// No dictionaries: most text columns are identifiers, names and numbers whose dictionaries fill
 /// up and fall back to plain pages after the work of building them, and zstd finds the repeats
