@@ -27,7 +27,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Ingest only: read PNRGOV files, write the landing tables as Parquet, print the counts.
+    /// Ingest only: read PNRGOV files, write the landing tables as Parquet, print the counts and
+    /// the files written.
     ///
     /// Every message and every PNR ends up loaded or in the `rejects` table; tolerated faults go to
     /// `diagnostics`. Exit code 1 means some input was rejected (the rest was loaded).
@@ -504,7 +505,14 @@ fn ingest_command(
     );
     let mut err = std::io::stderr().lock();
     write_report(&mut err, &result)?;
-    writeln!(err, "landing: {} Parquet files under {}", written.len(), landing.display())?;
+    let bytes = parquet_out::files_bytes(&written).context("measuring the landing set")?;
+    writeln!(
+        err,
+        "landing: {} Parquet files, {:.1} MB under {}",
+        written.len(),
+        bytes as f64 / 1e6,
+        landing.display()
+    )?;
     let t = result.totals();
     Ok(
         if t.messages_rejected + t.counts.pnrs_rejected + result.files.iter().filter(|f| f.file_rejected).count() as u64

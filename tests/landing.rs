@@ -100,6 +100,29 @@ fn ingest_exits_1_when_some_input_was_rejected_and_still_loads_the_rest() {
     assert!(stderr.contains("EMPTY_FILE"), "{stderr}");
     assert!(stderr.contains("empty.edi"), "{stderr}");
     assert!(tmp.join("landing").join("pnr").exists());
+
+    // The report names the files written and their size, as they are on disk.
+    fn parquet_files(dir: &std::path::Path, found: &mut Vec<u64>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                parquet_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                found.push(std::fs::metadata(&path).unwrap().len());
+            }
+        }
+    }
+    let mut sizes = Vec::new();
+    parquet_files(&tmp.join("landing"), &mut sizes);
+    let line = stderr.lines().find(|l| l.starts_with("landing: ")).unwrap_or_else(|| panic!("{stderr}"));
+    let expected = format!(
+        "landing: {} Parquet files, {:.1} MB under {}",
+        sizes.len(),
+        sizes.iter().sum::<u64>() as f64 / 1e6,
+        tmp.join("landing").display()
+    );
+    assert_eq!(line, expected);
+    assert!(sizes.len() > 1 && sizes.iter().all(|&s| s > 0), "{sizes:?}");
 }
 
 #[test]

@@ -263,6 +263,16 @@ fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBat
     Ok(out)
 }
 
+/// The bytes the files `written` take on disk (a landing batch, for the run's log).
+pub fn files_bytes(written: &[PathBuf]) -> Result<u64, WriteError> {
+    written
+        .iter()
+        .map(|path| {
+            std::fs::metadata(path).map(|m| m.len()).map_err(|source| WriteError::Io { path: path.clone(), source })
+        })
+        .sum()
+}
+
 /// Writes the landing tables `tables` (as a run or `paxrisk ingest` holds them in Arrow) under
 /// `dir`. Returns the files written.
 pub fn write_landing_batches(
@@ -400,6 +410,22 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(arrow::compute::concat_batches(&batch.schema(), &read).unwrap(), batch);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn files_bytes_sums_the_files_and_names_one_that_is_missing() {
+        let dir = std::env::temp_dir().join(format!("paxrisk-parquet-bytes-{}", std::process::id()));
+        let (a, b) = (dir.join("a.parquet"), dir.join("b.parquet"));
+        write_batch(&a, &rows(0, 10), &[]).unwrap();
+        write_batch(&b, &rows(0, 1_000), &[]).unwrap();
+        let sizes = [&a, &b].map(|p| std::fs::metadata(p).unwrap().len());
+        assert!(sizes[0] > 0 && sizes[1] > sizes[0], "{sizes:?}");
+        assert_eq!(files_bytes(&[a.clone(), b.clone()]).unwrap(), sizes[0] + sizes[1]);
+        assert_eq!(files_bytes(&[]).unwrap(), 0);
+        let gone = dir.join("gone.parquet");
+        let e = files_bytes(&[a, gone.clone()]).unwrap_err().to_string();
+        assert!(e.contains(&gone.display().to_string()), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -210,7 +210,12 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
             parquet_out::write_landing_batches(dir, &landing, &batch, &metadata)
                 .with_context(|| format!("writing the landing tables to {}", dir.display()))?,
         );
-        end(s, format!("{} files under {}", written.len(), dir.display()), &mut durations);
+        let bytes = parquet_out::files_bytes(&written).context("measuring the landing set")?;
+        end(
+            s,
+            format!("{} files, {:.1} MB under {}", written.len(), bytes as f64 / 1e6, dir.display()),
+            &mut durations,
+        );
         set = Some(LandingSet { dir: dir.clone(), batch });
     }
 
