@@ -104,6 +104,14 @@ fn summary(w: &mut impl Write, o: &run::RunOutcome) -> std::io::Result<()> {
     if !m.invariants_hold() {
         writeln!(w, "  COUNT INVARIANTS DO NOT HOLD: see manifest.json")?;
     }
+    if let Some(d) = &o.disk {
+        writeln!(
+            w,
+            "  disk: landing set {:.1} MB, work files at most {:.1} MB (deleted)",
+            d.landing_bytes as f64 / 1e6,
+            d.work_files_peak_bytes as f64 / 1e6
+        )?;
+    }
     let stages: Vec<String> = m.durations_seconds.iter().map(|(s, d)| format!("{s} {d:.2}s")).collect();
     writeln!(w, "  time: {}", stages.join(", "))?;
     writeln!(w, "  output: {}", o.dir.display())?;

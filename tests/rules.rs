@@ -224,6 +224,7 @@ fn deprecated_rules_load_but_do_not_run() {
 fn rules_evaluate_together_with_reasons_and_counts() {
     let pack = Pack::load(&root().join("rules")).unwrap();
     let engine = Engine::new(&pack, limits(), Some(&fixture()), ViewMode::Materialise).unwrap();
+    assert_eq!(engine.work_files_peak_bytes(), None, "views in memory have no work files");
     let compiled: Vec<_> = (0..pack.rules.len()).map(|i| engine.compile(i).unwrap()).collect();
     let eval = engine.evaluate(&compiled);
     assert!(eval.failures.is_empty(), "{:?}", eval.failures);
@@ -413,6 +414,23 @@ fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
         assert!(slices_of(table).is_some_and(|(c, n)| c == column && n >= at_least), "{table}: {tables:?}");
     }
     assert!(whole.sliced_tables().is_empty());
+    // Each engine counts its own work files, and their peak is at least what they hold at the end
+    // (the views, which the rules read).
+    let bytes_in = |dir: &std::path::Path| -> u64 {
+        let mut stack = vec![dir.to_path_buf()];
+        let mut bytes = 0;
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let m = e.metadata().unwrap();
+                if m.is_dir() { stack.push(e.path()) } else { bytes += m.len() }
+            }
+        }
+        bytes
+    };
+    for (engine, work) in [(&whole, ".work-whole"), (&sliced, ".work-sliced")] {
+        let (held, peak) = (bytes_in(&landing.join(work)), engine.work_files_peak_bytes().unwrap());
+        assert!(held > 0 && peak >= held, "{work}: {held} bytes held, peak {peak}");
+    }
     for view in &pack.views {
         let sql = format!("SELECT * FROM {} ORDER BY {}", view.name, view.key.as_deref().unwrap());
         let rows = crate::views::rendered(&whole, &sql);

@@ -204,9 +204,15 @@ fn a_run_over_its_landing_set_scores_exactly_what_the_in_memory_run_scores() {
             let a: Vec<&str> = a.iter().map(String::as_str).collect();
             let (code, err) = paxrisk(&a, &[]);
             assert!(code == 0 || code == 1, "{err}");
+            err
         };
-        run(args(&mem, input, None));
-        run(args(&disk, input, Some(&landing)));
+        let mem_log = run(args(&mem, input, None));
+        let disk_log = run(args(&disk, input, Some(&landing)));
+        // Over the landing set the summary gives the disk the run used.
+        assert!(!mem_log.contains("  disk: "), "{mem_log}");
+        let disk_line =
+            disk_log.lines().find(|l| l.starts_with("  disk: landing set ")).unwrap_or_else(|| panic!("{disk_log}"));
+        assert!(disk_line.contains(" MB, work files at most ") && disk_line.ends_with(" MB (deleted)"), "{disk_line}");
         let (mem, disk) = (folder(&mem), folder(&disk));
         assert_same_rows(&mem, &disk);
         let invariants = manifest(&disk)["invariants"].clone();

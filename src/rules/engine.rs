@@ -168,8 +168,11 @@ struct WorkDir {
     dir: PathBuf,
     /// Rows of the largest table a query slices, per slice ([`SLICE_ROWS`] in a run).
     slice_rows: usize,
-    /// Work folder of each table registered from it, so that its files go when it does.
-    tables: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
+    /// Work folder of each table registered from it and the bytes of its files, so that its files
+    /// go when it does.
+    tables: std::sync::Mutex<std::collections::HashMap<String, (PathBuf, u64)>>,
+    /// The most bytes the work files held at once, summed whenever a table's files are complete.
+    peak_bytes: std::sync::atomic::AtomicU64,
     /// Each table computed in slices, with the column and the number of slices, in order.
     sliced: std::sync::Mutex<Vec<(String, String, usize)>>,
     next: std::sync::atomic::AtomicUsize,
@@ -179,6 +182,16 @@ impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The bytes of the files in `dir` (a table's work files).
+fn dir_bytes(dir: &std::path::Path) -> Result<u64, SandboxError> {
+    let io = |source| SandboxError::Io { path: dir.to_path_buf(), source };
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        bytes += entry.and_then(|e| e.metadata()).map_err(io)?.len();
+    }
+    Ok(bytes)
 }
 
 /// A batch of the landing Parquet set (`paxrisk run --landing`), as the engine reads it.
@@ -271,6 +284,7 @@ impl Engine {
             dir: work,
             slice_rows,
             tables: Default::default(),
+            peak_bytes: Default::default(),
             sliced: Default::default(),
             next: Default::default(),
         };
@@ -303,6 +317,13 @@ impl Engine {
     /// were computed: its name, the column and the number of slices.
     pub fn sliced_tables(&self) -> Vec<(String, String, usize)> {
         self.work.as_ref().and_then(|w| w.sliced.lock().ok().map(|s| s.clone())).unwrap_or_default()
+    }
+
+    /// The most bytes the Parquet work files held on disk at once so far (their sum whenever a
+    /// table's files were complete; files still being written are not counted), or `None` for an
+    /// engine without a work folder.
+    pub fn work_files_peak_bytes(&self) -> Option<u64> {
+        self.work.as_ref().map(|w| w.peak_bytes.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The pack.
@@ -537,10 +558,13 @@ impl Engine {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
-        if let Ok(mut tables) = work.tables.lock()
-            && let Some(old) = tables.insert(name.to_string(), dir)
-        {
-            let _ = std::fs::remove_dir_all(old);
+        let bytes = dir_bytes(&dir)?;
+        if let Ok(mut tables) = work.tables.lock() {
+            if let Some((old, _)) = tables.insert(name.to_string(), (dir, bytes)) {
+                let _ = std::fs::remove_dir_all(old);
+            }
+            let held = tables.values().map(|(_, b)| b).sum();
+            work.peak_bytes.fetch_max(held, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(rows)
     }
@@ -652,7 +676,7 @@ impl Engine {
         let _ = self.sandbox.deregister(name);
         if let Some(work) = &self.work
             && let Ok(mut tables) = work.tables.lock()
-            && let Some(dir) = tables.remove(name)
+            && let Some((dir, _)) = tables.remove(name)
         {
             let _ = std::fs::remove_dir_all(dir);
         }

@@ -67,6 +67,17 @@ pub struct RunOutcome {
     pub manifest: Manifest,
     /// Exit code: 0, or 1 when input was rejected or a rule failed.
     pub exit_code: i32,
+    /// The disk a run with `--landing` used; `None` for a run in memory.
+    pub disk: Option<DiskUse>,
+}
+
+/// The disk a run over a landing set used, for planning a night's disk.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskUse {
+    /// The files of the run's landing batch.
+    pub landing_bytes: u64,
+    /// The most the views' Parquet work files held at once (deleted when the run ends).
+    pub work_files_peak_bytes: u64,
 }
 
 /// Reports stage progress (a spinner on a terminal, nothing otherwise).
@@ -194,6 +205,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         );
     }
     let mut set = None;
+    let mut landing_bytes = 0;
     if let Some(dir) = &args.landing {
         let s = stage("landing");
         let batch = crate::cli::batch_id(&ingested);
@@ -210,10 +222,10 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
             parquet_out::write_landing_batches(dir, &landing, &batch, &metadata)
                 .with_context(|| format!("writing the landing tables to {}", dir.display()))?,
         );
-        let bytes = parquet_out::files_bytes(&written).context("measuring the landing set")?;
+        landing_bytes = parquet_out::files_bytes(&written).context("measuring the landing set")?;
         end(
             s,
-            format!("{} files, {:.1} MB under {}", written.len(), bytes as f64 / 1e6, dir.display()),
+            format!("{} files, {:.1} MB under {}", written.len(), landing_bytes as f64 / 1e6, dir.display()),
             &mut durations,
         );
         set = Some(LandingSet { dir: dir.clone(), batch });
@@ -239,7 +251,15 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
         other => RunError::Other(other.into()),
     })?;
     let journeys = engine.view("traveller_journey").and_then(|v| v.rows).unwrap_or(0);
-    end(s, format!("{journeys} travellers on pushed flights"), &mut durations);
+    // Only the views write work files: their peak is the run's.
+    let work_files_peak_bytes = engine.work_files_peak_bytes();
+    let detail = match work_files_peak_bytes {
+        Some(bytes) => {
+            format!("{journeys} travellers on pushed flights; work files held at most {:.1} MB", bytes as f64 / 1e6)
+        }
+        None => format!("{journeys} travellers on pushed flights"),
+    };
+    end(s, detail, &mut durations);
 
     let s = stage("rules");
     let compiled = engine.compile_active().map_err(RunError::Pack)?;
@@ -323,7 +343,8 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     sync_dir(&args.out);
     let rejected = manifest.totals.messages_rejected + manifest.totals.pnrs_rejected + manifest.totals.files_rejected;
     let exit_code = if rejected > 0 || !eval.failures.is_empty() { 1 } else { 0 };
-    Ok(RunOutcome { dir: final_dir, manifest, exit_code })
+    let disk = work_files_peak_bytes.map(|work_files_peak_bytes| DiskUse { landing_bytes, work_files_peak_bytes });
+    Ok(RunOutcome { dir: final_dir, manifest, exit_code, disk })
 }
 
 /// The folder of a run that holds its copy of the rule pack.
