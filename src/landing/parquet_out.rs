@@ -65,8 +65,8 @@ pub enum WriteError {
 /// No dictionaries: most text columns are identifiers, names and numbers whose dictionaries fill
 /// up and fall back to plain pages after the work of building them, and zstd finds the repeats
 /// of the rest (codes, airports) by itself. The landing set of 1 M PNRs is 522 MB without them
-/// against 641 MB with them, every table smaller, in the same CPU time (docs/performance.md,
-/// change 68).
+/// against 641 MB with them (every table smaller at 100 k), in the same CPU time
+/// (docs/performance.md, change 68).
 pub fn writer_properties(metadata: &[(String, String)]) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
@@ -263,7 +263,8 @@ fn partitions(table: &str, batch: &RecordBatch) -> Result<Vec<(String, RecordBat
     Ok(out)
 }
 
-/// The bytes the files `written` take on disk (a landing batch, for the run's log).
+/// The bytes the files `written` take on disk (a landing batch, for `paxrisk ingest`'s report and
+/// the run's summary).
 pub fn files_bytes(written: &[PathBuf]) -> Result<u64, WriteError> {
     written
         .iter()
