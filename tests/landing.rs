@@ -102,18 +102,11 @@ fn ingest_exits_1_when_some_input_was_rejected_and_still_loads_the_rest() {
     assert!(tmp.join("landing").join("pnr").exists());
 
     // The report names the files written and their size, as they are on disk.
-    fn parquet_files(dir: &std::path::Path, found: &mut Vec<u64>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                parquet_files(&path, found);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                found.push(std::fs::metadata(&path).unwrap().len());
-            }
-        }
-    }
-    let mut sizes = Vec::new();
-    parquet_files(&tmp.join("landing"), &mut sizes);
+    let sizes: Vec<u64> = walk_files(&tmp.join("landing"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .collect();
     let line = stderr.lines().find(|l| l.starts_with("landing: ")).unwrap_or_else(|| panic!("{stderr}"));
     let expected = format!(
         "landing: {} Parquet files, {:.1} MB under {}",
@@ -245,19 +238,6 @@ fn arrow_mode_lands_exactly_the_rows_of_row_mode() {
     assert_eq!(files_again.len(), files.len());
     let on_disk = walk_files(&landing.join("traveller"));
     assert_eq!(on_disk.len(), parts_count(&files, "traveller") + 1, "{on_disk:?}");
-}
-
-/// Files under `dir`, recursively.
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk_files(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 fn parts_count(files: &[std::path::PathBuf], table: &str) -> usize {

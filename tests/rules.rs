@@ -9,7 +9,7 @@ use paxrisk::rules::engine::{Engine, ViewMode};
 use paxrisk::rules::pack::Pack;
 use paxrisk::rules::sandbox::Limits;
 
-use crate::util::{root, tempdir};
+use crate::util::{root, tempdir, walk_files};
 use crate::views::fixture;
 
 fn limits() -> Limits {
@@ -416,17 +416,7 @@ fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
     assert!(whole.sliced_tables().is_empty());
     // Each engine counts its own work files, and their peak is at least what they hold at the end
     // (the views, which the rules read).
-    let bytes_in = |dir: &std::path::Path| -> u64 {
-        let mut stack = vec![dir.to_path_buf()];
-        let mut bytes = 0;
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let m = e.metadata().unwrap();
-                if m.is_dir() { stack.push(e.path()) } else { bytes += m.len() }
-            }
-        }
-        bytes
-    };
+    let bytes_in = |dir: &Path| -> u64 { walk_files(dir).iter().map(|p| std::fs::metadata(p).unwrap().len()).sum() };
     for (engine, work) in [(&whole, ".work-whole"), (&sliced, ".work-sliced")] {
         let (held, peak) = (bytes_in(&landing.join(work)), engine.work_files_peak_bytes().unwrap());
         assert!(held > 0 && peak >= held, "{work}: {held} bytes held, peak {peak}");

@@ -88,6 +88,19 @@ fn remove_ended_runs(root: &Path) {
     }
 }
 
+/// Files under `dir`, recursively.
+pub fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk_files(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
 /// Diagnostic codes in order.
 pub fn diag_codes(r: &Ingested) -> Vec<String> {
     r.rows.diagnostics.iter().map(|d| d.code.clone()).collect()
