@@ -554,11 +554,14 @@ impl Engine {
         };
         let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
-        let (rows, schema) = self.write_work_files(name, sql, &dir, partitions).inspect_err(|_| {
+        // A table whose files cannot be written or measured leaves no folder behind.
+        let written = self
+            .write_work_files(name, sql, &dir, partitions)
+            .and_then(|(rows, schema)| Ok((rows, schema, dir_bytes(&dir)?)));
+        let (rows, schema, bytes) = written.inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
-        let bytes = dir_bytes(&dir)?;
         if let Ok(mut tables) = work.tables.lock() {
             if let Some((old, _)) = tables.insert(name.to_string(), (dir, bytes)) {
                 let _ = std::fs::remove_dir_all(old);
