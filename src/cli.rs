@@ -339,7 +339,7 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::Ingest { input, landing, rules, threads } => match ingest_command(&input, &landing, &rules, threads) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("paxrisk ingest: error: {e:#}");
+                eprintln!("paxrisk ingest: error: {}", crate::error_text::error_text(e.as_ref()));
                 2
             }
         },
@@ -385,7 +385,7 @@ pub fn run_cli(cli: Cli) -> i32 {
             match set_threads(threads).and_then(|()| generate_command(&cfg)) {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("paxrisk generate: error: {e:#}");
+                    eprintln!("paxrisk generate: error: {}", crate::error_text::error_text(e.as_ref()));
                     2
                 }
             }
@@ -404,7 +404,7 @@ pub fn run_cli(cli: Cli) -> i32 {
                     0
                 }
                 Err(e) => {
-                    eprintln!("paxrisk bench: error: {e:#}");
+                    eprintln!("paxrisk bench: error: {}", crate::error_text::error_text(e.as_ref()));
                     2
                 }
             }

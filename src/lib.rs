@@ -14,6 +14,7 @@ pub mod bench;
 pub mod cli;
 pub mod diag;
 pub mod edifact;
+pub mod error_text;
 pub mod generate;
 pub mod ingest;
 pub mod landing;

@@ -71,3 +71,28 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     let second: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[1]).unwrap()).unwrap();
     assert_eq!(second["content_sha256"], hashes);
 }
+
+#[test]
+fn a_missing_rule_pack_is_named_once_with_its_cause_once() {
+    let dir = tempdir();
+    let (data, out) = (dir.join("data"), dir.join("results"));
+    let rules = dir.join("no-such-pack");
+    let airports = rules.join("reference").join("airports.csv");
+    for args in [
+        vec!["bench", "--pnrs", "10", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        vec!["ingest", "--input", "sample-data", "--landing", out.to_str().unwrap()],
+    ] {
+        let command = args[0];
+        let args: Vec<&str> = args.into_iter().chain(["--rules", rules.to_str().unwrap()]).collect();
+        let (code, _, err) = paxrisk(&args);
+        assert_eq!(code, 2, "{command}: {err}");
+        let line = err.lines().find(|l| l.contains("error:")).unwrap_or_else(|| panic!("{command}: {err}"));
+        assert!(line.starts_with(&format!("paxrisk {command}: error: ")), "{line}");
+        assert!(line.contains(&airports.display().to_string()), "{line}");
+        // The io error's own text (which varies by system) once, not once in the message and
+        // again as its cause.
+        let cause = line.rsplit(": ").next().unwrap_or_default();
+        assert!(!cause.is_empty() && line.matches(cause).count() == 1, "{line}");
+        assert!(!data.exists(), "{command} generated data before it found the pack missing");
+    }
+}

@@ -51,14 +51,16 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
             Ok(h) => c.push(format!("{}: SHA-256", o.name), h == o.sha256, || {
                 format!("{} has SHA-256 {h}, the manifest records {}", path.display(), o.sha256)
             }),
-            Err(e) => c.push(format!("{}: present", o.name), false, || format!("{e:#}")),
+            Err(e) => c.push(format!("{}: present", o.name), false, || crate::error_text::error_text(e.as_ref())),
         }
         match super::parquet_rows(&path) {
             Ok(n) => {
                 rows_of.insert(o.name.as_str(), n);
                 c.eq(format!("{}: rows = manifest outputs rows", o.name), n, o.rows);
             }
-            Err(e) => c.push(format!("{}: readable Parquet", o.name), false, || format!("{e:#}")),
+            Err(e) => {
+                c.push(format!("{}: readable Parquet", o.name), false, || crate::error_text::error_text(e.as_ref()))
+            }
         }
     }
 
@@ -163,17 +165,21 @@ pub fn verify(run: &RunFolder, inputs: &[PathBuf]) -> anyhow::Result<Vec<Check>>
             }
             c.eq("saved rule pack: rules = manifest rules", p.rules.len() as u64, m.rule_pack.rules.len() as u64);
         }
-        Err(e) => c.push("saved rule pack: loads", false, || format!("{e:#}")),
+        Err(e) => c.push("saved rule pack: loads", false, || crate::error_text::error_text(e.as_ref())),
     }
 
     // Hits against scores, and every score rebuilt from its hits.
     match (run.table("scores"), run.table("hits")) {
         (Ok(scores), Ok(hits)) => {
             if let Err(e) = hits_match_scores(&mut c, &scores, &hits, pack.as_ref().ok()) {
-                c.push("scores.parquet and hits.parquet: the columns a run writes", false, || format!("{e:#}"));
+                c.push("scores.parquet and hits.parquet: the columns a run writes", false, || {
+                    crate::error_text::error_text(e.as_ref())
+                });
             }
         }
-        (Err(e), _) | (_, Err(e)) => c.push("scores.parquet and hits.parquet: readable", false, || format!("{e:#}")),
+        (Err(e), _) | (_, Err(e)) => {
+            c.push("scores.parquet and hits.parquet: readable", false, || crate::error_text::error_text(e.as_ref()))
+        }
     }
 
     // Inputs.
