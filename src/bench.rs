@@ -307,6 +307,17 @@ pub fn parquet_content_hash(path: &std::path::Path) -> anyhow::Result<String> {
 /// Runs the benchmark and writes its report; returns it.
 pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     let started_utc = chrono::Utc::now();
+    // A broken pack is found before the data set is generated, which at 5 M PNRs takes half an
+    // hour, rather than by the run after it.
+    if let Err(e) = crate::run::load_pack(&args.rules) {
+        let crate::run::RunError::Pack(errors) = &e else { return Err(e.into()) };
+        anyhow::bail!(
+            "the rule pack {} is broken ({} errors); nothing was generated or run:\n{}",
+            args.rules.display(),
+            errors.len(),
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+        );
+    }
     let dir = data_set(args)?;
     let files = crate::ingest::find_inputs(std::slice::from_ref(&dir))?;
     let (input_bytes, read_floor_s) = read_floor(&files)?;

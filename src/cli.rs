@@ -139,7 +139,8 @@ pub enum Command {
     },
     /// Benchmark the nightly run on a generated data set, stage by stage.
     ///
-    /// Generates N PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every
+    /// Checks the rule pack (a broken one is reported before anything is generated), generates N
+    /// PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every
     /// input byte once (the physical floor), then runs exactly what `paxrisk run` runs and reports
     /// wall time, CPU time and peak resident memory per stage, ingest MB/s and PNRs/s, and content
     /// hashes of the scored outputs (equal hashes: the same rows). Writes

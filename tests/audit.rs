@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{paxrisk, root, tempdir};
+use crate::util::{copy_dir, paxrisk, root, tempdir};
 
 const AS_OF: &str = "2026-11-30T12:00:00Z";
 
@@ -116,19 +116,6 @@ fn a_run_explains_itself_after_the_rule_pack_is_edited() {
     assert!(!after.contains("EDITED"));
     let (code, out, _) = paxrisk(&["audit", "verify", run.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 #[test]

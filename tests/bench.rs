@@ -1,7 +1,7 @@
 //! `paxrisk bench` on a tiny data set: it generates once and reuses, measures every stage of the
 //! run, writes Markdown and JSON, and its content hashes are the same on a second run.
 
-use crate::util::{paxrisk, root, tempdir};
+use crate::util::{copy_dir, paxrisk, root, tempdir};
 
 #[test]
 fn bench_measures_every_stage_and_its_content_hashes_repeat() {
@@ -77,22 +77,50 @@ fn a_missing_rule_pack_is_named_once_with_its_cause_once() {
     let dir = tempdir();
     let (data, out) = (dir.join("data"), dir.join("results"));
     let rules = dir.join("no-such-pack");
+    // `bench` checks the pack before it generates anything; `ingest` needs only its reference
+    // files and names the first one missing.
+    let manifest = rules.join("pack.toml");
     let airports = rules.join("reference").join("airports.csv");
-    for args in [
-        vec!["bench", "--pnrs", "10", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()],
-        vec!["ingest", "--input", "sample-data", "--landing", out.to_str().unwrap()],
+    for (args, missing) in [
+        (vec!["bench", "--pnrs", "10", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()], &manifest),
+        (vec!["ingest", "--input", "sample-data", "--landing", out.to_str().unwrap()], &airports),
     ] {
         let command = args[0];
         let args: Vec<&str> = args.into_iter().chain(["--rules", rules.to_str().unwrap()]).collect();
         let (code, _, err) = paxrisk(&args);
         assert_eq!(code, 2, "{command}: {err}");
-        let line = err.lines().find(|l| l.contains("error:")).unwrap_or_else(|| panic!("{command}: {err}"));
-        assert!(line.starts_with(&format!("paxrisk {command}: error: ")), "{line}");
-        assert!(line.contains(&airports.display().to_string()), "{line}");
+        assert!(err.contains(&format!("paxrisk {command}: error: ")), "{command}: {err}");
+        let line = err.lines().find(|l| l.contains(&missing.display().to_string())).unwrap_or_else(|| panic!("{err}"));
         // The io error's own text (which varies by system) once, not once in the message and
         // again as its cause.
         let cause = line.rsplit(": ").next().unwrap_or_default();
         assert!(!cause.is_empty() && line.matches(cause).count() == 1, "{line}");
         assert!(!data.exists(), "{command} generated data before it found the pack missing");
     }
+}
+
+#[test]
+fn a_broken_rule_pack_is_reported_before_any_data_is_generated() {
+    let dir = tempdir();
+    let (data, out, rules) = (dir.join("data"), dir.join("results"), dir.join("pack"));
+    copy_dir(&root().join("rules"), &rules);
+    let rule = rules.join("ticketing").join("TKT-001.toml");
+    let text = std::fs::read_to_string(&rule).unwrap();
+    std::fs::write(&rule, text.replacen("level = \"medium\"", "level = \"extreme\"", 1)).unwrap();
+    let (code, _, err) = paxrisk(&[
+        "bench",
+        "--pnrs",
+        "10",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let head = format!("paxrisk bench: error: the rule pack {} is broken (", rules.display());
+    assert!(err.contains(&head) && err.contains("nothing was generated or run"), "{err}");
+    assert!(err.contains(&rule.display().to_string()), "the faulty rule file is named: {err}");
+    assert!(!data.exists() && !out.exists(), "nothing is written for a broken pack: {err}");
 }

@@ -119,3 +119,17 @@ pub fn assert_invariants(r: &Ingested) {
     assert_eq!(r.rows.traveller.len() as u64, t.counts.travellers_loaded);
     assert_eq!(r.rows.api_traveller.len() as u64, t.counts.api_persons_loaded);
 }
+
+/// Copies the folder `from` and everything under it to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}

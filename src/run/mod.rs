@@ -118,6 +118,16 @@ struct Stage {
     started: Instant,
 }
 
+/// Loads the rule pack in `rules` and lints it: every fault of the pack, or the pack.
+pub fn load_pack(rules: &Path) -> Result<Pack, RunError> {
+    let pack = Pack::load(rules).map_err(RunError::Pack)?;
+    let lint = pack.lint();
+    if !lint.is_empty() {
+        return Err(RunError::Pack(lint));
+    }
+    Ok(pack)
+}
+
 /// Runs the nightly batch.
 pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunError> {
     let started = Utc::now();
@@ -136,11 +146,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     };
 
     let s = stage("load rule pack");
-    let pack = Pack::load(&args.rules).map_err(RunError::Pack)?;
-    let lint = pack.lint();
-    if !lint.is_empty() {
-        return Err(RunError::Pack(lint));
-    }
+    let pack = load_pack(&args.rules)?;
     end(s, format!("{} rules ({} active)", pack.rules.len(), pack.active_rules().count()), &mut durations);
 
     let s = stage("ingest");
