@@ -168,10 +168,9 @@ struct WorkDir {
     dir: PathBuf,
     /// Rows of the largest table a query slices, per slice ([`SLICE_ROWS`] in a run).
     slice_rows: usize,
-    /// Work folder of each table registered from it and the bytes of its files, so that its files
-    /// go when it does.
-    tables: std::sync::Mutex<std::collections::HashMap<String, (PathBuf, u64)>>,
-    /// The most bytes the work files held at once, summed whenever a table's files are complete.
+    /// Work folder of each table registered from it, so that its files go when it does.
+    tables: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
+    /// The most bytes the work folder held, measured whenever a table's files are complete.
     peak_bytes: std::sync::atomic::AtomicU64,
     /// Each table computed in slices, with the column and the number of slices, in order.
     sliced: std::sync::Mutex<Vec<(String, String, usize)>>,
@@ -184,14 +183,18 @@ impl Drop for WorkDir {
     }
 }
 
-/// The bytes of the files in `dir` (a table's work files).
-fn dir_bytes(dir: &std::path::Path) -> Result<u64, SandboxError> {
-    let io = |source| SandboxError::Io { path: dir.to_path_buf(), source };
-    let mut bytes = 0;
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        bytes += entry.and_then(|e| e.metadata()).map_err(io)?.len();
-    }
-    Ok(bytes)
+/// The bytes of the files under `dir` at this moment, in every folder below it. Files and folders
+/// that go while it counts (a table dropped by another thread) count as nothing.
+fn tree_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// A batch of the landing Parquet set (`paxrisk run --landing`), as the engine reads it.
@@ -319,9 +322,11 @@ impl Engine {
         self.work.as_ref().and_then(|w| w.sliced.lock().ok().map(|s| s.clone())).unwrap_or_default()
     }
 
-    /// The most bytes the Parquet work files held on disk at once so far (their sum whenever a
-    /// table's files were complete; files still being written are not counted), or `None` for an
-    /// engine without a work folder.
+    /// The most bytes the Parquet work files held on disk at once so far, or `None` for an engine
+    /// without a work folder. The folder is measured whenever a table's files are complete, before
+    /// any table is removed: the files of every table then held, and of any table still being
+    /// written beside it. Files are only removed after such a moment, so no larger sum went
+    /// unmeasured. (DataFusion's own spill files are in the system's temporary folder.)
     pub fn work_files_peak_bytes(&self) -> Option<u64> {
         self.work.as_ref().map(|w| w.peak_bytes.load(std::sync::atomic::Ordering::Relaxed))
     }
@@ -554,20 +559,18 @@ impl Engine {
         };
         let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
-        // A table whose files cannot be written or measured leaves no folder behind.
-        let written = self
-            .write_work_files(name, sql, &dir, partitions)
-            .and_then(|(rows, schema)| Ok((rows, schema, dir_bytes(&dir)?)));
-        let (rows, schema, bytes) = written.inspect_err(|_| {
+        // A table whose files cannot be written leaves no folder behind.
+        let (rows, schema) = self.write_work_files(name, sql, &dir, partitions).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
         if let Ok(mut tables) = work.tables.lock() {
-            if let Some((old, _)) = tables.insert(name.to_string(), (dir, bytes)) {
+            // Measured before anything is removed: the files of every table held, this one's,
+            // and those of a table still being written beside it.
+            work.peak_bytes.fetch_max(tree_bytes(&work.dir), std::sync::atomic::Ordering::Relaxed);
+            if let Some(old) = tables.insert(name.to_string(), dir) {
                 let _ = std::fs::remove_dir_all(old);
             }
-            let held = tables.values().map(|(_, b)| b).sum();
-            work.peak_bytes.fetch_max(held, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(rows)
     }
@@ -679,7 +682,7 @@ impl Engine {
         let _ = self.sandbox.deregister(name);
         if let Some(work) = &self.work
             && let Ok(mut tables) = work.tables.lock()
-            && let Some((dir, _)) = tables.remove(name)
+            && let Some(dir) = tables.remove(name)
         {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -1095,4 +1098,23 @@ fn timestamp_subtraction(plan: &LogicalPlan) -> Option<String> {
 /// A table name as a file name: letters, digits, `_` and `-` kept, anything else `_`.
 fn sanitise(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tree_bytes;
+
+    #[test]
+    fn tree_bytes_counts_the_files_of_every_folder_below() {
+        let dir = std::env::temp_dir().join(format!("paxrisk-tree-bytes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("0001-a")).unwrap();
+        std::fs::create_dir_all(dir.join("0002-b").join("inner")).unwrap();
+        std::fs::write(dir.join("0001-a").join("part-0.parquet"), [0u8; 100]).unwrap();
+        std::fs::write(dir.join("0002-b").join("slice-000-0.parquet"), [0u8; 30]).unwrap();
+        std::fs::write(dir.join("0002-b").join("inner").join("x"), [0u8; 7]).unwrap();
+        assert_eq!(tree_bytes(&dir), 137);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(tree_bytes(&dir), 0, "a folder that is gone holds nothing");
+    }
 }
