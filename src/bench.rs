@@ -312,9 +312,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     if let Err(e) = crate::run::load_pack(&args.rules) {
         let crate::run::RunError::Pack(errors) = &e else { return Err(e.into()) };
         anyhow::bail!(
-            "the rule pack {} is broken ({} errors); nothing was generated or run:\n{}",
+            "the rule pack {} is broken ({}); nothing was generated or run:\n{}",
             args.rules.display(),
-            errors.len(),
+            crate::rules::pack::PackError::count(errors),
             errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
         );
     }

@@ -23,7 +23,11 @@ fn print_errors(errors: &[PackError]) {
 fn load(dir: &Path, command: &str) -> Result<Pack, i32> {
     Pack::load(dir).map_err(|errors| {
         print_errors(&errors);
-        eprintln!("paxrisk {command}: the rule pack {} cannot be loaded ({} errors)", dir.display(), errors.len());
+        eprintln!(
+            "paxrisk {command}: the rule pack {} cannot be loaded ({})",
+            dir.display(),
+            PackError::count(&errors)
+        );
         2
     })
 }

@@ -57,9 +57,9 @@ pub fn run(args: &RunArgs) -> i32 {
                 eprintln!("{e}");
             }
             eprintln!(
-                "paxrisk run: the rule pack {} is broken ({} errors); nothing was run",
+                "paxrisk run: the rule pack {} is broken ({}); nothing was run",
                 args.rules.display(),
-                errors.len()
+                crate::rules::pack::PackError::count(&errors)
             );
             2
         }

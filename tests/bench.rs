@@ -119,7 +119,7 @@ fn a_broken_rule_pack_is_reported_before_any_data_is_generated() {
         rules.to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{err}");
-    let head = format!("paxrisk bench: error: the rule pack {} is broken (", rules.display());
+    let head = format!("paxrisk bench: error: the rule pack {} is broken (1 error); ", rules.display());
     assert!(err.contains(&head) && err.contains("nothing was generated or run"), "{err}");
     assert!(err.contains(&rule.display().to_string()), "the faulty rule file is named: {err}");
     assert!(!data.exists() && !out.exists(), "nothing is written for a broken pack: {err}");

@@ -344,29 +344,6 @@ fn a_run_killed_midway_leaves_no_finished_looking_folder() {
 }
 
 #[test]
-fn a_broken_rule_pack_exits_2_and_writes_nothing() {
-    let pack = tempdir().join("pack");
-    std::fs::create_dir_all(&pack).unwrap();
-    std::fs::write(pack.join("pack.toml"), "name = 1").unwrap();
-    let out = tempdir().join("out");
-    let (code, err) = paxrisk(
-        &[
-            "run",
-            "--input",
-            data().to_str().unwrap(),
-            "--rules",
-            pack.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("pack.toml"), "{err}");
-    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
-}
-
-#[test]
 fn landing_tables_and_logs_on_request() {
     let landing = tempdir().join("landing");
     let out = tempdir().join("out");
@@ -412,4 +389,27 @@ fn with_no_input_the_run_reads_the_bundled_sample_data() {
     assert!(review.num_rows() > 0);
     let scores = read(&dir.join("scores.parquet"));
     assert!(scores.num_rows() > 3000, "{}", scores.num_rows());
+}
+
+#[test]
+fn a_broken_rule_pack_exits_2_lists_each_fault_and_writes_nothing() {
+    let dir = tempdir();
+    let (rules, out) = (dir.join("pack"), dir.join("out"));
+    crate::util::copy_dir(&root().join("rules"), &rules);
+    let broken = ["TKT-001", "TKT-002"].map(|id| rules.join("ticketing").join(format!("{id}.toml")));
+    for rule in &broken {
+        let text = std::fs::read_to_string(rule).unwrap();
+        let level = text.lines().find(|l| l.starts_with("level = ")).unwrap().to_string();
+        std::fs::write(rule, text.replacen(&level, "level = \"extreme\"", 1)).unwrap();
+    }
+    let input = data();
+    let args = [input.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let (code, err) = paxrisk(&[&["run", "--input"][..], &args].concat(), &[]);
+    assert_eq!(code, 2, "{err}");
+    for rule in &broken {
+        assert!(err.contains(&format!("{}:4: unknown variant `extreme`", rule.display())), "{err}");
+    }
+    let last = format!("paxrisk run: the rule pack {} is broken (2 errors); nothing was run", rules.display());
+    assert!(err.trim_end().ends_with(&last), "{err}");
+    assert!(!out.exists(), "a broken pack writes nothing: {err}");
 }

@@ -24,6 +24,11 @@ pub struct PackError {
 }
 
 impl PackError {
+    /// "1 error", "2 errors": how many faults a pack has, for the line that ends a list of them.
+    pub fn count(errors: &[PackError]) -> String {
+        format!("{} error{}", errors.len(), if errors.len() == 1 { "" } else { "s" })
+    }
+
     fn new(path: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
         PackError { path: path.to_path_buf(), line, message: message.into() }
     }
