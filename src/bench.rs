@@ -309,12 +309,11 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     let started_utc = chrono::Utc::now();
     // A broken pack is found before the data set is generated, which at 5 M PNRs takes half an
     // hour, rather than by the run after it.
-    if let Err(e) = crate::run::load_pack(&args.rules) {
-        let crate::run::RunError::Pack(errors) = &e else { return Err(e.into()) };
+    if let Err(errors) = crate::run::load_pack(&args.rules) {
         anyhow::bail!(
             "the rule pack {} is broken ({}); nothing was generated or run:\n{}",
             args.rules.display(),
-            crate::rules::pack::PackError::count(errors),
+            crate::rules::pack::PackError::count(&errors),
             errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
         );
     }

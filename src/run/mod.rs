@@ -119,11 +119,11 @@ struct Stage {
 }
 
 /// Loads the rule pack in `rules` and lints it: every fault of the pack, or the pack.
-pub fn load_pack(rules: &Path) -> Result<Pack, RunError> {
-    let pack = Pack::load(rules).map_err(RunError::Pack)?;
+pub fn load_pack(rules: &Path) -> Result<Pack, Vec<PackError>> {
+    let pack = Pack::load(rules)?;
     let lint = pack.lint();
     if !lint.is_empty() {
-        return Err(RunError::Pack(lint));
+        return Err(lint);
     }
     Ok(pack)
 }
@@ -146,7 +146,7 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     };
 
     let s = stage("load rule pack");
-    let pack = load_pack(&args.rules)?;
+    let pack = load_pack(&args.rules).map_err(RunError::Pack)?;
     end(s, format!("{} rules ({} active)", pack.rules.len(), pack.active_rules().count()), &mut durations);
 
     let s = stage("ingest");
