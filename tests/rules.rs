@@ -303,6 +303,42 @@ fn a_view_leaves_no_cte_table_and_a_failing_cte_fails_its_view_by_name() {
     assert!(err.contains("Cannot cast string 'x"), "{err}");
 }
 
+/// A view is planned the way it is computed, CTE by CTE (`Engine::plan_view_split`), which
+/// gives the schema that planning it as written gives; a view whose CTE does not plan is
+/// reported as its SQL is written, by file, view and line.
+#[test]
+fn views_planned_cte_by_cte_have_the_schema_planned_as_written_and_errors_name_the_line() {
+    let bundled = Pack::load(&root().join("rules")).unwrap();
+    let engine = Engine::new(&bundled, limits(), None, ViewMode::Empty).unwrap();
+    for view in engine.views() {
+        let written = engine.sandbox().plan(&view.file.sql).unwrap();
+        let split = engine.plan_view_split(&view.file.sql).expect("every bundled view splits").unwrap();
+        assert_eq!(split, written, "{}", view.file.name);
+        assert_eq!(view.schema, written, "{}", view.file.name);
+        for (cte, _) in &paxrisk::rules::cte::split(&view.file.sql).unwrap().ctes {
+            assert!(
+                !engine.sandbox().context().table_exist(cte).unwrap(),
+                "{}: {cte} is still a table",
+                view.file.name
+            );
+        }
+    }
+
+    let dir = pack_with(&[]);
+    let view = "-- key: pnr_id\n\
+        WITH base AS (SELECT pnr_id, record_locator FROM pnr),\n\
+        bad AS (SELECT pnr_id, no_such_column FROM base)\n\
+        SELECT pnr_id FROM bad\n";
+    std::fs::write(dir.join("views").join("broken.sql"), view).unwrap();
+    let pack = Pack::load(&dir).unwrap();
+    let err = match Engine::new(&pack, limits(), None, ViewMode::Empty) {
+        Ok(_) => panic!("the broken view planned"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("broken.sql:3: view broken:"), "{err}");
+    assert!(err.contains("no_such_column"), "{err}");
+}
+
 /// A run drops each landing table as soon as no view still to be computed and no rule reads it
 /// (`ViewMode::MaterialiseReleasing`); the views are the same, and a table a rule reads stays.
 #[test]

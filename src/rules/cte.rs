@@ -6,7 +6,9 @@
 //! top-level `WITH` apart so that the engine can compute each CTE once, as soon as the CTEs it
 //! reads are computed ([`Split::reads`]; CTEs that do not read each other run at the same time),
 //! keep it as a temporary table under its own name, and run the final SELECT over those tables.
-//! The result is the same rows; only the work is not repeated.
+//! The result is the same rows; only the work is not repeated. The engine also plans a view
+//! this way, CTE by CTE, to learn its schema: planned whole, the view's SQL cost DataFusion's
+//! planner more than a second (`Engine::plan_view_split`).
 //!
 //! Only what is certainly equivalent is split: a plain (not `RECURSIVE`) top-level `WITH`, CTEs
 //! without column lists, names that are not already tables. Anything else runs as written.

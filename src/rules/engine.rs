@@ -361,7 +361,7 @@ impl Engine {
             let names: Vec<String> = pending.iter().map(|v| v.name.clone()).collect();
             for file in pending {
                 let planning = std::time::Instant::now();
-                let planned = self.sandbox.plan(&file.sql);
+                let planned = self.plan_view(&file.sql);
                 tracing::debug!(view = file.name.as_str(), seconds = planning.elapsed().as_secs_f64(), "view planned");
                 match planned {
                     Ok(schema) => {
@@ -424,25 +424,69 @@ impl Engine {
         if errors.is_empty() { Ok(()) } else { Err(EngineError::Pack(errors)) }
     }
 
+    /// A view's SQL taken apart into its CTEs and final query (see [`cte::split`]), unless it
+    /// cannot be, or two of its CTEs have one name, or a CTE's name is taken by a table (which
+    /// the CTE hides while the view runs as written).
+    fn split_view(&self, sql: &str) -> Option<cte::Split> {
+        let split = cte::split(sql)?;
+        let ctx = self.sandbox.context();
+        let mut names: Vec<&str> = split.ctes.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        let repeated = names.windows(2).any(|w| w[0] == w[1]);
+        let taken = names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true));
+        (!repeated && !taken).then_some(split)
+    }
+
+    /// The schema of a view's result: planned CTE by CTE where the view splits
+    /// ([`Engine::plan_view_split`]), and as written where it does not or that fails, so that an
+    /// error reads as it does for the SQL the author wrote.
+    fn plan_view(&self, sql: &str) -> Result<SchemaRef, SandboxError> {
+        match self.plan_view_split(sql) {
+            Some(Ok(schema)) => Ok(schema),
+            _ => self.sandbox.plan(sql),
+        }
+    }
+
+    /// Plans a view the way [`Engine::compute_view`] computes it: each CTE in turn, registered as
+    /// an empty table of its schema for the CTEs after it, then the final query over them; the
+    /// CTEs' tables are dropped again. `None` when the view does not split ([`cte`]).
+    ///
+    /// Planned as written, `traveller_journey` took 1.0–1.3 s, against 0.05–0.07 s so, and was
+    /// most of a run over the sample data (docs/performance.md, change 70): DataFusion's SQL
+    /// planner walks the whole plan under a SELECT, with every CTE inlined into it, once for
+    /// each item of the SELECT list (`LogicalPlan::using_columns`), and the view's final SELECT
+    /// has about a hundred.
+    pub fn plan_view_split(&self, sql: &str) -> Option<Result<SchemaRef, SandboxError>> {
+        let split = self.split_view(sql)?;
+        let mut registered = Vec::with_capacity(split.ctes.len());
+        let mut planned = Ok(());
+        for (name, select) in &split.ctes {
+            match self.sandbox.plan(select).and_then(|schema| self.sandbox.register_empty(name, schema)) {
+                Ok(()) => registered.push(name),
+                Err(e) => {
+                    planned = Err(e);
+                    break;
+                }
+            }
+        }
+        let schema = planned.and_then(|()| self.sandbox.plan(&split.body));
+        for name in registered {
+            let _ = self.sandbox.deregister(name);
+        }
+        Some(schema)
+    }
+
     /// Computes a view and registers the result as table `name`; returns its rows. Its top-level
     /// CTEs are computed once each and held as temporary tables while the final SELECT runs (see
     /// [`cte`]); SQL that cannot be split that way, or whose CTE names are taken by tables, runs
     /// as written. `later` is the SQL of the views still to be computed after it, which
     /// [`Engine::release_unread`] must not take tables from.
     fn compute_view(&self, name: &str, sql: &str, later: &[&str]) -> Result<usize, SandboxError> {
-        let whole = |engine: &Engine| {
-            let rows = engine.materialise(name, sql, engine.sandbox.limits().threads)?;
-            engine.release_unread(later.iter().copied());
-            Ok(rows)
+        let Some(split) = self.split_view(sql) else {
+            let rows = self.materialise(name, sql, self.sandbox.limits().threads)?;
+            self.release_unread(later.iter().copied());
+            return Ok(rows);
         };
-        let Some(split) = cte::split(sql) else { return whole(self) };
-        let ctx = self.sandbox.context();
-        let mut names: Vec<&str> = split.ctes.iter().map(|(n, _)| n.as_str()).collect();
-        names.sort_unstable();
-        let repeated = names.windows(2).any(|w| w[0] == w[1]);
-        if repeated || names.iter().any(|n| ctx.table_exist(*n).unwrap_or(true)) {
-            return whole(self);
-        }
         let mut result = self.compute_ctes(&split, later).map(|()| 0);
         if result.is_ok() {
             let started = std::time::Instant::now();
