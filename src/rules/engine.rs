@@ -425,8 +425,8 @@ impl Engine {
     }
 
     /// A view's SQL taken apart into its CTEs and final query (see [`cte::split`]), unless it
-    /// cannot be, or two of its CTEs have one name, or a CTE's name is taken by a table (which
-    /// the CTE hides while the view runs as written).
+    /// cannot be, or two of its CTEs have one name, or a CTE has the name of a table (which the
+    /// CTE's own table would replace).
     fn split_view(&self, sql: &str) -> Option<cte::Split> {
         let split = cte::split(sql)?;
         let ctx = self.sandbox.context();
@@ -451,11 +451,11 @@ impl Engine {
     /// an empty table of its schema for the CTEs after it, then the final query over them; the
     /// CTEs' tables are dropped again. `None` when the view does not split ([`cte`]).
     ///
-    /// Planned as written, `traveller_journey` took 1.0–1.3 s, against 0.05–0.07 s so, and was
-    /// most of a run over the sample data (docs/performance.md, change 70): DataFusion's SQL
-    /// planner walks the whole plan under a SELECT, with every CTE inlined into it, once for
-    /// each item of the SELECT list (`LogicalPlan::using_columns`), and the view's final SELECT
-    /// has about a hundred.
+    /// Planned as written, `traveller_journey` took 1.0–1.3 s, most of a run over the sample
+    /// data, and takes 0.05–0.07 s planned this way (docs/performance.md, change 70).
+    /// DataFusion's SQL planner walks the whole plan under a SELECT, with every CTE inlined into
+    /// it, once for each item of the SELECT list (`LogicalPlan::using_columns`), and the view's
+    /// final SELECT has about a hundred.
     pub fn plan_view_split(&self, sql: &str) -> Option<Result<SchemaRef, SandboxError>> {
         let split = self.split_view(sql)?;
         let mut registered = Vec::with_capacity(split.ctes.len());
