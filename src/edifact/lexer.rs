@@ -266,6 +266,18 @@ impl<'a> Segment<'a> {
     }
 }
 
+/// What a special byte does, for the three bytes that end nearly every run of text (see
+/// [`Specials::class`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Component,
+    Element,
+    Terminator,
+    /// The release character, a line break, the repetition separator, a terminator of more than
+    /// one byte, or an ordinary byte.
+    Other,
+}
+
 /// The bytes that [`Lexer`] must look at one by one under a set of service characters (the
 /// service characters, the first byte of the terminator and line breaks); every other byte is
 /// ordinary text. There are at most eight.
@@ -273,6 +285,11 @@ impl<'a> Segment<'a> {
 struct Specials {
     /// Bit `b` is set for each special byte `b`.
     bits: [u64; 4],
+    /// What each byte does when it is one of the three that end nearly every run of text (a
+    /// component separator, an element separator or a one-byte terminator): [`Class::Component`],
+    /// [`Class::Element`] or [`Class::Terminator`]. Every other byte is [`Class::Other`], and the
+    /// lexer tests it one service character after another, in the order of `lex_segment`.
+    class: [Class; 256],
     /// The special bytes, each once, the first repeated to fill the eight places.
     #[cfg(target_arch = "x86_64")]
     needles: [std::arch::x86_64::__m128i; 8],
@@ -295,8 +312,31 @@ impl Specials {
         for &b in &bytes {
             bits[(b >> 6) as usize] |= 1 << (b & 63);
         }
+        // The lexer tests a special byte for the release character first, then a line break,
+        // the element separator, the component separator, the repetition separator and the
+        // terminator: a byte declared twice keeps the first meaning, so a class is given only
+        // where no earlier test would take the byte.
+        let earlier = |b: u8, upto: &[Option<u8>]| upto.iter().flatten().any(|&x| x == b);
+        let line_breaks = [Some(b'\r'), Some(b'\n')];
+        let mut class = [Class::Other; 256];
+        let before_element = [sc.release, line_breaks[0], line_breaks[1]];
+        if !earlier(sc.element, &before_element) {
+            class[sc.element as usize] = Class::Element;
+        }
+        let before_component = [sc.release, line_breaks[0], line_breaks[1], Some(sc.element)];
+        if !earlier(sc.component, &before_component) {
+            class[sc.component as usize] = Class::Component;
+        }
+        if let Terminator::Byte(t) = sc.terminator {
+            let before_terminator =
+                [sc.release, line_breaks[0], line_breaks[1], Some(sc.element), Some(sc.component), sc.repetition];
+            if !earlier(t, &before_terminator) {
+                class[t as usize] = Class::Terminator;
+            }
+        }
         Specials {
             bits,
+            class,
             #[cfg(target_arch = "x86_64")]
             needles: std::array::from_fn(|k| {
                 let b = bytes.get(k).copied().unwrap_or(bytes[0]);
@@ -625,7 +665,10 @@ impl<'a> Lexer<'a> {
     /// apart as soon as it ends: that keeps one code path for every separator, and no element
     /// has to be removed from the front of the vector afterwards.
     // `finish_element!` clears `in_tag_element` also where the segment ends and nothing reads it.
+    // Not inlined: inlined into `next_segment`, which is then not inlined into `read_messages`,
+    // ingest ran 0.8% more instructions (callgrind, docs/performance.md change 71).
     #[allow(unused_assignments)]
+    #[inline(never)]
     fn lex_segment(&mut self) -> Result<Segment<'a>, ()> {
         let start = self.pos;
         let input = self.input;
@@ -641,7 +684,6 @@ impl<'a> Lexer<'a> {
         // The tag is the first component of element zero; the rest of element zero is dropped.
         let mut tag: Option<Cow<'a, str>> = None;
         let mut in_tag_element = true;
-        let special = self.special;
         // The current component is input[comp_start..i] while `owned` is None; once a release
         // character or line break forces a copy, bytes accumulate in `owned`.
         let mut comp_start = start;
@@ -653,23 +695,25 @@ impl<'a> Lexer<'a> {
             () => {{
                 // An ASCII input's components are text as they are: made here, in the loop, not
                 // by a call per component (`decode` is for other inputs).
-                let text: Cow<'a, str> = match (owned.take(), ascii) {
+                let text: Cow<'a, str> = if ascii && owned.is_none() {
                     // SAFETY: every byte of the input is ASCII, and so valid UTF-8.
-                    (None, true) => Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&input[comp_start..i]) }),
-                    // SAFETY: as above; the bytes were copied from the input.
-                    (Some(v), true) => Cow::Owned(unsafe { String::from_utf8_unchecked(v) }),
-                    (Some(v), false) => self.decode(Cow::Owned(v), start),
-                    (None, false) => self.decode(Cow::Borrowed(&input[comp_start..i]), start),
+                    Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&input[comp_start..i]) })
+                } else {
+                    match (owned.take(), ascii) {
+                        // SAFETY: as above; the bytes were copied from the input.
+                        (Some(v), true) => Cow::Owned(unsafe { String::from_utf8_unchecked(v) }),
+                        (Some(v), false) => self.decode(Cow::Owned(v), start),
+                        (None, _) => self.decode(Cow::Borrowed(&input[comp_start..i]), start),
+                    }
                 };
                 if in_tag_element {
                     if tag.is_none() {
                         tag = Some(text);
                     }
+                } else if in_repeat && let Some(r) = repeats.last_mut() {
+                    r.components.push(text);
                 } else {
-                    match (in_repeat, repeats.last_mut()) {
-                        (true, Some(r)) => r.components.push(text),
-                        _ => components.push(text),
-                    }
+                    components.push(text);
                 }
             }};
         }
@@ -689,12 +733,39 @@ impl<'a> Lexer<'a> {
         let end = loop {
             // The run of ordinary text from `i`, if any, found in one pass: the branch on each
             // byte that a test of one byte at a time takes is the one the processor cannot guess.
-            let run_end = special.find(input, i, limit);
+            let run_end = self.special.find(input, i, limit);
             if let Some(buf) = owned.as_mut() {
                 buf.extend_from_slice(&input[i..run_end]);
             }
             i = run_end;
-            if i >= input.len() {
+            // `limit` is the end of the input or the longest segment's end, whichever comes first.
+            if i < limit {
+                // Nearly every run of text ends at one of these three; the rest are tested below,
+                // in the order that `Specials::class` follows.
+                match self.special.class[input[i] as usize] {
+                    Class::Component => {
+                        finish_component!();
+                        i += 1;
+                        comp_start = i;
+                        continue;
+                    }
+                    Class::Element => {
+                        finish_component!();
+                        finish_element!();
+                        in_repeat = false;
+                        i += 1;
+                        comp_start = i;
+                        continue;
+                    }
+                    Class::Terminator => {
+                        finish_component!();
+                        finish_element!();
+                        self.pos = i + 1;
+                        break i + 1;
+                    }
+                    Class::Other => {}
+                }
+            } else if i >= input.len() {
                 // End of input without a terminator: what was read still counts.
                 finish_component!();
                 finish_element!();
@@ -707,8 +778,8 @@ impl<'a> Lexer<'a> {
                 );
                 self.pos = i;
                 break i;
-            }
-            if i - start > MAX_SEGMENT_BYTES {
+            } else {
+                debug_assert!(i - start > MAX_SEGMENT_BYTES);
                 let skip_to = self.find_next_terminator(i).unwrap_or(input.len());
                 self.diag(
                     start,
@@ -782,20 +853,8 @@ impl<'a> Lexer<'a> {
                 i = j;
                 continue;
             }
-            if b == c.element {
-                finish_component!();
-                finish_element!();
-                in_repeat = false;
-                i += 1;
-                comp_start = i;
-                continue;
-            }
-            if b == c.component {
-                finish_component!();
-                i += 1;
-                comp_start = i;
-                continue;
-            }
+            // The element and component separators were taken above ([`Specials::class`] gives
+            // them their class wherever a test before this point would not take the byte).
             if Some(b) == c.repetition {
                 finish_component!();
                 // A repetition inside the tag's element is dropped with the rest of it.
@@ -960,6 +1019,33 @@ mod tests {
     }
 
     /// Is `b` special under `sc`, said plainly.
+    #[test]
+    fn a_byte_declared_twice_keeps_the_meaning_the_lexer_tests_first() {
+        let class_of = |sc: &ServiceChars, b: u8| Specials::new(sc).class[b as usize];
+        let iso = ServiceChars::default();
+        assert!(class_of(&iso, b':') == Class::Component);
+        assert!(class_of(&iso, b'+') == Class::Element);
+        assert!(class_of(&iso, b'\'') == Class::Terminator);
+        assert!(class_of(&iso, b'?') == Class::Other);
+        assert!(class_of(&iso, b'A') == Class::Other);
+        // The release character is tested first, then line breaks, then the element separator,
+        // the component separator, the repetition separator and last the terminator.
+        let release_is_component = ServiceChars { release: Some(b':'), ..iso };
+        assert!(class_of(&release_is_component, b':') == Class::Other);
+        let element_is_line_break = ServiceChars { element: b'\n', ..iso };
+        assert!(class_of(&element_is_line_break, b'\n') == Class::Other);
+        let component_is_element = ServiceChars { component: b'+', ..iso };
+        assert!(class_of(&component_is_element, b'+') == Class::Element);
+        let terminator_is_repetition = ServiceChars { repetition: Some(b'\''), ..iso };
+        assert!(class_of(&terminator_is_repetition, b'\'') == Class::Other);
+        let curly = ServiceChars { terminator: Terminator::Curly, ..iso };
+        assert!(class_of(&curly, b'\'') == Class::Other);
+        assert!(class_of(&curly, CURLY_TERMINATOR[0]) == Class::Other);
+        // Lexed, such a segment still splits as the earlier meaning says.
+        // The release character before an ordinary byte is kept literally: `a:b` stays one value.
+        assert_eq!(tokens(b"UNA:+.:*'TAG+a:b+c'"), ["TAG | a:b | c"]);
+    }
+
     fn special_in(sc: &ServiceChars, b: u8) -> bool {
         let terminator = match sc.terminator {
             Terminator::Byte(t) => b == t,
