@@ -4,3 +4,34 @@
 pub mod charset;
 pub mod interchange;
 pub mod lexer;
+
+/// `str::trim`, the same result, quicker where the text's ends are ASCII (nearly every value):
+/// `trim` decodes a character at each end before it tests it, and took 1.7% of the instructions
+/// of `paxrisk ingest` over 200 files (callgrind), from the fields of nearly every segment.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    // `trim_ascii` leaves what `trim` also removes only where an end is not ASCII, or is the
+    // vertical tab (Unicode white space, not ASCII white space).
+    let plain = |b: Option<&u8>| b.is_none_or(|&b| b.is_ascii() && b != 0x0b);
+    if plain(t.as_bytes().first()) && plain(t.as_bytes().last()) { t } else { t.trim() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim;
+
+    #[test]
+    fn trim_gives_what_str_trim_gives() {
+        let ends = ["", " ", "\t", "\r\n", "\x0b", "\x0c", "\u{a0}", "\u{2003}", " \u{a0} ", "\x0b ", "é", "\x1f"];
+        let middles = ["", "A", "AB C", " ", "\x0b", "é", "\u{a0}", "X\u{a0}Y"];
+        for front in ends {
+            for middle in middles {
+                for back in ends {
+                    let s = format!("{front}{middle}{back}");
+                    assert_eq!(trim(&s), s.trim(), "{s:?}");
+                }
+            }
+        }
+    }
+}

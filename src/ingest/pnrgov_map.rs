@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crate::diag::{Diagnostic, Severity};
 use crate::edifact::interchange::Message;
 use crate::edifact::lexer::Segment;
+use crate::edifact::trim;
 use crate::ingest::ids;
 use crate::ingest::sensitive::{SensitiveCodes, SensitiveDrops};
 use crate::ingest::times::{self, YearKind};
@@ -186,15 +187,15 @@ pub fn render(seg: &Segment<'_>) -> Text {
 /// The trimmed text, `None` when absent or blank: how an optional field of a segment becomes a
 /// column (for PAXLST too).
 pub(super) fn owned(s: Option<&str>) -> Option<Text> {
-    s.map(|s| s.trim()).filter(|s| !s.is_empty()).map(Text::from)
+    s.map(trim).filter(|s| !s.is_empty()).map(Text::from)
 }
 
 fn parse_amount(s: Option<&str>) -> Option<f64> {
-    s?.trim().replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite())
+    trim(s?).replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 fn parse_int(s: Option<&str>) -> Option<i64> {
-    s?.trim().parse::<i64>().ok()
+    trim(s?).parse::<i64>().ok()
 }
 
 fn same_flight_number(a: &str, b: &str) -> bool {

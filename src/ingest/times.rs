@@ -8,11 +8,12 @@
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
 use crate::diag::{Diagnostic, Severity};
+use crate::edifact::trim;
 use crate::reference::Airports;
 
 /// Parses `DDMMYY` (flight, creation, transaction dates): years are 2000 + YY.
 pub fn parse_ddmmyy(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
+    let s = trim(s);
     let b = s.as_bytes();
     if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
         return None;
@@ -25,7 +26,7 @@ pub fn parse_ddmmyy(s: &str) -> Option<NaiveDate> {
 
 /// Parses `YYMMDD` (UNB, PAXLST): years are 2000 + YY.
 pub fn parse_yymmdd(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
+    let s = trim(s);
     let b = s.as_bytes();
     if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
         return None;
@@ -35,7 +36,7 @@ pub fn parse_yymmdd(s: &str) -> Option<NaiveDate> {
 
 /// Parses `HHMM` or `HHMMSS`.
 pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
-    let s = s.trim();
+    let s = trim(s);
     let b = s.as_bytes();
     if !(b.len() == 4 || b.len() == 6) || !b.iter().all(u8::is_ascii_digit) {
         return None;
@@ -56,7 +57,7 @@ pub enum YearKind {
 /// Parses `DDMMMYY` (`12JUL64`), as in SSR DOCS. `reference` is the date the message speaks
 /// from (the flight date), used to keep dates of birth out of the future.
 pub fn parse_ddmmmyy(s: &str, kind: YearKind, reference: Option<NaiveDate>) -> Option<NaiveDate> {
-    let s = s.trim();
+    let s = trim(s);
     let b = s.as_bytes();
     if b.len() != 7 && b.len() != 9 {
         return None;
@@ -160,7 +161,7 @@ pub fn utc_at(
 /// the value, the length decides, so lists that leave it out or get it wrong still read. Two-digit years come back in 20YY; the caller picks the century.
 /// Returns the date, the time if the value has one, and whether the year had four digits.
 pub fn parse_dtm(value: &str, format: Option<&str>) -> Option<(NaiveDate, Option<NaiveTime>, bool)> {
-    let v = value.trim();
+    let v = trim(value);
     if !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
