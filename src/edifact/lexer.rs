@@ -1018,7 +1018,6 @@ mod tests {
         }
     }
 
-    /// Is `b` special under `sc`, said plainly.
     #[test]
     fn a_byte_declared_twice_keeps_the_meaning_the_lexer_tests_first() {
         let class_of = |sc: &ServiceChars, b: u8| Specials::new(sc).class[b as usize];
@@ -1041,11 +1040,12 @@ mod tests {
         let curly = ServiceChars { terminator: Terminator::Curly, ..iso };
         assert!(class_of(&curly, b'\'') == Class::Other);
         assert!(class_of(&curly, CURLY_TERMINATOR[0]) == Class::Other);
-        // Lexed, such a segment still splits as the earlier meaning says.
-        // The release character before an ordinary byte is kept literally: `a:b` stays one value.
+        // Lexed, such a segment splits as the earlier meaning says: the release character before
+        // an ordinary byte is kept literally, so `a:b` stays one value.
         assert_eq!(tokens(b"UNA:+.:*'TAG+a:b+c'"), ["TAG | a:b | c"]);
     }
 
+    /// Is `b` special under `sc`, said plainly.
     fn special_in(sc: &ServiceChars, b: u8) -> bool {
         let terminator = match sc.terminator {
             Terminator::Byte(t) => b == t,
