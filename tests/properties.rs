@@ -24,8 +24,8 @@ proptest! {
         let _ = Lexer::new(&bytes).count();
         let parsed = read_messages(&bytes, 0);
         for m in &parsed.messages {
-            let _ = paxrisk::pnrgov::grammar::parse(&m.body);
-            let _ = paxrisk::paxlst::parse(&m.body);
+            let _ = paxrisk::pnrgov::grammar::parse(m.segments());
+            let _ = paxrisk::paxlst::parse(m.segments());
         }
     }
 

@@ -79,8 +79,12 @@ pub struct Message<'a> {
     pub parts: u32,
     /// (origin, byte range) of every part's UNH..UNT span, for hashing and for auditors.
     pub spans: Vec<(u32, usize, usize)>,
-    /// Segments between UNH and UNT (of all parts, in order).
+    /// Segments between UNH and UNT of the (first) part. [`Message::segments`] gives those of
+    /// every part.
     pub body: Vec<Segment<'a>>,
+    /// The bodies of the later parts of a reassembled message, in order: kept apart rather than
+    /// moved onto the end of `body`, which copied every segment of most pushes once more.
+    pub later_bodies: Vec<Vec<Segment<'a>>>,
     /// Envelope faults found in this message.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -100,8 +104,25 @@ impl Message<'_> {
             parts: self.parts,
             spans: self.spans,
             body: self.body.into_iter().map(Segment::into_owned).collect(),
+            later_bodies: self
+                .later_bodies
+                .into_iter()
+                .map(|b| b.into_iter().map(Segment::into_owned).collect())
+                .collect(),
             diagnostics: self.diagnostics,
         }
+    }
+}
+
+impl<'a> Message<'a> {
+    /// The body segments of every part, in order.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment<'a>> + Clone {
+        self.body.iter().chain(self.later_bodies.iter().flatten())
+    }
+
+    /// Number of body segments of every part.
+    pub fn segment_count(&self) -> usize {
+        self.body.len() + self.later_bodies.iter().map(Vec::len).sum::<usize>()
     }
 }
 
@@ -301,6 +322,7 @@ pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
                     parts: 1,
                     spans: vec![(origin, seg.offset, seg.end)],
                     body: Vec::with_capacity(body_hint.capacity(input, seg.end)),
+                    later_bodies: Vec::new(),
                     diagnostics: Vec::new(),
                 });
             }
@@ -495,15 +517,14 @@ pub fn join_parts<'a>(parts: Vec<Message<'a>>) -> Message<'a> {
     let Some(mut first) = iter.next() else { unreachable!("join_parts is only called with at least one part") };
     let seqs: Vec<u32> = std::iter::once(first.part.map(|p| p.seq).unwrap_or(0)).collect();
     let mut seqs = seqs;
-    // The joined body sized once: a push of many parts holds tens of thousands of segments.
-    let rest: Vec<Message<'a>> = iter.collect();
-    first.body.reserve(rest.iter().map(|m| m.body.len()).sum());
-    first.spans.reserve(rest.iter().map(|m| m.spans.len()).sum());
-    for m in rest {
+    for m in iter {
         seqs.push(m.part.map(|p| p.seq).unwrap_or(0));
         first.parts += 1;
         first.spans.extend(m.spans);
-        first.body.extend(m.body);
+        // A push of many parts holds tens of thousands of segments: the parts' bodies are moved,
+        // not their segments.
+        first.later_bodies.push(m.body);
+        first.later_bodies.extend(m.later_bodies);
         first.diagnostics.extend(m.diagnostics);
     }
     if !complete {
@@ -592,8 +613,12 @@ mod tests {
         assert_eq!(re.complete.len(), 1);
         let m = &re.complete[0];
         assert_eq!(m.parts, 3);
-        let tags: Vec<String> = m.body.iter().map(|s| format!("{}{}", s.tag, s.get(0, 1).unwrap_or(""))).collect();
+        let tags: Vec<String> = m.segments().map(|s| format!("{}{}", s.tag, s.get(0, 1).unwrap_or(""))).collect();
         assert_eq!(tags, vec!["MSG22", "SRC", "RCIA", "SRC", "RCIB", "SRC", "RCIC"]);
+        assert_eq!(m.segment_count(), 7);
+        // The later parts' bodies are kept as they were read, not copied onto the first.
+        assert_eq!(m.body.len(), 3);
+        assert_eq!(m.later_bodies.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2]);
     }
 
     #[test]
@@ -605,7 +630,7 @@ mod tests {
         assert!(re.complete.is_empty());
         assert_eq!(re.pending.len(), 2);
         let joined = join_parts(re.pending);
-        assert_eq!(joined.body.len(), 2);
+        assert_eq!(joined.segment_count(), 2);
         assert!(joined.diagnostics.iter().any(|d| d.code == "MULTIPART_INCOMPLETE"));
     }
 

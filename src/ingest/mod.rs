@@ -629,12 +629,12 @@ fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, C
     match msg.message_type.as_deref() {
         Some("PNRGOV") => {}
         Some("PAXLST") => {
-            if !msg.body.iter().any(|s| matches!(s.tag.as_ref(), "BGM" | "TDT" | "NAD")) {
+            if !msg.segments().any(|s| matches!(s.tag.as_ref(), "BGM" | "TDT" | "NAD")) {
                 return reject(
                     "MESSAGE_UNREADABLE",
                     format!(
                         "PAXLST message has {} body segments and none of BGM, TDT or NAD; nothing to load",
-                        msg.body.len()
+                        msg.segment_count()
                     ),
                 );
             }
@@ -648,11 +648,14 @@ fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, C
             );
         }
     }
-    let recognisable = msg.body.iter().any(|s| matches!(s.tag.as_ref(), "MSG" | "TVL" | "SRC" | "EQN"));
+    let recognisable = msg.segments().any(|s| matches!(s.tag.as_ref(), "MSG" | "TVL" | "SRC" | "EQN"));
     if !recognisable {
         return reject(
             "MESSAGE_UNREADABLE",
-            format!("message has {} body segments and none of MSG, TVL, EQN or SRC; nothing to load", msg.body.len()),
+            format!(
+                "message has {} body segments and none of MSG, TVL, EQN or SRC; nothing to load",
+                msg.segment_count()
+            ),
         );
     }
     let mapped = pnrgov_map::map_message(msg, push_id, ctx);

@@ -144,7 +144,7 @@ pub fn message_diagnostic_rows(
         // Only a message reassembled from parts can have segments from another file. Looking the
         // segment up costs a scan of the body per diagnostic, which a messy message makes many of.
         let origin = if msg.parts > 1 {
-            msg.body.iter().find(|s| s.offset == d.offset).map(|s| s.origin).unwrap_or(msg.origin)
+            msg.segments().find(|s| s.offset == d.offset).map(|s| s.origin).unwrap_or(msg.origin)
         } else {
             msg.origin
         };
@@ -218,6 +218,8 @@ struct Mapper<'c, 'm> {
     payment_seq: i64,
     /// The PNRs of this push loaded so far: pnr_id, and the input and byte offset of its SRC.
     loaded_pnrs: std::collections::HashMap<Text, (u32, usize)>,
+    /// Local flight times converted to UTC lately in this message.
+    recent_utc: times::RecentUtc,
     out: Mapped,
 }
 
@@ -250,7 +252,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         airport: Option<&str>,
         local: Option<NaiveDateTime>,
     ) -> Option<DateTime<Utc>> {
-        let (utc, diag) = times::utc_at(self.ctx.airports, airport?, local?, seg.offset);
+        let (utc, diag) = times::utc_at(self.ctx.airports, &mut self.recent_utc, airport?, local?, seg.offset);
         if let Some(d) = diag {
             self.push_diag(seg.origin, &d);
         }
@@ -1664,7 +1666,7 @@ fn joined<S: AsRef<str>>(items: impl Iterator<Item = S>, sep: &str) -> Option<Te
 
 /// Maps one PNRGOV message. `push_id` is computed by the caller from the raw bytes.
 pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> Mapped {
-    let g = grammar::parse(&msg.body);
+    let g = grammar::parse(msg.segments());
     let mut m = Mapper {
         ctx,
         msg,
@@ -1675,6 +1677,7 @@ pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> 
         route: (None, None),
         payment_seq: 0,
         loaded_pnrs: Default::default(),
+        recent_utc: Default::default(),
         out: Mapped::default(),
     };
     // The larger rows' vectors sized once, not grown (and copied) row by row.

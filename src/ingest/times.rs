@@ -134,16 +134,68 @@ pub fn local_to_utc(airports: &Airports, airport: &str, local: NaiveDateTime) ->
     }
 }
 
-/// [`local_to_utc`] for a time read at byte `offset`, with the diagnostic both formats give: a
-/// time in a daylight-saving gap is read as one hour later (info), an unknown airport keeps its
-/// local time and leaves UTC NULL (warning).
+/// Slots of [`RecentUtc`] (a power of two).
+const RECENT_UTC: usize = 64;
+
+/// Results of [`local_to_utc`] kept for the conversions a message repeats: every PNR of a push
+/// has the pushed flight's local departure and arrival, and PNRs share connections. A conversion
+/// looks the airport up and searches its zone's transitions, about 860 instructions
+/// (callgrind); a hit here is a hash and one comparison. Each airport and local time has one slot,
+/// which a later conversion with the same slot takes over. A mapper keeps one for its message.
+#[derive(Debug)]
+pub struct RecentUtc {
+    /// Airport code (see [`RecentUtc::code`]), local time in seconds, and result.
+    slots: [Option<(u32, i64, LocalToUtc)>; RECENT_UTC],
+}
+
+impl Default for RecentUtc {
+    fn default() -> Self {
+        RecentUtc { slots: [None; RECENT_UTC] }
+    }
+}
+
+impl RecentUtc {
+    /// What [`local_to_utc`] gives, from the kept results when this conversion is one of them.
+    pub fn local_to_utc(&mut self, airports: &Airports, airport: &str, local: NaiveDateTime) -> LocalToUtc {
+        // Codes longer than an IATA code are not kept (no airport of the table has one).
+        let Some(code) = Self::code(airport) else { return local_to_utc(airports, airport, local) };
+        let seconds = local.and_utc().timestamp();
+        let mixed = (u64::from(code) << 32 ^ seconds as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &mut self.slots[(mixed >> (64 - RECENT_UTC.trailing_zeros())) as usize];
+        match slot {
+            Some((c, s, result)) if *c == code && *s == seconds => *result,
+            _ => {
+                let result = local_to_utc(airports, airport, local);
+                *slot = Some((code, seconds, result));
+                result
+            }
+        }
+    }
+
+    /// An airport code of at most three bytes as one number: the bytes and the length.
+    fn code(airport: &str) -> Option<u32> {
+        let b = airport.as_bytes();
+        if b.len() > 3 {
+            return None;
+        }
+        let mut bytes = [0u8; 4];
+        bytes[..b.len()].copy_from_slice(b);
+        bytes[3] = b.len() as u8;
+        Some(u32::from_le_bytes(bytes))
+    }
+}
+
+/// [`local_to_utc`] for a time read at byte `offset` (through `recent`), with the diagnostic both
+/// formats give: a time in a daylight-saving gap is read as one hour later (info), an unknown
+/// airport keeps its local time and leaves UTC NULL (warning).
 pub fn utc_at(
     airports: &Airports,
+    recent: &mut RecentUtc,
     airport: &str,
     local: NaiveDateTime,
     offset: usize,
 ) -> (Option<DateTime<Utc>>, Option<Diagnostic>) {
-    match local_to_utc(airports, airport, local) {
+    match recent.local_to_utc(airports, airport, local) {
         LocalToUtc::Ok(t) => (Some(t), None),
         LocalToUtc::Gap(t) => {
             let m = format!("{local} does not exist at {airport} (clocks went forward); read as one hour later");
@@ -238,6 +290,43 @@ mod tests {
             local_to_utc(&airports, "LHR", gap),
             LocalToUtc::Gap(d(2010, 3, 28).and_hms_opt(1, 30, 0).unwrap().and_utc())
         );
+    }
+
+    #[test]
+    fn recent_conversions_give_what_local_to_utc_gives() {
+        let airports = Airports::parse(
+            "iata,icao,name,city,country,tz,lat,lon\nLHR,EGLL,Heathrow,London,GB,Europe/London,0,0\n\
+             JFK,KJFK,Kennedy,New York,US,America/New_York,0,0\nLOS,DNMM,Murtala Muhammed,Lagos,NG,Africa/Lagos,0,0\n",
+            std::path::Path::new("test.csv"),
+        )
+        .unwrap();
+        let mut recent = RecentUtc::default();
+        // More airports and times than it keeps, each asked several times and in an order that
+        // makes it overwrite entries: gaps, repeated hours and unknown airports included.
+        let mut asked = Vec::new();
+        for day in [(2010, 3, 28), (2010, 3, 14), (2010, 10, 31), (2010, 11, 7), (2010, 7, 12)] {
+            for hour in [0, 1, 2, 3, 12] {
+                for airport in ["LHR", "JFK", "LOS", "XXX", "", "LH", "EGLL"] {
+                    asked.push((airport, d(day.0, day.1, day.2).and_hms_opt(hour, 30, 0).unwrap()));
+                }
+            }
+        }
+        for round in 0..3 {
+            for (i, &(airport, local)) in asked.iter().enumerate() {
+                // Some asked again at once, some only after many others.
+                let times = if (i + round) % 3 == 0 { 2 } else { 1 };
+                for _ in 0..times {
+                    assert_eq!(
+                        recent.local_to_utc(&airports, airport, local),
+                        local_to_utc(&airports, airport, local),
+                        "{airport} {local}"
+                    );
+                }
+            }
+        }
+        let gap = d(2010, 3, 28).and_hms_opt(1, 30, 0).unwrap();
+        assert!(matches!(recent.local_to_utc(&airports, "LHR", gap), LocalToUtc::Gap(_)));
+        assert_eq!(recent.local_to_utc(&airports, "XXX", gap), LocalToUtc::UnknownAirport);
     }
 
     #[test]

@@ -92,7 +92,7 @@ enum At {
 }
 
 /// Places the body segments (UNH and UNT excluded) of one PAXLST message.
-pub fn parse<'s, 'a>(body: &'s [Segment<'a>]) -> PaxlstMessage<'s, 'a> {
+pub fn parse<'s, 'a: 's>(body: impl IntoIterator<Item = &'s Segment<'a>>) -> PaxlstMessage<'s, 'a> {
     let mut m = PaxlstMessage::default();
     let mut at = At::Header;
     for seg in body {

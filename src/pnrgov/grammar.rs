@@ -285,7 +285,7 @@ fn is_operating_only_tvl(seg: &Segment<'_>) -> bool {
 }
 
 /// Parses the body of a PNRGOV message (the segments between UNH and UNT).
-pub fn parse<'s, 'a>(body: &'s [Segment<'a>]) -> PnrgovMessage<'s, 'a> {
+pub fn parse<'s, 'a: 's>(body: impl IntoIterator<Item = &'s Segment<'a>>) -> PnrgovMessage<'s, 'a> {
     let mut m = PnrgovMessage::default();
     let mut ctx = Ctx::Header;
     let mut prev_tag: &str = "";
