@@ -136,6 +136,7 @@ pub fn local_to_utc(airports: &Airports, airport: &str, local: NaiveDateTime) ->
 
 /// Slots of [`RecentUtc`] (a power of two).
 const RECENT_UTC: usize = 64;
+const _: () = assert!(RECENT_UTC.is_power_of_two());
 
 /// Results of [`local_to_utc`] kept for the conversions a message repeats: every PNR of a push
 /// has the pushed flight's local departure and arrival, and PNRs share connections. A conversion
@@ -144,8 +145,8 @@ const RECENT_UTC: usize = 64;
 /// which a later conversion with the same slot takes over. A mapper keeps one for its message.
 #[derive(Debug)]
 pub struct RecentUtc {
-    /// Airport code (see [`RecentUtc::code`]), local time in seconds, and result.
-    slots: [Option<(u32, i64, LocalToUtc)>; RECENT_UTC],
+    /// Airport code (see [`RecentUtc::code`]), local time, and result.
+    slots: [Option<(u32, NaiveDateTime, LocalToUtc)>; RECENT_UTC],
 }
 
 impl Default for RecentUtc {
@@ -157,16 +158,16 @@ impl Default for RecentUtc {
 impl RecentUtc {
     /// What [`local_to_utc`] gives, from the kept results when this conversion is one of them.
     pub fn local_to_utc(&mut self, airports: &Airports, airport: &str, local: NaiveDateTime) -> LocalToUtc {
-        // Codes longer than an IATA code are not kept (no airport of the table has one).
+        // A code longer than three bytes (not an IATA code) is converted every time.
         let Some(code) = Self::code(airport) else { return local_to_utc(airports, airport, local) };
         let seconds = local.and_utc().timestamp();
         let mixed = (u64::from(code) << 32 ^ seconds as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let slot = &mut self.slots[(mixed >> (64 - RECENT_UTC.trailing_zeros())) as usize];
         match slot {
-            Some((c, s, result)) if *c == code && *s == seconds => *result,
+            Some((c, l, result)) if *c == code && *l == local => *result,
             _ => {
                 let result = local_to_utc(airports, airport, local);
-                *slot = Some((code, seconds, result));
+                *slot = Some((code, local, result));
                 result
             }
         }
@@ -307,7 +308,9 @@ mod tests {
         for day in [(2010, 3, 28), (2010, 3, 14), (2010, 10, 31), (2010, 11, 7), (2010, 7, 12)] {
             for hour in [0, 1, 2, 3, 12] {
                 for airport in ["LHR", "JFK", "LOS", "XXX", "", "LH", "EGLL"] {
+                    // Two times in the same second share a slot and must not share a result.
                     asked.push((airport, d(day.0, day.1, day.2).and_hms_opt(hour, 30, 0).unwrap()));
+                    asked.push((airport, d(day.0, day.1, day.2).and_hms_milli_opt(hour, 30, 0, 500).unwrap()));
                 }
             }
         }
