@@ -330,6 +330,14 @@ mod tests {
         let gap = d(2010, 3, 28).and_hms_opt(1, 30, 0).unwrap();
         assert!(matches!(recent.local_to_utc(&airports, "LHR", gap), LocalToUtc::Gap(_)));
         assert_eq!(recent.local_to_utc(&airports, "XXX", gap), LocalToUtc::UnknownAirport);
+        // A time just converted is given from its slot: asked with a table that lacks the
+        // airport, it still comes back converted.
+        let none =
+            Airports::parse("iata,icao,name,city,country,tz,lat,lon\n", std::path::Path::new("none.csv")).unwrap();
+        let summer = d(2010, 7, 12).and_hms_opt(9, 15, 0).unwrap();
+        let kept = recent.local_to_utc(&airports, "LHR", summer);
+        assert_eq!(kept, LocalToUtc::Ok(d(2010, 7, 12).and_hms_opt(8, 15, 0).unwrap().and_utc()));
+        assert_eq!(recent.local_to_utc(&none, "LHR", summer), kept);
     }
 
     #[test]
