@@ -94,8 +94,6 @@ struct Mapper<'c, 'm> {
     ctx: &'c MapContext<'c>,
     msg: &'m Message<'m>,
     push_id: Shared,
-    /// Local flight times converted to UTC lately in this message.
-    recent_utc: times::RecentUtc,
     out: Mapped,
 }
 
@@ -116,7 +114,7 @@ impl Mapper<'_, '_> {
         airport: Option<&str>,
         local: Option<NaiveDateTime>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        let (utc, diag) = times::utc_at(self.ctx.airports, &mut self.recent_utc, airport?, local?, seg.offset);
+        let (utc, diag) = times::utc_at(self.ctx.airports, airport?, local?, seg.offset);
         if let Some(d) = diag {
             self.diag(seg.origin, &d);
         }
@@ -308,8 +306,7 @@ impl Mapper<'_, '_> {
 /// Maps a PAXLST message (after multi-part reassembly).
 pub fn map_message(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> Mapped {
     let g = paxlst::parse(msg.segments());
-    let mut m =
-        Mapper { ctx, msg, push_id: Shared::from(push_id), recent_utc: Default::default(), out: Mapped::default() };
+    let mut m = Mapper { ctx, msg, push_id: Shared::from(push_id), out: Mapped::default() };
     m.out.rows.diagnostics = message_diagnostic_rows(msg, &g.diagnostics, &m.push_id, ctx);
     m.map(&g);
     m.out

@@ -252,7 +252,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         airport: Option<&str>,
         local: Option<NaiveDateTime>,
     ) -> Option<DateTime<Utc>> {
-        let (utc, diag) = times::utc_at(self.ctx.airports, &mut self.recent_utc, airport?, local?, seg.offset);
+        let (utc, diag) = self.recent_utc.utc_at(self.ctx.airports, airport?, local?, seg.offset);
         if let Some(d) = diag {
             self.push_diag(seg.origin, &d);
         }

@@ -142,7 +142,8 @@ const _: () = assert!(RECENT_UTC.is_power_of_two());
 /// has the pushed flight's local departure and arrival, and PNRs share connections. A conversion
 /// looks the airport up and searches its zone's transitions, about 860 instructions
 /// (callgrind); a hit here is a hash and one comparison. Each airport and local time has one slot,
-/// which a later conversion with the same slot takes over. A mapper keeps one for its message.
+/// which a later conversion with the same slot takes over. The PNRGOV mapper keeps one for its
+/// message; a PAXLST message converts one time and has none.
 #[derive(Debug)]
 pub struct RecentUtc {
     /// Airport code (see [`RecentUtc::code`]), local time, and result.
@@ -173,6 +174,17 @@ impl RecentUtc {
         }
     }
 
+    /// [`utc_at`], converting through the kept results.
+    pub fn utc_at(
+        &mut self,
+        airports: &Airports,
+        airport: &str,
+        local: NaiveDateTime,
+        offset: usize,
+    ) -> (Option<DateTime<Utc>>, Option<Diagnostic>) {
+        with_diagnostic(self.local_to_utc(airports, airport, local), airport, local, offset)
+    }
+
     /// An airport code of at most three bytes as one number: the bytes and the length.
     fn code(airport: &str) -> Option<u32> {
         let b = airport.as_bytes();
@@ -186,17 +198,27 @@ impl RecentUtc {
     }
 }
 
-/// [`local_to_utc`] for a time read at byte `offset` (through `recent`), with the diagnostic both
-/// formats give: a time in a daylight-saving gap is read as one hour later (info), an unknown
-/// airport keeps its local time and leaves UTC NULL (warning).
+/// [`local_to_utc`] for a time read at byte `offset`, with the diagnostic both formats give: a
+/// time in a daylight-saving gap is read as one hour later (info), an unknown airport keeps its
+/// local time and leaves UTC NULL (warning). [`RecentUtc::utc_at`] is the same for a message that
+/// converts many times.
 pub fn utc_at(
     airports: &Airports,
-    recent: &mut RecentUtc,
     airport: &str,
     local: NaiveDateTime,
     offset: usize,
 ) -> (Option<DateTime<Utc>>, Option<Diagnostic>) {
-    match recent.local_to_utc(airports, airport, local) {
+    with_diagnostic(local_to_utc(airports, airport, local), airport, local, offset)
+}
+
+/// The UTC time of a conversion's `result`, and the diagnostic of [`utc_at`].
+fn with_diagnostic(
+    result: LocalToUtc,
+    airport: &str,
+    local: NaiveDateTime,
+    offset: usize,
+) -> (Option<DateTime<Utc>>, Option<Diagnostic>) {
+    match result {
         LocalToUtc::Ok(t) => (Some(t), None),
         LocalToUtc::Gap(t) => {
             let m = format!("{local} does not exist at {airport} (clocks went forward); read as one hour later");
