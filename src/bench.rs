@@ -6,7 +6,11 @@
 //! the process CPU time (user + system, all threads) and the peak resident memory within the
 //! stage (Linux: `/proc/self/clear_refs` resets the high-water mark at each stage start). It
 //! reports a Markdown table and a JSON file, with the machine and content hashes of the scored
-//! outputs, so that an optimisation can be shown not to change a single row.
+//! outputs, so that an optimisation can be shown not to change a single row. The machine's pace
+//! ([`pace`]) is measured before and after the run, so that reports taken at different times can
+//! be told apart from the machine's own changes of speed.
+
+pub mod pace;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -69,6 +73,10 @@ pub struct Report {
     pub started_utc: String,
     /// The machine.
     pub machine: Machine,
+    /// The machine's pace before the input was read ([`pace`]).
+    pub pace_start: pace::Pace,
+    /// The machine's pace after the run.
+    pub pace_end: pace::Pace,
     /// Data set folder.
     pub data_set: String,
     /// PNRs asked for.
@@ -319,6 +327,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     }
     let dir = data_set(args)?;
     let files = crate::ingest::find_inputs(std::slice::from_ref(&dir))?;
+    let pace_start = pace::measure(pace::BENCH_WORK);
     let (input_bytes, read_floor_s) = read_floor(&files)?;
 
     let run_out = args.out.join("runs");
@@ -346,6 +355,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         let file = format!("{name}.parquet");
         content_sha256.push((file.clone(), parquet_content_hash(&outcome.dir.join(file))?));
     }
+    let pace_end = pace::measure(pace::BENCH_WORK);
     let m = &outcome.manifest;
     let ingest = stages.iter().find(|s| s.stage == "ingest");
     let (ingest_wall, ingest_cpu) = ingest.map(|s| (s.wall_s, s.cpu_s)).unwrap_or((0.0, 0.0));
@@ -356,6 +366,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         build: build_kind(),
         started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         machine: machine(),
+        pace_start,
+        pace_end,
         data_set: dir.display().to_string(),
         pnrs: args.pnrs,
         seed: args.seed,
@@ -429,6 +441,8 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.travellers_scored,
         r.active_rules
     )?;
+    writeln!(w)?;
+    writeln!(w, "Machine's pace before and after the run: {}.", pace::describe(&r.pace_start, &r.pace_end))?;
     writeln!(w)?;
     writeln!(w, "| stage | wall s | CPU s | peak RSS MiB | detail |")?;
     writeln!(w, "|---|---:|---:|---:|---|")?;

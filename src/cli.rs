@@ -143,7 +143,9 @@ pub enum Command {
     /// PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every
     /// input byte once (the physical floor), then runs exactly what `paxrisk run` runs and reports
     /// wall time, CPU time and peak resident memory per stage, ingest MB/s and PNRs/s, and content
-    /// hashes of the scored outputs (equal hashes: the same rows). Writes
+    /// hashes of the scored outputs (equal hashes: the same rows). It also times three fixed
+    /// pieces of work before and after the run (integer steps, random reads, fresh memory), the
+    /// machine's pace, so that reports from different hours can be compared. Writes
     /// OUT/bench-N-pnrs-<time>.md and .json and prints the Markdown table.
     #[cfg(feature = "engine")]
     Bench {

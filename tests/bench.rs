@@ -28,6 +28,7 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
         assert!(stdout.contains(stage), "{stage} missing:\n{stdout}");
     }
     assert!(stdout.contains("Ingest: ") && stdout.contains(" MB/s wall"), "{stdout}");
+    assert!(stdout.contains("Machine's pace before and after the run: compute "), "{stdout}");
 
     let reports: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
@@ -51,6 +52,15 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
         // Linux gives every stage its peak; elsewhere the field may be null.
         if cfg!(target_os = "linux") {
             assert!(s["peak_rss_mib"].as_f64().unwrap() > 1.0, "{s}");
+        }
+    }
+    // The machine's pace, before the input was read and after the run.
+    for moment in ["pace_start", "pace_end"] {
+        let pace = &first[moment];
+        assert!(pace["compute_m_steps_per_s"].as_f64().unwrap() > 0.0, "{pace}");
+        assert!(pace["random_reads_m_per_s"].as_f64().unwrap() > 0.0, "{pace}");
+        if cfg!(unix) {
+            assert!(pace["fresh_memory_gb_per_s"].as_f64().unwrap() > 0.0, "{pace}");
         }
     }
     let hashes = first["content_sha256"].clone();
