@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayBuilder, ArrayRef, ArrowPrimitiveType, BooleanBuilder, DictionaryArray, Int32Builder, PrimitiveBuilder,
-    StringArray, StringBuilder,
+    Array, ArrayBuilder, ArrayRef, ArrowPrimitiveType, BooleanBufferBuilder, BooleanBuilder, DictionaryArray,
+    Int32Builder, PrimitiveBuilder, StringArray, StringBuilder,
 };
-use arrow::buffer::Buffer;
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{
     DataType, Date32Type, Field, Float64Type, Int32Type, Int64Type, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
@@ -38,6 +38,10 @@ pub trait Column: Sized {
 pub trait ColumnBuilder<T> {
     /// Appends one value.
     fn append(&mut self, value: &T);
+    /// Appends the values of one column of some rows (a message's, in the merge), in order.
+    fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r T> + Clone)
+    where
+        T: 'r;
     /// The column of the values appended since the last call. The builder starts the next batch
     /// with room for `next` values (text: at this batch's bytes per value, and a sixteenth more).
     fn finish(&mut self, next: usize) -> ArrayRef;
@@ -60,7 +64,7 @@ const TEXT_BYTES_GUESS: usize = 16;
 /// (`Dictionary(Int32, Utf8)`, the in-memory form of `landing::compact`).
 pub enum TextBuilder {
     /// One value per row.
-    Plain(StringBuilder),
+    Plain(PlainText),
     /// One key per row, one value per run of equal values (NULL rows get a NULL key).
     Runs {
         /// Index of each row's value.
@@ -75,14 +79,22 @@ impl TextBuilder {
         if dictionary {
             TextBuilder::Runs { keys: Int32Builder::with_capacity(rows), values: StringBuilder::new() }
         } else {
-            TextBuilder::Plain(StringBuilder::with_capacity(rows, bytes))
+            TextBuilder::Plain(PlainText::with_capacity(rows, bytes))
+        }
+    }
+
+    /// Appends values, or NULLs, in order.
+    pub fn append_options<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>> + Clone) {
+        match self {
+            TextBuilder::Plain(b) => b.append_all(values),
+            TextBuilder::Runs { .. } => values.for_each(|v| self.append_option(v)),
         }
     }
 
     /// Appends one value, or NULL.
     pub fn append_option(&mut self, value: Option<&str>) {
         match self {
-            TextBuilder::Plain(b) => b.append_option(value),
+            TextBuilder::Plain(b) => b.append_all(std::iter::once(value)),
             TextBuilder::Runs { keys, values } => match value {
                 None => keys.append_null(),
                 Some(v) => {
@@ -107,13 +119,12 @@ impl TextBuilder {
         match self {
             TextBuilder::Plain(b) => {
                 let rows = b.len();
-                let bytes = b.values_slice().len();
-                let array = fitted(b.finish());
+                let bytes = b.values.len();
                 // Room for the next batch at this one's bytes per value, and a sixteenth more:
                 // text that outgrows its buffer doubles it.
                 let room = if rows == 0 { next * TEXT_BYTES_GUESS } else { (bytes * next).div_ceil(rows) };
-                *b = StringBuilder::with_capacity(next, room + room / 16);
-                Arc::new(array)
+                let done = std::mem::replace(b, PlainText::with_capacity(next, room + room / 16));
+                Arc::new(done.finish())
             }
             TextBuilder::Runs { keys, values } => {
                 let dict = DictionaryArray::<Int32Type>::try_new(keys.finish(), Arc::new(values.finish()));
@@ -128,23 +139,91 @@ impl TextBuilder {
 
     fn held(&self) -> usize {
         match self {
-            TextBuilder::Plain(b) => b.values_slice().len() + 4 * b.len(),
+            TextBuilder::Plain(b) => b.values.len() + 4 * b.len(),
             TextBuilder::Runs { keys, values } => 4 * keys.len() + values.values_slice().len() + 4 * values.len(),
         }
     }
 }
 
-/// `array` with its text in a buffer of its own size when the builder's buffer had grown more
-/// than an eighth past it (by doubling). A finished buffer keeps its capacity, and a batch is held
-/// until the run ends: the first batch of each table, or text longer than the last batch's, would
-/// otherwise hold up to twice its bytes.
-fn fitted(array: StringArray) -> StringArray {
-    let values = array.values();
-    if values.capacity() <= values.len() + values.len() / 8 + 64 {
-        return array;
+/// A text column of one value per row, in buffers of its own. A message's values of the column
+/// are appended together ([`PlainText::append_all`]): room is made once for all of them, where
+/// Arrow's `StringBuilder`, value by value, checked and grew its three buffers for each (the merge
+/// of ingest spent two thirds of its instructions appending text).
+pub struct PlainText {
+    /// The values' bytes, one after the other.
+    values: Vec<u8>,
+    /// Where each value ends in `values`, after a leading 0.
+    offsets: Vec<i32>,
+    /// One bit per row, set for a value and clear for a NULL; `None` while no row is NULL.
+    validity: Option<BooleanBufferBuilder>,
+}
+
+impl PlainText {
+    fn with_capacity(rows: usize, bytes: usize) -> PlainText {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        PlainText { values: Vec::with_capacity(bytes), offsets, validity: None }
     }
-    let (offsets, values, nulls) = array.into_parts();
-    StringArray::new(offsets, Buffer::from_slice_ref(values.as_slice()), nulls)
+
+    /// Rows appended.
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Appends values, or NULLs, in order.
+    fn append_all<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>> + Clone) {
+        let (rows, bytes) = values.clone().fold((0, 0), |(rows, bytes), v| (rows + 1, bytes + v.map_or(0, str::len)));
+        self.values.reserve(bytes);
+        self.offsets.reserve(rows);
+        for v in values {
+            match v {
+                Some(v) => {
+                    self.values.extend_from_slice(v.as_bytes());
+                    if let Some(validity) = &mut self.validity {
+                        validity.append(true);
+                    }
+                }
+                None => {
+                    let rows = self.len();
+                    self.validity
+                        .get_or_insert_with(|| {
+                            let mut all_set = BooleanBufferBuilder::new(self.offsets.capacity());
+                            all_set.append_n(rows, true);
+                            all_set
+                        })
+                        .append(false);
+                }
+            }
+            let end = match i32::try_from(self.values.len()) {
+                Ok(end) => end,
+                // Where Arrow's own builder panics too. A batch ends before BATCH_ROWS rows (only
+                // one message's rows alone pass it), of a few dozen bytes per column each.
+                Err(_) => panic!("a landing text column of one batch holds more than 2 GiB"),
+            };
+            self.offsets.push(end);
+        }
+    }
+
+    /// The array of the values appended. Its text is in a buffer of its own size when the buffer
+    /// had grown more than an eighth past it (by doubling): a finished buffer keeps its capacity,
+    /// and a batch is held until the run ends, so the first batch of each table, or text longer
+    /// than the last batch's, would otherwise hold up to twice its bytes.
+    fn finish(self) -> StringArray {
+        let PlainText { mut values, offsets, validity } = self;
+        if values.capacity() > values.len() + values.len() / 8 + 64 {
+            values.shrink_to_fit();
+        }
+        let nulls = validity.map(|mut v| NullBuffer::new(v.finish()));
+        // SAFETY: `offsets` starts at 0 and each entry is the length of `values` after a value
+        // was appended, so they never decrease and the last is the length of `values`; every
+        // value was appended whole from a `&str`, so the bytes are UTF-8 and every offset is at
+        // the boundary of a character; `nulls` has one bit per row. (`OffsetBuffer::new` and
+        // `StringArray::try_new` would check every offset and every byte again.)
+        unsafe {
+            let offsets = OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets));
+            StringArray::new_unchecked(offsets, Buffer::from_vec(values), nulls)
+        }
+    }
 }
 
 /// Declares a Rust type a landing column: its Arrow type, whether it may be NULL, its builder (a
@@ -171,6 +250,12 @@ macro_rules! column_type {
         impl ColumnBuilder<$ty> for $builder {
             fn append(&mut self, $v: &$ty) {
                 self.append_option($value)
+            }
+            fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r $ty> + Clone)
+            where
+                $ty: 'r,
+            {
+                self.append_options(values.map(|$v| $value))
             }
             fn finish(&mut self, next: usize) -> ArrayRef {
                 self.finish_column(next)
@@ -207,6 +292,9 @@ impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
     }
     fn append_option(&mut self, value: Option<T::Native>) {
         self.0.append_option(value)
+    }
+    fn append_options(&mut self, values: impl Iterator<Item = Option<T::Native>>) {
+        values.for_each(|v| self.0.append_option(v))
     }
     fn finish_column(&mut self, next: usize) -> ArrayRef {
         let array = self.0.finish();
@@ -267,6 +355,9 @@ pub struct BoolColumn(BooleanBuilder);
 impl BoolColumn {
     fn append_option(&mut self, value: Option<bool>) {
         self.0.append_option(value)
+    }
+    fn append_options(&mut self, values: impl Iterator<Item = Option<bool>>) {
+        values.for_each(|v| self.0.append_option(v))
     }
     fn finish_column(&mut self, next: usize) -> ArrayRef {
         let array = self.0.finish();
@@ -363,7 +454,7 @@ macro_rules! landing_table {
             fn append(&mut self, rows: &[$row]) {
                 use $crate::landing::schema::ColumnBuilder;
                 // Column by column: a message's rows stay in the cache.
-                $( for r in rows { ColumnBuilder::<$ty>::append(&mut self.$field, &r.$field); } )*
+                $( ColumnBuilder::<$ty>::append_all(&mut self.$field, rows.iter().map(|r| &r.$field)); )*
                 self.row_count += rows.len();
             }
 
@@ -990,6 +1081,44 @@ mod tests {
 
     fn leg(seq: i64, carrier: &str) -> LegRow {
         LegRow { seq, operating_carrier: Some(carrier.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn plain_text_gives_the_array_of_arrows_own_builder() {
+        // Values and NULLs, empty and multi-byte text, in groups of several sizes (a message's
+        // rows), the first NULL only after some values.
+        let words = ["LH", "", "\u{c9}LODIE STRA\u{df}E", "A LONGER VALUE THAN TWENTY-FOUR BYTES", "\u{201c}Q\u{201d}"];
+        let values: Vec<Option<&str>> =
+            (0..1000).map(|i| if i > 40 && i % 7 == 0 { None } else { Some(words[i % words.len()]) }).collect();
+        let mut expected = StringBuilder::new();
+        values.iter().for_each(|v| expected.append_option(*v));
+        let expected = expected.finish();
+        let mut plain = TextBuilder::new(0, 0, false);
+        let mut rest = &values[..];
+        for n in (0..).map(|k| k % 9) {
+            let (group, after) = rest.split_at(n.min(rest.len()));
+            plain.append_options(group.iter().copied());
+            rest = after;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        plain.append_option(Some("one more"));
+        let array = plain.finish_column(10);
+        let mut expected_more = StringBuilder::new();
+        values.iter().for_each(|v| expected_more.append_option(*v));
+        expected_more.append_value("one more");
+        assert_eq!(array.as_string::<i32>(), &expected_more.finish());
+        assert_eq!(array.len(), expected.len() + 1);
+        assert_eq!(array.null_count(), values.iter().filter(|v| v.is_none()).count());
+
+        // Without a NULL there is no validity buffer, as with Arrow's builder; the next batch
+        // starts empty.
+        plain.append_options(["A", "B"].into_iter().map(Some));
+        let array = plain.finish_column(0);
+        assert!(array.nulls().is_none());
+        assert_eq!(array.as_string::<i32>(), &StringArray::from(vec!["A", "B"]));
+        assert_eq!(plain.finish_column(0).len(), 0);
     }
 
     #[test]
