@@ -187,7 +187,7 @@ impl PlainText {
                     let rows = self.len();
                     self.validity
                         .get_or_insert_with(|| {
-                            let mut all_set = BooleanBufferBuilder::new(self.offsets.capacity());
+                            let mut all_set = BooleanBufferBuilder::new(self.offsets.capacity() - 1);
                             all_set.append_n(rows, true);
                             all_set
                         })
@@ -204,14 +204,18 @@ impl PlainText {
         }
     }
 
-    /// The array of the values appended. Its text is in a buffer of its own size when the buffer
-    /// had grown more than an eighth past it (by doubling): a finished buffer keeps its capacity,
-    /// and a batch is held until the run ends, so the first batch of each table, or text longer
-    /// than the last batch's, would otherwise hold up to twice its bytes.
+    /// The array of the values appended. Its text and its offsets are in buffers of their own
+    /// size when they had grown more than an eighth past it (by doubling): a finished buffer keeps
+    /// its capacity, and a batch is held until the run ends, so the first batch of each table, or
+    /// text longer than the last batch's, would otherwise hold up to twice its bytes (and count
+    /// them towards the landing set's flush, `ingest::LANDING_FLUSH_BYTES`).
     fn finish(self) -> StringArray {
-        let PlainText { mut values, offsets, validity } = self;
+        let PlainText { mut values, mut offsets, validity } = self;
         if values.capacity() > values.len() + values.len() / 8 + 64 {
             values.shrink_to_fit();
+        }
+        if offsets.capacity() > offsets.len() + offsets.len() / 8 + 16 {
+            offsets.shrink_to_fit();
         }
         let nulls = validity.map(|mut v| NullBuffer::new(v.finish()));
         // SAFETY: `offsets` starts at 0 and each entry is the length of `values` after a value
@@ -1141,6 +1145,9 @@ mod tests {
             values.capacity(),
             values.len()
         );
+        // The offsets too: grown by doubling from a message's 100 rows, they had room for 6,464.
+        let offsets = carrier.offsets().inner().inner();
+        assert!(offsets.capacity() <= 4 * (5001 + 5001 / 8 + 16), "{} bytes of offsets", offsets.capacity());
 
         // The next batch starts with room for 4000 rows at the last batch's bytes per value.
         b.append(&rows[..4000]);
