@@ -1,9 +1,9 @@
 //! The machine's pace at the time of a benchmark: three fixed pieces of work, timed.
 //!
 //! A benchmark's figures depend on the machine as much as on the code. On a shared virtual
-//! machine the same binary on the same data has taken 51 s at one hour and 92 s at another
-//! (docs/performance.md), so a report alone cannot say whether a change or the machine moved a
-//! figure. The three measurements here do the same work in every build and on every data set,
+//! machine the same binary on the same data took 87.88 s at one hour and 54.68 s at another
+//! (docs/performance.md, change 72), so a report alone cannot say whether a change or the machine
+//! moved a figure. The three measurements here do the same work in every build and on every data set,
 //! and take about a second together. `paxrisk bench` takes them before it reads the input and
 //! again after the run, and reports both:
 //!
