@@ -231,8 +231,9 @@ impl PlainText {
 }
 
 /// Declares a Rust type a landing column: its Arrow type, whether it may be NULL, its builder (a
-/// type with `append_option`, `finish_column` and `held`), how a builder is made with room for
-/// `rows` values, and `|v| value`, the `Option` that `append_option` takes for a value `v`.
+/// type with `append_option`, `append_options`, `finish_column` and `held`), how a builder is made
+/// with room for `rows` values, and `|v| value`, the `Option` that `append_option` takes for a
+/// value `v`.
 macro_rules! column_type {
     (
         $ty:ty => $data_type:expr, nullable: $nullable:literal, $builder:ty,
