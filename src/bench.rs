@@ -7,8 +7,8 @@
 //! stage (Linux: `/proc/self/clear_refs` resets the high-water mark at each stage start). It
 //! reports a Markdown table and a JSON file, with the machine and content hashes of the scored
 //! outputs, so that an optimisation can be shown not to change a single row. The machine's pace
-//! ([`pace`]) is measured before and after the run, so that reports taken at different times can
-//! be told apart from the machine's own changes of speed.
+//! ([`pace`]) is measured before and after the run, so that a report shows how fast the machine
+//! was when it ran: a report from a slow period can be told from one of a slow build.
 
 pub mod pace;
 

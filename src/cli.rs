@@ -145,7 +145,7 @@ pub enum Command {
     /// wall time, CPU time and peak resident memory per stage, ingest MB/s and PNRs/s, and content
     /// hashes of the scored outputs (equal hashes: the same rows). It also times three fixed
     /// pieces of work before and after the run (integer steps, random reads, fresh memory), the
-    /// machine's pace, so that reports from different hours can be compared. Writes
+    /// machine's pace, so that a report shows how fast the machine was when it ran. Writes
     /// OUT/bench-N-pnrs-<time>.md and .json and prints the Markdown table.
     #[cfg(feature = "engine")]
     Bench {
