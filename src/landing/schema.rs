@@ -36,8 +36,6 @@ pub trait Column: Sized {
 
 /// Appends the values of one landing column straight into Arrow buffers, batch after batch.
 pub trait ColumnBuilder<T> {
-    /// Appends one value.
-    fn append(&mut self, value: &T);
     /// Appends the values of one column of some rows (a message's, in the merge), in order.
     fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r T> + Clone)
     where
@@ -231,9 +229,8 @@ impl PlainText {
 }
 
 /// Declares a Rust type a landing column: its Arrow type, whether it may be NULL, its builder (a
-/// type with `append_option`, `append_options`, `finish_column` and `held`), how a builder is made
-/// with room for `rows` values, and `|v| value`, the `Option` that `append_option` takes for a
-/// value `v`.
+/// type with `append_options`, `finish_column` and `held`), how a builder is made with room for
+/// `rows` values, and `|v| value`, the `Option` that `append_options` takes for a value `v`.
 macro_rules! column_type {
     (
         $ty:ty => $data_type:expr, nullable: $nullable:literal, $builder:ty,
@@ -253,9 +250,6 @@ macro_rules! column_type {
         }
 
         impl ColumnBuilder<$ty> for $builder {
-            fn append(&mut self, $v: &$ty) {
-                self.append_option($value)
-            }
             fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r $ty> + Clone)
             where
                 $ty: 'r,
@@ -294,9 +288,6 @@ pub struct PrimitiveColumn<T: ArrowPrimitiveType>(PrimitiveBuilder<T>);
 impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
     fn new(rows: usize, data_type: DataType) -> Self {
         PrimitiveColumn(PrimitiveBuilder::<T>::with_capacity(rows).with_data_type(data_type))
-    }
-    fn append_option(&mut self, value: Option<T::Native>) {
-        self.0.append_option(value)
     }
     fn append_options(&mut self, values: impl Iterator<Item = Option<T::Native>>) {
         values.for_each(|v| self.0.append_option(v))
@@ -358,9 +349,6 @@ primitive_column_type!(
 pub struct BoolColumn(BooleanBuilder);
 
 impl BoolColumn {
-    fn append_option(&mut self, value: Option<bool>) {
-        self.0.append_option(value)
-    }
     fn append_options(&mut self, values: impl Iterator<Item = Option<bool>>) {
         values.for_each(|v| self.0.append_option(v))
     }
