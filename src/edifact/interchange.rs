@@ -515,8 +515,7 @@ pub fn join_parts<'a>(parts: Vec<Message<'a>>) -> Message<'a> {
     let complete = is_complete(parts.iter());
     let mut iter = parts.into_iter();
     let Some(mut first) = iter.next() else { unreachable!("join_parts is only called with at least one part") };
-    let seqs: Vec<u32> = std::iter::once(first.part.map(|p| p.seq).unwrap_or(0)).collect();
-    let mut seqs = seqs;
+    let mut seqs: Vec<u32> = vec![first.part.map(|p| p.seq).unwrap_or(0)];
     for m in iter {
         seqs.push(m.part.map(|p| p.seq).unwrap_or(0));
         first.parts += 1;
