@@ -34,6 +34,12 @@ use sensitive::{SensitiveCodes, SensitiveDrops};
 /// would hold that much memory.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// A message (all its parts) longer than this is rejected: a push of one flight is a few MB at
+/// most, and a longer one is broken framing. It keeps every value of a landing row within a
+/// record batch's text column (`landing::schema::TEXT_BATCH_LIMIT`, a value being at most twice
+/// the length of the message text it comes from).
+pub const MAX_MESSAGE_BYTES: usize = crate::landing::schema::TEXT_BATCH_LIMIT / 4;
+
 /// Errors that stop ingest altogether (as opposed to bad input, which is rejected and reported).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -260,7 +266,7 @@ impl Ingested {
             // Arrow mode (with no message loaded, every data table is empty).
             std::mem::take(&mut self.landing).into()
         } else {
-            self.rows.take_data_batches().into_iter().map(|b| vec![b]).collect()
+            self.rows.take_data_batches()
         };
         let mut out: Vec<(&'static str, Vec<RecordBatch>)> = Rows::DATA_TABLES.into_iter().zip(data).collect();
         // A table no message had rows for still needs its schema.
@@ -271,8 +277,8 @@ impl Ingested {
                 batches.push(RecordBatch::new_empty(schema));
             }
         }
-        out.push((RejectRow::TABLE, vec![RejectRow::to_batch(&self.rows.rejects)]));
-        out.push((DiagnosticRow::TABLE, vec![DiagnosticRow::to_batch(&self.rows.diagnostics)]));
+        out.push((RejectRow::TABLE, RejectRow::to_batches(&self.rows.rejects)));
+        out.push((DiagnosticRow::TABLE, DiagnosticRow::to_batches(&self.rows.diagnostics)));
         out
     }
 
@@ -626,6 +632,16 @@ fn map_one(msg: &Message<'_>, push_id: String, ctx: &MapContext<'_>) -> (Rows, C
         }
         (rows, Counts::default(), SensitiveDrops::default(), false)
     };
+    let bytes: usize = msg.spans.iter().map(|&(_, start, end)| end - start).sum();
+    if bytes > MAX_MESSAGE_BYTES {
+        return reject(
+            "MESSAGE_TOO_LARGE",
+            format!(
+                "message of {bytes} bytes ({} part(s)) is longer than the {MAX_MESSAGE_BYTES}-byte limit; nothing to load",
+                msg.spans.len()
+            ),
+        );
+    }
     match msg.message_type.as_deref() {
         Some("PNRGOV") => {}
         Some("PAXLST") => {
@@ -754,4 +770,43 @@ fn ingest_one(path: &Path, origin: u32, names: &[Shared], cfg: &IngestConfig) ->
         .collect();
     let pending = re.pending.into_iter().map(Message::into_owned).collect();
     FileOutcome { report, rows, messages, pending }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_longer_than_the_limit_is_rejected_whole_and_a_shorter_one_is_loaded() {
+        let text = b"UNB+IATA:1+XX+YY+260101:1200+1'UNH+1+PNRGOV:13:1:IA+XX0001/010126/1200'\
+                     MSG+:22'ORG+XX'TVL+010126:1200+AAA+BBB+XX+0001'EQN+1'SRC'RCI+XX:ABC123'\
+                     TIF+ONE:A+ANNA:A'UNT+9+1'UNZ+1+1'";
+        let parsed = interchange::read_messages(text, 0);
+        let mut message = parsed.messages.into_iter().next().unwrap();
+        let airports = Airports::parse("iata,icao,name,city,country,tz,lat,lon\n", Path::new("none.csv")).unwrap();
+        let sensitive = SensitiveCodes::default();
+        let names: Vec<Shared> = vec!["in.edi".into()];
+        let raw = |_: u32, _: usize| Some("UNH+1+PNRGOV".to_string());
+        let ctx = MapContext { files: &names, raw: &raw, airports: &airports, sensitive: &sensitive };
+
+        let (rows, counts, _, loaded) = map_one(&message, "M1".into(), &ctx);
+        assert!(loaded && rows.rejects.is_empty());
+        assert_eq!((counts.pnrs_loaded, rows.traveller.len()), (1, 1));
+
+        // The same message as if its two parts were a byte longer than the limit together.
+        message.spans = vec![(0, 0, MAX_MESSAGE_BYTES / 2), (0, 0, MAX_MESSAGE_BYTES / 2 + 2)];
+        let (rows, counts, _, loaded) = map_one(&message, "M1".into(), &ctx);
+        assert!(!loaded);
+        assert_eq!((counts.pnrs_loaded, rows.traveller.len(), rows.rejects.len()), (0, 0, 1));
+        let reject = &rows.rejects[0];
+        assert_eq!(
+            (reject.code.as_str(), reject.unit.as_str(), reject.source_file.as_str()),
+            ("MESSAGE_TOO_LARGE", "message", "in.edi")
+        );
+        assert!(
+            reject.message.contains(&format!("message of {} bytes (2 part(s))", MAX_MESSAGE_BYTES + 1)),
+            "{}",
+            reject.message
+        );
+    }
 }

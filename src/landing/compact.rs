@@ -88,7 +88,7 @@ pub fn plain_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::landing::schema::{LegBuilder, LegRow, TableBuilder, all_schemas};
+    use crate::landing::schema::{LegBuilder, LegRow, TEXT_BATCH_LIMIT, TableBuilder, all_schemas};
     use arrow::array::AsArray;
     use arrow::datatypes::Int32Type;
 
@@ -107,10 +107,10 @@ mod tests {
             vec![],
             vec![leg(&m1, &f2, 1), leg(&m1, &f2, 2)],
         ];
-        let plain = LegRow::to_batch(&messages.concat());
+        let plain = LegRow::to_batches(&messages.concat()).remove(0);
         let mut builder = LegBuilder::new(0, true);
         for m in &messages {
-            builder.append(m);
+            assert!(builder.try_append(m, TEXT_BATCH_LIMIT));
         }
         let compact = builder.finish(0);
 
@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(back.schema().fields(), plain.schema().fields());
 
         // The next batch of the same builder starts a dictionary of its own.
-        builder.append(&[leg(&m2, &f2, 3)]);
+        assert!(builder.try_append(&[leg(&m2, &f2, 3)], TEXT_BATCH_LIMIT));
         let next = builder.finish(0);
         let c = next.column_by_name("source_file").unwrap().as_dictionary::<Int32Type>();
         assert_eq!(c.values().len(), 1);

@@ -193,7 +193,7 @@ fn append_row_group(
 /// Writes batches of one schema (at least one) to one file at `path` (creating parent folders).
 /// Dictionary columns of text (the in-memory form of `landing::compact`) are written as plain
 /// text, so that the files have DESIGN.md's types whatever form the batches were held in.
-fn write_batches(path: &Path, batches: &[RecordBatch], metadata: &[(String, String)]) -> Result<(), WriteError> {
+pub fn write_batches(path: &Path, batches: &[RecordBatch], metadata: &[(String, String)]) -> Result<(), WriteError> {
     let mut plain = batches.iter().map(plain_text);
     let Some(first) = plain.next() else { return Ok(()) };
     let first = first.map_err(|source| WriteError::Arrow { table: path.display().to_string(), source })?;

@@ -36,8 +36,16 @@ pub trait Column: Sized {
 
 /// Appends the values of one landing column straight into Arrow buffers, batch after batch.
 pub trait ColumnBuilder<T> {
+    /// Bytes of text that `values` would add to the column: the sum of their lengths (for a
+    /// dictionary of runs, an upper bound), 0 for a column of no text.
+    fn text_bytes_of<'r>(values: impl Iterator<Item = &'r T>) -> usize
+    where
+        T: 'r;
+    /// Bytes of text appended since the last batch (0 for a column of no text).
+    fn text_held(&self) -> usize;
     /// Appends the values of one column of some rows (a message's, in the merge), in order.
-    fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r T> + Clone)
+    /// `text_bytes` is what [`ColumnBuilder::text_bytes_of`] gave for them.
+    fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r T> + Clone, text_bytes: usize)
     where
         T: 'r;
     /// The column of the values appended since the last call. The builder starts the next batch
@@ -81,10 +89,24 @@ impl TextBuilder {
         }
     }
 
-    /// Appends values, or NULLs, in order.
-    pub fn append_options<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>> + Clone) {
+    /// Bytes of text of `values`: what they add to a plain column, and at most what they add to
+    /// a dictionary of runs.
+    fn text_bytes_of<'s>(values: impl Iterator<Item = Option<&'s str>>) -> usize {
+        values.map(|v| v.map_or(0, str::len)).sum()
+    }
+
+    /// Bytes of text appended since the last batch.
+    fn text_held(&self) -> usize {
         match self {
-            TextBuilder::Plain(b) => b.append_all(values),
+            TextBuilder::Plain(b) => b.values.len(),
+            TextBuilder::Runs { values, .. } => values.values_slice().len(),
+        }
+    }
+
+    /// Appends values, or NULLs, in order; `bytes` is their [`TextBuilder::text_bytes_of`].
+    pub fn append_options<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>> + Clone, bytes: usize) {
+        match self {
+            TextBuilder::Plain(b) => b.append_all(values, bytes),
             TextBuilder::Runs { .. } => values.for_each(|v| self.append_option(v)),
         }
     }
@@ -92,7 +114,7 @@ impl TextBuilder {
     /// Appends one value, or NULL.
     pub fn append_option(&mut self, value: Option<&str>) {
         match self {
-            TextBuilder::Plain(b) => b.append_all(std::iter::once(value)),
+            TextBuilder::Plain(b) => b.append_all(std::iter::once(value), value.map_or(0, str::len)),
             TextBuilder::Runs { keys, values } => match value {
                 None => keys.append_null(),
                 Some(v) => {
@@ -168,11 +190,11 @@ impl PlainText {
         self.offsets.len() - 1
     }
 
-    /// Appends values, or NULLs, in order.
-    fn append_all<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>> + Clone) {
-        let (rows, bytes) = values.clone().fold((0, 0), |(rows, bytes), v| (rows + 1, bytes + v.map_or(0, str::len)));
+    /// Appends values, or NULLs, in order; `bytes` is the sum of their lengths, which the caller
+    /// measured to keep the column within [`TEXT_BATCH_LIMIT`].
+    fn append_all<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>>, bytes: usize) {
         self.values.reserve(bytes);
-        self.offsets.reserve(rows);
+        self.offsets.reserve(values.size_hint().0);
         for v in values {
             match v {
                 Some(v) => {
@@ -192,11 +214,11 @@ impl PlainText {
                         .append(false);
                 }
             }
-            let end = match i32::try_from(self.values.len()) {
-                Ok(end) => end,
-                // Where Arrow's own builder panics too. A batch ends before BATCH_ROWS rows (only
-                // one message's rows alone pass it), of a few dozen bytes per column each.
-                Err(_) => panic!("a landing text column of one batch holds more than 2 GiB"),
+            // The caller keeps a batch's text within `TEXT_BATCH_LIMIT` (`i32::MAX`, see
+            // `TableBuilder::try_append`), so every value's end fits an `i32` offset; the
+            // offsets must be right for `finish`'s unchecked array, so this is still checked.
+            let Ok(end) = i32::try_from(self.values.len()) else {
+                unreachable!("a landing text column of one batch passed {TEXT_BATCH_LIMIT} bytes")
             };
             self.offsets.push(end);
         }
@@ -229,8 +251,9 @@ impl PlainText {
 }
 
 /// Declares a Rust type a landing column: its Arrow type, whether it may be NULL, its builder (a
-/// type with `append_options`, `finish_column` and `held`), how a builder is made with room for
-/// `rows` values, and `|v| value`, the `Option` that `append_options` takes for a value `v`.
+/// type with `text_bytes_of`, `text_held`, `append_options`, `finish_column` and `held`), how a
+/// builder is made with room for `rows` values, and `|v| value`, the `Option` that
+/// `append_options` takes for a value `v`.
 macro_rules! column_type {
     (
         $ty:ty => $data_type:expr, nullable: $nullable:literal, $builder:ty,
@@ -250,11 +273,20 @@ macro_rules! column_type {
         }
 
         impl ColumnBuilder<$ty> for $builder {
-            fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r $ty> + Clone)
+            fn text_bytes_of<'r>(values: impl Iterator<Item = &'r $ty>) -> usize
             where
                 $ty: 'r,
             {
-                self.append_options(values.map(|$v| $value))
+                <$builder>::text_bytes_of(values.map(|$v| $value))
+            }
+            fn text_held(&self) -> usize {
+                <$builder>::text_held(self)
+            }
+            fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r $ty> + Clone, text_bytes: usize)
+            where
+                $ty: 'r,
+            {
+                self.append_options(values.map(|$v| $value), text_bytes)
             }
             fn finish(&mut self, next: usize) -> ArrayRef {
                 self.finish_column(next)
@@ -289,7 +321,14 @@ impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
     fn new(rows: usize, data_type: DataType) -> Self {
         PrimitiveColumn(PrimitiveBuilder::<T>::with_capacity(rows).with_data_type(data_type))
     }
-    fn append_options(&mut self, values: impl Iterator<Item = Option<T::Native>>) {
+    /// No text: 0 bytes.
+    fn text_bytes_of(_values: impl Iterator<Item = Option<T::Native>>) -> usize {
+        0
+    }
+    fn text_held(&self) -> usize {
+        0
+    }
+    fn append_options(&mut self, values: impl Iterator<Item = Option<T::Native>>, _text_bytes: usize) {
         values.for_each(|v| self.0.append_option(v))
     }
     fn finish_column(&mut self, next: usize) -> ArrayRef {
@@ -349,7 +388,14 @@ primitive_column_type!(
 pub struct BoolColumn(BooleanBuilder);
 
 impl BoolColumn {
-    fn append_options(&mut self, values: impl Iterator<Item = Option<bool>>) {
+    /// No text: 0 bytes.
+    fn text_bytes_of(_values: impl Iterator<Item = Option<bool>>) -> usize {
+        0
+    }
+    fn text_held(&self) -> usize {
+        0
+    }
+    fn append_options(&mut self, values: impl Iterator<Item = Option<bool>>, _text_bytes: usize) {
         values.for_each(|v| self.0.append_option(v))
     }
     fn finish_column(&mut self, next: usize) -> ArrayRef {
@@ -409,11 +455,14 @@ macro_rules! landing_table {
                 ))).clone()
             }
 
-            /// Converts rows into one record batch.
-            pub fn to_batch(rows: &[Self]) -> arrow::record_batch::RecordBatch {
-                let mut b = $builder::new(rows.len(), false);
-                $crate::landing::schema::TableBuilder::append(&mut b, rows);
-                $crate::landing::schema::TableBuilder::finish(&mut b, 0)
+            /// Converts rows into record batches of at most [`BATCH_ROWS`] rows each (one, empty,
+            /// for no rows), each text column of a batch within [`TEXT_BATCH_LIMIT`] bytes.
+            pub fn to_batches(rows: &[Self]) -> Vec<arrow::record_batch::RecordBatch> {
+                $crate::landing::schema::batches_of(
+                    &mut $builder::new(rows.len().min($crate::landing::schema::BATCH_ROWS), false),
+                    rows,
+                    $crate::landing::schema::TEXT_BATCH_LIMIT,
+                )
             }
         }
 
@@ -444,11 +493,27 @@ macro_rules! landing_table {
         impl $crate::landing::schema::TableBuilder for $builder {
             type Row = $row;
 
-            fn append(&mut self, rows: &[$row]) {
-                use $crate::landing::schema::ColumnBuilder;
+            fn try_append(&mut self, rows: &[$row], text_limit: usize) -> bool {
+                use $crate::landing::schema::{Column, ColumnBuilder};
+                // Each column's text is measured before any is appended. A plain text column
+                // needs the measure anyway, to make room at once; only a dictionary column (the
+                // in-memory `source_file`) reads its values once more.
+                let added = [ $( <<$ty as Column>::Builder as ColumnBuilder<$ty>>::text_bytes_of(
+                    rows.iter().map(|r| &r.$field)
+                ), )* ];
+                let held = [ $( ColumnBuilder::<$ty>::text_held(&self.$field), )* ];
+                if added.iter().zip(held).any(|(added, held)| held + added > text_limit) {
+                    return false;
+                }
+                let mut added = added.into_iter();
                 // Column by column: a message's rows stay in the cache.
-                $( ColumnBuilder::<$ty>::append_all(&mut self.$field, rows.iter().map(|r| &r.$field)); )*
+                $( ColumnBuilder::<$ty>::append_all(
+                    &mut self.$field,
+                    rows.iter().map(|r| &r.$field),
+                    added.next().unwrap_or_default(),
+                ); )*
                 self.row_count += rows.len();
+                true
             }
 
             fn len(&self) -> usize {
@@ -480,8 +545,9 @@ macro_rules! landing_table {
 pub trait TableBuilder {
     /// The table's row.
     type Row;
-    /// Appends rows.
-    fn append(&mut self, rows: &[Self::Row]);
+    /// Appends rows, unless that would take a text column of the batch past `text_limit` bytes:
+    /// then it appends none and returns false.
+    fn try_append(&mut self, rows: &[Self::Row], text_limit: usize) -> bool;
     /// Rows appended since the last batch was finished.
     fn len(&self) -> usize;
     /// Whether no row was appended since the last batch was finished.
@@ -888,6 +954,10 @@ pub struct Rows {
 /// Rows per record batch of the landing tables a run holds in Arrow (`IngestConfig::arrow`).
 pub const BATCH_ROWS: usize = 65_536;
 
+/// Bytes of text a text column of one record batch holds at most: Arrow's `Utf8` ends each value
+/// at a 32-bit offset. A batch ends before a column would pass it (see [`TableBuilder::try_append`]).
+pub const TEXT_BATCH_LIMIT: usize = i32::MAX as usize;
+
 impl Rows {
     /// Appends `other` after these rows.
     pub fn append(&mut self, mut other: Rows) {
@@ -922,40 +992,40 @@ impl Rows {
         ApiTravellerRow::TABLE,
     ];
 
-    /// Moves the data tables into one record batch each, in the order of
-    /// [`Rows::DATA_TABLES`]; `rejects` and `diagnostics` stay as rows.
-    pub fn take_data_batches(&mut self) -> Vec<RecordBatch> {
+    /// Moves the data tables into record batches (see `to_batches` of each row type), in the
+    /// order of [`Rows::DATA_TABLES`]; `rejects` and `diagnostics` stay as rows.
+    pub fn take_data_batches(&mut self) -> Vec<Vec<RecordBatch>> {
         vec![
-            PushRow::to_batch(&std::mem::take(&mut self.push)),
-            PnrRow::to_batch(&std::mem::take(&mut self.pnr)),
-            TravellerRow::to_batch(&std::mem::take(&mut self.traveller)),
-            LegRow::to_batch(&std::mem::take(&mut self.leg)),
-            TicketRow::to_batch(&std::mem::take(&mut self.ticket)),
-            PaymentRow::to_batch(&std::mem::take(&mut self.payment)),
-            ContactRow::to_batch(&std::mem::take(&mut self.contact)),
-            SsrRow::to_batch(&std::mem::take(&mut self.ssr)),
-            CheckinRow::to_batch(&std::mem::take(&mut self.checkin)),
-            HistoryRow::to_batch(&std::mem::take(&mut self.history)),
-            ApiTravellerRow::to_batch(&std::mem::take(&mut self.api_traveller)),
+            PushRow::to_batches(&std::mem::take(&mut self.push)),
+            PnrRow::to_batches(&std::mem::take(&mut self.pnr)),
+            TravellerRow::to_batches(&std::mem::take(&mut self.traveller)),
+            LegRow::to_batches(&std::mem::take(&mut self.leg)),
+            TicketRow::to_batches(&std::mem::take(&mut self.ticket)),
+            PaymentRow::to_batches(&std::mem::take(&mut self.payment)),
+            ContactRow::to_batches(&std::mem::take(&mut self.contact)),
+            SsrRow::to_batches(&std::mem::take(&mut self.ssr)),
+            CheckinRow::to_batches(&std::mem::take(&mut self.checkin)),
+            HistoryRow::to_batches(&std::mem::take(&mut self.history)),
+            ApiTravellerRow::to_batches(&std::mem::take(&mut self.api_traveller)),
         ]
     }
 
-    /// Every table as a record batch, in the order of [`all_schemas`].
-    pub fn to_batches(&self) -> Vec<(&'static str, RecordBatch)> {
+    /// Every table as record batches, in the order of [`all_schemas`].
+    pub fn to_batches(&self) -> Vec<(&'static str, Vec<RecordBatch>)> {
         vec![
-            (PushRow::TABLE, PushRow::to_batch(&self.push)),
-            (PnrRow::TABLE, PnrRow::to_batch(&self.pnr)),
-            (TravellerRow::TABLE, TravellerRow::to_batch(&self.traveller)),
-            (LegRow::TABLE, LegRow::to_batch(&self.leg)),
-            (TicketRow::TABLE, TicketRow::to_batch(&self.ticket)),
-            (PaymentRow::TABLE, PaymentRow::to_batch(&self.payment)),
-            (ContactRow::TABLE, ContactRow::to_batch(&self.contact)),
-            (SsrRow::TABLE, SsrRow::to_batch(&self.ssr)),
-            (CheckinRow::TABLE, CheckinRow::to_batch(&self.checkin)),
-            (HistoryRow::TABLE, HistoryRow::to_batch(&self.history)),
-            (ApiTravellerRow::TABLE, ApiTravellerRow::to_batch(&self.api_traveller)),
-            (RejectRow::TABLE, RejectRow::to_batch(&self.rejects)),
-            (DiagnosticRow::TABLE, DiagnosticRow::to_batch(&self.diagnostics)),
+            (PushRow::TABLE, PushRow::to_batches(&self.push)),
+            (PnrRow::TABLE, PnrRow::to_batches(&self.pnr)),
+            (TravellerRow::TABLE, TravellerRow::to_batches(&self.traveller)),
+            (LegRow::TABLE, LegRow::to_batches(&self.leg)),
+            (TicketRow::TABLE, TicketRow::to_batches(&self.ticket)),
+            (PaymentRow::TABLE, PaymentRow::to_batches(&self.payment)),
+            (ContactRow::TABLE, ContactRow::to_batches(&self.contact)),
+            (SsrRow::TABLE, SsrRow::to_batches(&self.ssr)),
+            (CheckinRow::TABLE, CheckinRow::to_batches(&self.checkin)),
+            (HistoryRow::TABLE, HistoryRow::to_batches(&self.history)),
+            (ApiTravellerRow::TABLE, ApiTravellerRow::to_batches(&self.api_traveller)),
+            (RejectRow::TABLE, RejectRow::to_batches(&self.rejects)),
+            (DiagnosticRow::TABLE, DiagnosticRow::to_batches(&self.diagnostics)),
         ]
     }
 }
@@ -977,9 +1047,15 @@ pub struct DataBuilders {
 }
 
 /// Moves `rows` into `builder`, first finishing its batch into `out` when the rows would take it
-/// past [`BATCH_ROWS`]. A batch holds whole messages, so it can pass the limit only when one
-/// message's rows alone do.
+/// past [`BATCH_ROWS`] or a text column past [`TEXT_BATCH_LIMIT`]. A batch holds whole messages,
+/// so it can pass [`BATCH_ROWS`] only when one message's rows alone do.
 fn take_rows<B: TableBuilder>(builder: &mut B, rows: &mut Vec<B::Row>, out: &mut Vec<RecordBatch>) {
+    append_rows(builder, rows, out, TEXT_BATCH_LIMIT);
+    rows.clear();
+}
+
+/// [`take_rows`] of rows it leaves in place, with the text limit given.
+fn append_rows<B: TableBuilder>(builder: &mut B, rows: &[B::Row], out: &mut Vec<RecordBatch>, text_limit: usize) {
     if rows.is_empty() {
         return;
     }
@@ -988,8 +1064,44 @@ fn take_rows<B: TableBuilder>(builder: &mut B, rows: &mut Vec<B::Row>, out: &mut
         // (unless one message alone does); a finished buffer keeps its capacity.
         out.push(builder.finish(BATCH_ROWS));
     }
-    builder.append(rows);
-    rows.clear();
+    append_within(builder, rows, out, text_limit);
+}
+
+/// Appends `rows` to `builder`; when they would take a text column past `text_limit`, first
+/// finishes its batch into `out`, and when they pass it alone, spreads them over several
+/// batches (halves, then halves of those).
+fn append_within<B: TableBuilder>(builder: &mut B, rows: &[B::Row], out: &mut Vec<RecordBatch>, text_limit: usize) {
+    if builder.try_append(rows, text_limit) {
+        return;
+    }
+    if !builder.is_empty() {
+        out.push(builder.finish(BATCH_ROWS));
+        if builder.try_append(rows, text_limit) {
+            return;
+        }
+    }
+    if rows.len() < 2 {
+        // A value is made from one message's text, at most twice its length (a rendered segment
+        // escapes each character at most once), and ingest rejects a message longer than
+        // `ingest::MAX_MESSAGE_BYTES`, a quarter of the limit.
+        unreachable!("one landing row holds more than {text_limit} bytes of text in one column");
+    }
+    let (first, second) = rows.split_at(rows.len() / 2);
+    append_within(builder, first, out, text_limit);
+    append_within(builder, second, out, text_limit);
+}
+
+/// Record batches of `rows`, made with `builder` (empty): at most [`BATCH_ROWS`] rows each and
+/// each text column within `text_limit` bytes; one empty batch when there is no row.
+pub fn batches_of<B: TableBuilder>(builder: &mut B, rows: &[B::Row], text_limit: usize) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        append_rows(builder, chunk, &mut out, text_limit);
+    }
+    if !builder.is_empty() || out.is_empty() {
+        out.push(builder.finish(0));
+    }
+    out
 }
 
 /// Finishes the batch of `builder` into `out`, unless it is empty.
@@ -1090,7 +1202,7 @@ mod tests {
         let mut rest = &values[..];
         for n in (0..).map(|k| k % 9) {
             let (group, after) = rest.split_at(n.min(rest.len()));
-            plain.append_options(group.iter().copied());
+            plain.append_options(group.iter().copied(), TextBuilder::text_bytes_of(group.iter().copied()));
             rest = after;
             if rest.is_empty() {
                 break;
@@ -1107,7 +1219,7 @@ mod tests {
 
         // Without a NULL there is no validity buffer, as with Arrow's builder; the next batch
         // starts empty.
-        plain.append_options(["A", "B"].into_iter().map(Some));
+        plain.append_options(["A", "B"].into_iter().map(Some), 2);
         let array = plain.finish_column(0);
         assert!(array.nulls().is_none());
         assert_eq!(array.as_string::<i32>(), &StringArray::from(vec!["A", "B"]));
@@ -1120,11 +1232,11 @@ mod tests {
         let mut b = LegBuilder::new(0, false);
         // Grown from nothing by doubling, in messages of 100 rows.
         for chunk in rows.chunks(100) {
-            b.append(chunk);
+            assert!(b.try_append(chunk, TEXT_BATCH_LIMIT));
         }
         assert_eq!(b.len(), 5000);
         let batch = b.finish(4000);
-        assert_eq!(batch, LegRow::to_batch(&rows));
+        assert_eq!(std::slice::from_ref(&batch), LegRow::to_batches(&rows));
         assert!(b.is_empty());
         let carrier = batch.column_by_name("operating_carrier").unwrap().as_string::<i32>();
         let values = carrier.values();
@@ -1139,12 +1251,50 @@ mod tests {
         assert!(offsets.capacity() <= 4 * (5001 + 5001 / 8 + 16), "{} bytes of offsets", offsets.capacity());
 
         // The next batch starts with room for 4000 rows at the last batch's bytes per value.
-        b.append(&rows[..4000]);
+        assert!(b.try_append(&rows[..4000], TEXT_BATCH_LIMIT));
         let next = b.finish(0);
         let carrier = next.column_by_name("operating_carrier").unwrap().as_string::<i32>();
         assert_eq!(carrier.len(), 4000);
         assert!(carrier.values().capacity() <= carrier.values().len() + carrier.values().len() / 8 + 64);
-        assert_eq!(next, LegRow::to_batch(&rows[..4000]));
+        assert_eq!([next], LegRow::to_batches(&rows[..4000])[..]);
+    }
+
+    #[test]
+    fn a_batch_ends_before_a_text_column_passes_the_limit_and_no_row_is_lost() {
+        // Ten bytes of text per row (the carrier; every other text column is empty) and a limit
+        // of 100 bytes: as if Arrow's offsets ended at 100 instead of 2 GiB.
+        let rows: Vec<LegRow> = (0..34).map(|i| leg(i, &format!("CARRIER{i:03}"))).collect();
+        let mut b = LegBuilder::new(0, false);
+        let mut out = Vec::new();
+        let mut rest = &rows[..];
+        // Messages of 3, 4, 25 and 2 rows: the third alone holds 250 bytes.
+        for n in [3, 4, 25, 2] {
+            let (message, after) = rest.split_at(n);
+            append_rows(&mut b, message, &mut out, 100);
+            rest = after;
+        }
+        finish_rows(&mut b, &mut out);
+        // The first two messages fill a batch (70 bytes; the third does not fit beside them); the
+        // third is spread over batches by halves (12 = 6 + 6 and 13 = 6 + 7 rows); the last
+        // message goes beside the last 7 rows.
+        let sizes: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, [7, 6, 6, 6, 9]);
+        for batch in &out {
+            let carrier = batch.column_by_name("operating_carrier").unwrap().as_string::<i32>();
+            assert!(carrier.values().len() <= 100, "{} bytes", carrier.values().len());
+        }
+        let whole = arrow::compute::concat_batches(&LegRow::schema(), &out).unwrap();
+        assert_eq!([whole], LegRow::to_batches(&rows)[..]);
+
+        // `batches_of` (and so `to_batches`) keeps to the same limit, and to BATCH_ROWS rows.
+        let sizes: Vec<usize> =
+            batches_of(&mut LegBuilder::new(0, false), &rows, 100).iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, [8, 9, 8, 9]);
+        let many: Vec<LegRow> = (0..2 * BATCH_ROWS as i64 + 5).map(|i| leg(i, "LH")).collect();
+        let sizes: Vec<usize> = LegRow::to_batches(&many).iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, [BATCH_ROWS, BATCH_ROWS, 5]);
+        let none = LegRow::to_batches(&[]);
+        assert_eq!((none.len(), none[0].num_rows(), none[0].schema()), (1, 0, LegRow::schema()));
     }
 
     #[test]

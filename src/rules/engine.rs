@@ -217,7 +217,7 @@ impl Engine {
     /// and reference tables, and the views.
     pub fn new(pack: &Pack, limits: Limits, landing: Option<&Rows>, mode: ViewMode) -> Result<Engine, EngineError> {
         let batches = match landing {
-            Some(rows) => rows.to_batches().into_iter().map(|(name, b)| (name, vec![b])).collect(),
+            Some(rows) => rows.to_batches(),
             None => all_schemas().into_iter().map(|(name, _, s)| (name, vec![RecordBatch::new_empty(s)])).collect(),
         };
         Self::with_landing(pack, limits, batches, mode)

@@ -296,14 +296,14 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
     // in memory already.
     enum Output {
         Scored(scores::ScoredTable),
-        Batch(arrow::record_batch::RecordBatch),
+        Batches(Vec<arrow::record_batch::RecordBatch>),
     }
     let outputs: Vec<(&str, Output)> = vec![
         ("scores.parquet", Output::Scored(scores::ScoredTable::Scores)),
         ("review.parquet", Output::Scored(scores::ScoredTable::Review)),
         ("hits.parquet", Output::Scored(scores::ScoredTable::Hits)),
-        ("rejects.parquet", Output::Batch(RejectRow::to_batch(&ingested.rows.rejects))),
-        ("diagnostics.parquet", Output::Batch(DiagnosticRow::to_batch(&ingested.rows.diagnostics))),
+        ("rejects.parquet", Output::Batches(RejectRow::to_batches(&ingested.rows.rejects))),
+        ("diagnostics.parquet", Output::Batches(DiagnosticRow::to_batches(&ingested.rows.diagnostics))),
     ];
     copy_pack(&pack, &partial.join(SAVED_PACK))?;
     // The files side by side, and each file's columns too (`parquet_out::write_stream`): scores
@@ -314,8 +314,8 @@ pub fn run(args: &RunArgs, progress: &dyn Progress) -> Result<RunOutcome, RunErr
             let path = partial.join(name);
             let rows = match output {
                 Output::Scored(table) => scored.write(*table, &path, &metadata),
-                Output::Batch(batch) => parquet_out::write_batch(&path, batch, &metadata)
-                    .map(|()| batch.num_rows() as u64)
+                Output::Batches(batches) => parquet_out::write_batches(&path, batches, &metadata)
+                    .map(|()| batches.iter().map(|b| b.num_rows() as u64).sum())
                     .map_err(anyhow::Error::from),
             }
             .with_context(|| format!("writing {}", path.display()))?;
