@@ -669,7 +669,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
         }
         for (i, t) in pnr.travellers.iter().enumerate() {
             let (Some(stub), Some(key)) = (&stubs[i], &keys[i]) else { continue };
-            let kind = traveller_type(stub.type_code.as_deref());
+            let kind = stub.kind;
             let infant_of = if kind == "infant" {
                 find_infant_adult(&stubs, i).and_then(|a| keys[a].as_ref()).map(|k| k.id.clone())
             } else {
@@ -1425,6 +1425,9 @@ struct Stub {
     surname: Text,
     given_raw: Text,
     type_code: Option<Text>,
+    /// [`traveller_type`] of `type_code`, once: matching each person SSR asks it of every
+    /// traveller of the PNR, several times.
+    kind: &'static str,
     reference: Option<Text>,
     with_infant: bool,
 }
@@ -1478,6 +1481,7 @@ fn stubs_of(pnr: &Pnr<'_, '_>) -> Vec<Option<Stub>> {
                 surname: owned(t.tif.get(0, 0)).unwrap_or_default(),
                 given_raw: owned(t.tif.get(1, 0)).unwrap_or_default(),
                 type_code: owned(t.tif.get(1, 1)),
+                kind: traveller_type(t.tif.get(1, 1)),
                 reference: owned(t.tif.get(1, 2)),
                 with_infant: t.tif.get(1, 3).is_some(),
             })
@@ -1556,8 +1560,10 @@ fn match_person(
     rank: &dyn Fn(usize) -> u8,
 ) -> Option<usize> {
     let live = || (0..stubs.len()).filter(|&i| stubs[i].is_some());
-    let is_infant = |i: usize| stubs[i].as_ref().is_some_and(|s| traveller_type(s.type_code.as_deref()) == "infant");
+    let is_infant = |i: usize| stubs[i].as_ref().is_some_and(|s| s.kind == "infant");
     let has_reference = |i: usize, r: &str| stubs[i].as_ref().and_then(|s| s.reference.as_deref()) == Some(r);
+    // A given name with no letter or digit names nobody.
+    let given = given.map(|g| (g, g.chars().any(char::is_alphanumeric)));
     let name_ok = |i: usize| -> bool {
         let Some(s) = &stubs[i] else { return false };
         let Some(sn) = surname else { return false };
@@ -1565,7 +1571,7 @@ fn match_person(
             return false;
         }
         match given {
-            Some(g) => g.chars().any(char::is_alphanumeric) && one_begins_other(g, &s.given_raw),
+            Some((g, named)) => named && one_begins_other(g, &s.given_raw),
             None => true,
         }
     };
@@ -1628,7 +1634,7 @@ fn find_infant_adult(stubs: &[Option<Stub>], infant: usize) -> Option<usize> {
     let adults: Vec<usize> = stubs
         .iter()
         .enumerate()
-        .filter(|(i, s)| *i != infant && s.as_ref().is_some_and(|s| traveller_type(s.type_code.as_deref()) != "infant"))
+        .filter(|(i, s)| *i != infant && s.as_ref().is_some_and(|s| s.kind != "infant"))
         .map(|(i, _)| i)
         .collect();
     if let Some(r) = inf_ref.and_then(|r| r.strip_suffix('I'))

@@ -422,7 +422,12 @@ const GLUED_TITLES: &[&str] = &["MSTR", "MISS", "MRS", "MR", "MS"];
 /// `document_given` (from DOCS) spells the name with it: `WILLIAMS` stays whole if the passport
 /// says so.
 pub fn split_title(given: &str, document_given: Option<&str>) -> (Text, Option<Text>) {
-    let g = given.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The words one space apart. Nearly every name already is, and is then not copied to be.
+    let g: std::borrow::Cow<'_, str> = if is_spaced_words(given) {
+        given.into()
+    } else {
+        given.split_whitespace().collect::<Vec<_>>().join(" ").into()
+    };
     if let Some((head, last)) = g.rsplit_once(' ')
         && SPACED_TITLES.contains(&last)
         && !head.is_empty()
@@ -430,23 +435,37 @@ pub fn split_title(given: &str, document_given: Option<&str>) -> (Text, Option<T
         return (Text::from(head), Some(Text::from(last)));
     }
     // `MS` is the one glued title that real given names end in (WILLIAMS, ADAMS). When the
-    // document spells the name the same way, the letters are the name's.
-    let document_keeps_ms = document_given.is_some_and(|doc| {
-        let doc: String = doc.split_whitespace().collect();
-        doc == g.replace(' ', "")
-    });
+    // document spells the name the same way, the letters are the name's (asked only of a name
+    // ending in `MS`).
+    let document_keeps_ms = || {
+        document_given.is_some_and(|doc| {
+            let doc: String = doc.split_whitespace().collect();
+            doc == g.replace(' ', "")
+        })
+    };
     for t in GLUED_TITLES {
-        if *t == "MS" && document_keeps_ms {
-            continue;
-        }
         if let Some(head) = g.strip_suffix(t)
             && head.chars().count() >= 2
             && !head.ends_with(' ')
         {
+            if *t == "MS" && document_keeps_ms() {
+                continue;
+            }
             return (Text::from(head), Some(Text::from(*t)));
         }
     }
-    (Text::from(g), None)
+    (Text::from(g.as_ref()), None)
+}
+
+/// Whether `s` is ASCII words one space apart, with no space at either end: what
+/// `split_whitespace` joined by single spaces would give back unchanged.
+fn is_spaced_words(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.is_ascii()
+        && b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && !b.iter().any(|c| (b'\t'..=b'\r').contains(c))
+        && !b.windows(2).any(|w| w == b"  ")
 }
 
 #[cfg(test)]
@@ -543,6 +562,13 @@ mod tests {
         // Agents often glue the title in DOCS too: it is still a title.
         assert_eq!(split_title("CHARLESMR", Some("CHARLESMR")), ("CHARLES".into(), Some("MR".into())));
         assert_eq!(split_title("SOPHY", None), ("SOPHY".into(), None));
+        // Words are taken one space apart whatever separates them, before titles are looked for.
+        assert_eq!(split_title(" ANNA\tMARIA  MRS ", None), ("ANNA MARIA".into(), Some("MRS".into())));
+        assert_eq!(split_title("ADAMS\u{a0}", Some("ADAMS")), ("ADAMS".into(), None));
+        assert_eq!(split_title("ADAMS\u{a0}", None), ("ADA".into(), Some("MS".into())));
+        assert_eq!(split_title("", None), ("".into(), None));
+        assert!(is_spaced_words("ANNA MARIA") && is_spaced_words(""));
+        assert!(!is_spaced_words("ANNA  MARIA") && !is_spaced_words(" ANNA") && !is_spaced_words("ANNA\u{b}"));
     }
 
     #[test]
