@@ -480,7 +480,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
             push_id: self.push_id.clone(),
             carrier: Some(carrier).filter(|c| !c.is_empty()),
             record_locator: Some(locator),
-            other_locators: join_nonempty(locators.iter().skip(1).map(|l| format!("{}:{}", l.0, l.1))),
+            other_locators: joined_pairs(locators.iter().skip(1).map(|l| (l.0.as_str(), l.1.as_str()))),
             created_at_utc: times::utc(created_date, created_time),
             dep_date: self.dep_date,
             source_file: file.clone(),
@@ -509,13 +509,13 @@ impl<'c, 'm> Mapper<'c, 'm> {
         }
         for split in &pnr.splits {
             row.split_count = row.split_count.or(parse_int(split.eqn.get(0, 0)));
-            let locs: Vec<String> = split
-                .rci
-                .iter()
-                .flat_map(|r| r.elements())
-                .filter_map(|e| e.get(1).map(|l| format!("{}:{}", e.get(0).unwrap_or(""), l)))
-                .collect();
-            row.split_locators = join_nonempty(locs.into_iter());
+            row.split_locators = joined_pairs(
+                split
+                    .rci
+                    .iter()
+                    .flat_map(|r| r.elements())
+                    .filter_map(|e| e.get(1).map(|l| (e.get(0).unwrap_or(""), l))),
+            );
         }
 
         let travellers = self.map_travellers(pnr, &pnr_id);
@@ -854,8 +854,14 @@ impl<'c, 'm> Mapper<'c, 'm> {
             if fop_type.is_none() && el.get(2).is_none() && el.get(4).is_none() {
                 continue;
             }
-            // Inline text: a card number fits in 24 bytes.
-            let digits: Text = el.get(4).unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            // The card number's letters and digits: borrowed when it has nothing else (nearly
+            // always), where collecting it pushed each character on its own.
+            let number = el.get(4).unwrap_or("");
+            let digits: std::borrow::Cow<'_, str> = if number.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                number.into()
+            } else {
+                number.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().into()
+            };
             let last4 = if digits.len() >= 4 && digits[digits.len() - 4..].chars().all(|c| c.is_ascii_digit()) {
                 Some(Text::from(&digits[digits.len() - 4..]))
             } else {
@@ -1096,7 +1102,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 };
                 match value {
                     Some(v) => {
-                        let source = format!("SSR {c}");
+                        let source = ["SSR ", c].concat();
                         self.push_contact(pnr_id, traveller.as_deref(), kind, v, &source, None, None, ssr);
                     }
                     None => self.diag(
@@ -1232,7 +1238,7 @@ impl<'c, 'm> Mapper<'c, 'm> {
                     .rci
                     .first()
                     .and_then(|r| r.element(0))
-                    .and_then(|e| e.get(1).map(|l| compact_str::format_compact!("{}:{}", e.get(0).unwrap_or(""), l))),
+                    .and_then(|e| e.get(1).map(|l| pair_text(e.get(0).unwrap_or(""), l))),
                 is_pushed_flight: is_pushed,
                 dep_date: self.dep_date,
                 source_file: self.file(tvl),
@@ -1696,6 +1702,33 @@ fn join_nonempty<S: AsRef<str>>(items: impl Iterator<Item = S>) -> Option<Text> 
     joined(items, ";")
 }
 
+/// `a:b`, built in place (`format!` parses its pattern and writes piece by piece: hundreds of
+/// instructions for a locator).
+fn pair_text(a: &str, b: &str) -> Text {
+    let mut text = Text::with_capacity(a.len() + 1 + b.len());
+    text.push_str(a);
+    text.push(':');
+    text.push_str(b);
+    text
+}
+
+/// Pairs as `a:b`, joined by `;`; `None` when there are none.
+fn joined_pairs<'p>(pairs: impl Iterator<Item = (&'p str, &'p str)>) -> Option<Text> {
+    let mut out: Option<Text> = None;
+    for (a, b) in pairs {
+        match &mut out {
+            None => out = Some(pair_text(a, b)),
+            Some(o) => {
+                o.push(';');
+                o.push_str(a);
+                o.push(':');
+                o.push_str(b);
+            }
+        }
+    }
+    out
+}
+
 /// The non-empty items joined by `sep`, `None` when there are none.
 fn joined<S: AsRef<str>>(items: impl Iterator<Item = S>, sep: &str) -> Option<Text> {
     let mut out: Option<Text> = None;
@@ -1764,6 +1797,14 @@ mod tests {
     fn rendered(input: &str) -> String {
         let seg = Lexer::new(input.as_bytes()).next().unwrap_or_else(|| panic!("no segment in {input}"));
         render(&seg).to_string()
+    }
+
+    #[test]
+    fn locator_pairs_are_joined_as_company_colon_locator() {
+        assert_eq!(pair_text("1A", "ABC123"), "1A:ABC123");
+        let pairs = [("1A", "ABC123"), ("", "XYZ")];
+        assert_eq!(joined_pairs(pairs.into_iter()).as_deref(), Some("1A:ABC123;:XYZ"));
+        assert_eq!(joined_pairs(std::iter::empty()), None);
     }
 
     #[test]
