@@ -103,7 +103,15 @@ pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::Naive
 /// identifying fields (carrier, number, departure date, surname, given name, date of birth,
 /// document number), each trimmed and upper-cased.
 pub fn api_traveller_id(parts: &[&str]) -> Text {
-    let upper: Vec<String> = parts.iter().map(|p| p.trim().to_uppercase()).collect();
+    // Borrowed when already upper case (nearly always): a `String` per part was most of the
+    // function's instructions besides the hash.
+    let upper: Vec<std::borrow::Cow<'_, str>> = parts
+        .iter()
+        .map(|p| {
+            let p = p.trim();
+            if p.bytes().all(|b| b.is_ascii() && !b.is_ascii_lowercase()) { p.into() } else { p.to_uppercase().into() }
+        })
+        .collect();
     let mut hashed: Vec<&[u8]> = Vec::with_capacity(upper.len() + 1);
     hashed.push(b"api");
     hashed.extend(upper.iter().map(|p| p.as_bytes()));
@@ -152,6 +160,15 @@ mod tests {
         assert_eq!(
             api_traveller_id(&parts),
             api_traveller_id(&["UA", "0989", "2026-12-03", "DOE", "JOHN", "1980-01-02", "x123"])
+        );
+        // Beyond ASCII, upper case is Unicode's: "straße" is "STRASSE".
+        assert_eq!(
+            api_traveller_id(&["LH", "1", "D", "Straße", "Zoë"]),
+            api_traveller_id(&["LH", "1", "D", "STRASSE", "ZOË"])
+        );
+        assert_ne!(
+            api_traveller_id(&["LH", "1", "D", "STRASSE", "ZOË"]),
+            api_traveller_id(&["LH", "1", "D", "STRASSE", "ZOE"])
         );
     }
 
