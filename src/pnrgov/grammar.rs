@@ -332,6 +332,52 @@ fn tag_name(tag: &str) -> String {
     format!("{t:?}")
 }
 
+/// A three-letter tag as one number, so that [`place`]'s dispatch on the tag is a few integer
+/// comparisons rather than a string comparison per arm, for every segment (`u32::MAX`, which no
+/// tag has, for a tag of another length).
+fn tag_key(tag: &str) -> u32 {
+    match tag.as_bytes() {
+        &[a, b, c] => tags::key(&[a, b, c]),
+        _ => u32::MAX,
+    }
+}
+
+/// The tags [`place`] dispatches on, as [`tag_key`] numbers them.
+mod tags {
+    /// The bytes of a three-letter tag, first byte lowest.
+    pub const fn key(tag: &[u8; 3]) -> u32 {
+        tag[0] as u32 | (tag[1] as u32) << 8 | (tag[2] as u32) << 16
+    }
+    pub const ABI: u32 = key(b"ABI");
+    pub const ADD: u32 = key(b"ADD");
+    pub const APD: u32 = key(b"APD");
+    pub const DAT: u32 = key(b"DAT");
+    pub const EBD: u32 = key(b"EBD");
+    pub const EQN: u32 = key(b"EQN");
+    pub const FAR: u32 = key(b"FAR");
+    pub const FOP: u32 = key(b"FOP");
+    pub const FTI: u32 = key(b"FTI");
+    pub const IFT: u32 = key(b"IFT");
+    pub const LTS: u32 = key(b"LTS");
+    pub const MON: u32 = key(b"MON");
+    pub const MSG: u32 = key(b"MSG");
+    pub const ORG: u32 = key(b"ORG");
+    pub const PTK: u32 = key(b"PTK");
+    pub const RCI: u32 = key(b"RCI");
+    pub const REF: u32 = key(b"REF");
+    pub const RPI: u32 = key(b"RPI");
+    pub const SAC: u32 = key(b"SAC");
+    pub const SSD: u32 = key(b"SSD");
+    pub const SSR: u32 = key(b"SSR");
+    pub const TBD: u32 = key(b"TBD");
+    pub const TIF: u32 = key(b"TIF");
+    pub const TKT: u32 = key(b"TKT");
+    pub const TRA: u32 = key(b"TRA");
+    pub const TRI: u32 = key(b"TRI");
+    pub const TVL: u32 = key(b"TVL");
+    pub const TXD: u32 = key(b"TXD");
+}
+
 /// Places one segment inside the current PNR and returns the new context.
 fn place<'s, 'a>(
     pnr: &mut self::Pnr<'s, 'a>,
@@ -354,8 +400,8 @@ fn place<'s, 'a>(
         pnr.unplaced.push(seg);
         ctx
     };
-    match tag {
-        "RCI" => match ctx {
+    match tag_key(tag) {
+        tags::RCI => match ctx {
             Split => {
                 if let Some(s) = pnr.splits.last_mut() {
                     s.rci.push(seg);
@@ -373,7 +419,7 @@ fn place<'s, 'a>(
                 ctx
             }
         },
-        "SSR" => {
+        tags::SSR => {
             if ctx == HistoryItem {
                 push_history_item(pnr, seg);
                 HistoryItem
@@ -392,7 +438,7 @@ fn place<'s, 'a>(
                 ctx
             }
         }
-        "DAT" => match ctx {
+        tags::DAT => match ctx {
             Pnr | Split | NonAir | PnrPayment => {
                 pnr.dat.push(seg);
                 ctx
@@ -429,7 +475,7 @@ fn place<'s, 'a>(
             }
             Header => unplaced(pnr, "out of place"),
         },
-        "ORG" => match ctx {
+        tags::ORG => match ctx {
             Checkin | Leg | CheckinRecord => {
                 if let Some(l) = pnr.legs.last_mut() {
                     match l.checkins.last_mut() {
@@ -445,7 +491,7 @@ fn place<'s, 'a>(
             }
             _ => unplaced(pnr, "repeats the booking originator"),
         },
-        "IFT" => {
+        tags::IFT => {
             match ctx {
                 Payment => push_payment_part(pnr, seg, true),
                 PnrPayment => match pnr.payments.last_mut() {
@@ -471,7 +517,7 @@ fn place<'s, 'a>(
             }
             ctx
         }
-        "ADD" => {
+        tags::ADD => {
             match ctx {
                 Payment => push_payment_part(pnr, seg, false),
                 PnrPayment => match pnr.payments.last_mut() {
@@ -487,14 +533,14 @@ fn place<'s, 'a>(
             }
             ctx
         }
-        "EBD" => {
+        tags::EBD => {
             match pnr.travellers.last_mut() {
                 Some(t) if in_traveller => t.ebd.push(seg),
                 _ => pnr.ebd.push(seg),
             }
             ctx
         }
-        "TIF" => match prev_tag {
+        tags::TIF => match prev_tag {
             "TRI" => {
                 if let Some(r) = last_record(pnr) {
                     r.tif = Some(seg);
@@ -518,7 +564,7 @@ fn place<'s, 'a>(
                 Traveller
             }
         },
-        "FTI" | "REF" | "FAR" => match pnr.travellers.last_mut() {
+        tags::FTI | tags::REF | tags::FAR => match pnr.travellers.last_mut() {
             Some(t) if in_traveller || !matches!(ctx, Leg | Checkin | CheckinRecord | HistoryItem) => {
                 match tag {
                     "FTI" => t.fti.push(seg),
@@ -529,14 +575,14 @@ fn place<'s, 'a>(
             }
             _ => unplaced(pnr, "outside a traveller"),
         },
-        "TKT" => match pnr.travellers.last_mut() {
+        tags::TKT => match pnr.travellers.last_mut() {
             Some(t) => {
                 t.tickets.push(self::Ticket { tkt: Some(seg), ..Default::default() });
                 Ticket
             }
             None => unplaced(pnr, "before any traveller"),
         },
-        "MON" | "PTK" | "TXD" => match pnr.travellers.last_mut().and_then(|t| t.tickets.last_mut()) {
+        tags::MON | tags::PTK | tags::TXD => match pnr.travellers.last_mut().and_then(|t| t.tickets.last_mut()) {
             Some(t) if matches!(ctx, Ticket | Payment) => {
                 match tag {
                     "MON" => t.mon = Some(seg),
@@ -547,7 +593,7 @@ fn place<'s, 'a>(
             }
             _ => unplaced(pnr, "outside a ticket"),
         },
-        "FOP" => match ctx {
+        tags::FOP => match ctx {
             Ticket | Payment | Traveller => match pnr.travellers.last_mut() {
                 Some(t) => {
                     if t.tickets.is_empty() || ctx == Traveller {
@@ -568,7 +614,7 @@ fn place<'s, 'a>(
                 PnrPayment
             }
         },
-        "TVL" => match ctx {
+        tags::TVL => match ctx {
             HistoryItem => {
                 push_history_item(pnr, seg);
                 HistoryItem
@@ -591,7 +637,7 @@ fn place<'s, 'a>(
                 Leg
             }
         },
-        "TRA" | "RPI" | "APD" => {
+        tags::TRA | tags::RPI | tags::APD => {
             if ctx == HistoryItem && tag == "RPI" {
                 push_history_item(pnr, seg);
                 return HistoryItem;
@@ -608,7 +654,7 @@ fn place<'s, 'a>(
                 _ => unplaced(pnr, "outside an itinerary segment"),
             }
         }
-        "TRI" => match pnr.legs.last_mut() {
+        tags::TRI => match pnr.legs.last_mut() {
             Some(l) if in_leg => {
                 if l.checkins.is_empty() || ctx == Leg {
                     l.checkins.push(CheckinGroup::default());
@@ -620,7 +666,7 @@ fn place<'s, 'a>(
             }
             _ => unplaced(pnr, "outside an itinerary segment"),
         },
-        "SSD" | "TBD" => {
+        tags::SSD | tags::TBD => {
             if ctx == HistoryItem && tag == "TBD" {
                 push_history_item(pnr, seg);
                 return HistoryItem;
@@ -647,19 +693,19 @@ fn place<'s, 'a>(
                 _ => unplaced(pnr, "outside a check-in"),
             }
         }
-        "EQN" => {
+        tags::EQN => {
             pnr.splits.push(self::Split { eqn: seg, rci: Vec::new() });
             Split
         }
-        "MSG" => {
+        tags::MSG => {
             pnr.non_air.push(self::NonAir { msg: seg, tvl: Vec::new() });
             NonAir
         }
-        "ABI" => {
+        tags::ABI => {
             pnr.history.push(self::History { abi: Some(seg), ..Default::default() });
             History
         }
-        "SAC" => {
+        tags::SAC => {
             if pnr.history.is_empty() {
                 pnr.history.push(self::History::default());
             }
@@ -668,7 +714,7 @@ fn place<'s, 'a>(
             }
             HistoryItem
         }
-        "LTS" => {
+        tags::LTS => {
             pnr.lts.push(seg);
             ctx
         }
@@ -703,6 +749,19 @@ mod tests {
 
     fn segs(text: &str) -> Vec<Segment<'_>> {
         Lexer::new(text.as_bytes()).collect()
+    }
+
+    #[test]
+    fn tags_are_numbered_by_their_three_bytes_and_other_lengths_by_none() {
+        assert_eq!(tag_key("TIF"), tags::TIF);
+        assert_eq!(tag_key("TIF"), u32::from_le_bytes([b'T', b'I', b'F', 0]));
+        assert_ne!(tag_key("TIF"), tag_key("FIT"));
+        assert_ne!(tag_key("tif"), tags::TIF);
+        for other in ["", "TI", "TIFF", "\u{e9}"] {
+            assert_eq!(tag_key(other), u32::MAX, "{other:?}");
+        }
+        // A three-byte tag beyond ASCII is a number no listed tag has.
+        assert_ne!(tag_key("\u{e9}A"), u32::MAX);
     }
 
     #[test]
