@@ -258,7 +258,10 @@ pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
     for mut seg in lexer.by_ref() {
         seg.origin = origin;
         out.segments += 1;
-        match seg.tag.as_ref() {
+        // Nearly every segment is a message's body: two bytes tell its tag from the service
+        // segments' before six whole tags are compared with it.
+        let service = if seg.tag.starts_with("UN") { seg.tag.as_ref() } else { "" };
+        match service {
             "UNB" => {
                 if let Some(mut m) = current.take() {
                     let end = seg.offset;
