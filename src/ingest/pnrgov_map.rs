@@ -217,7 +217,7 @@ struct Mapper<'c, 'm> {
     /// once per push (`loaded_pnrs`), so this counts the payments of that pnr_id in the message.
     payment_seq: i64,
     /// The PNRs of this push loaded so far: pnr_id, and the input and byte offset of its SRC.
-    loaded_pnrs: std::collections::HashMap<Text, (u32, usize)>,
+    loaded_pnrs: foldhash::HashMap<Text, (u32, usize)>,
     /// Local flight times converted to UTC lately in this message.
     recent_utc: times::RecentUtc,
     out: Mapped,
