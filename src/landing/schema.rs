@@ -45,7 +45,7 @@ pub trait ColumnBuilder<T> {
     fn text_held(&self) -> usize;
     /// Appends the values of one column of some rows (a message's, in the merge), in order.
     /// `text_bytes` is what [`ColumnBuilder::text_bytes_of`] gave for them.
-    fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r T> + Clone, text_bytes: usize)
+    fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r T>, text_bytes: usize)
     where
         T: 'r;
     /// The column of the values appended since the last call. The builder starts the next batch
@@ -104,7 +104,7 @@ impl TextBuilder {
     }
 
     /// Appends values, or NULLs, in order; `bytes` is their [`TextBuilder::text_bytes_of`].
-    pub fn append_options<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>> + Clone, bytes: usize) {
+    pub fn append_options<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>>, bytes: usize) {
         match self {
             TextBuilder::Plain(b) => b.append_all(values, bytes),
             TextBuilder::Runs { .. } => values.for_each(|v| self.append_option(v)),
@@ -282,7 +282,7 @@ macro_rules! column_type {
             fn text_held(&self) -> usize {
                 <$builder>::text_held(self)
             }
-            fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r $ty> + Clone, text_bytes: usize)
+            fn append_all<'r>(&mut self, values: impl Iterator<Item = &'r $ty>, text_bytes: usize)
             where
                 $ty: 'r,
             {
