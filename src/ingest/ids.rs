@@ -54,12 +54,7 @@ fn short_hash(prefix: char, parts: &[&[u8]]) -> Text {
 /// Whitespace runs as one space, no space at either end, upper case. Text that is already so
 /// (nearly every name and locator) is borrowed, not copied.
 fn norm(s: &str) -> std::borrow::Cow<'_, str> {
-    let b = s.as_bytes();
-    let plain = b.first().is_none_or(|c| *c != b' ')
-        && b.last().is_none_or(|c| *c != b' ')
-        && !b.windows(2).any(|w| w == b"  ")
-        && b.iter().all(|c| c.is_ascii() && !c.is_ascii_lowercase() && (*c == b' ' || !c.is_ascii_whitespace()));
-    if plain {
+    if crate::pnrgov::freetext::is_spaced_words(s) && !s.bytes().any(|b| b.is_ascii_lowercase()) {
         return std::borrow::Cow::Borrowed(s);
     }
     std::borrow::Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase())
@@ -223,6 +218,7 @@ mod tests {
             "O'NEIL-SMITH",
             "Ǆ",
             "A\u{a0}B",
+            "A\u{b}B",
             "2LS6KP",
             "1A",
         ] {

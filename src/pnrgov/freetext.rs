@@ -458,8 +458,9 @@ pub fn split_title(given: &str, document_given: Option<&str>) -> (Text, Option<T
 }
 
 /// Whether `s` is ASCII words one space apart, with no space at either end: what
-/// `split_whitespace` joined by single spaces would give back unchanged.
-fn is_spaced_words(s: &str) -> bool {
+/// `split_whitespace` joined by single spaces would give back unchanged (it splits at the
+/// vertical tab too, `\t..=\r`). `ingest::ids` borrows its normal form by the same test.
+pub(crate) fn is_spaced_words(s: &str) -> bool {
     let b = s.as_bytes();
     s.is_ascii()
         && b.first() != Some(&b' ')
