@@ -291,10 +291,11 @@ fn a_view_leaves_no_cte_table_and_a_failing_cte_fails_its_view_by_name() {
     let view = "-- key: pnr_id\n\
         WITH base AS (SELECT pnr_id, record_locator FROM pnr),\n\
         good AS (SELECT pnr_id FROM base),\n\
-        bad AS (SELECT pnr_id, CAST(concat('x', record_locator) AS INT) AS n FROM base)\n\
+        bad AS (SELECT pnr_id, CAST(concat('x', MIN(record_locator)) AS INT) AS n FROM base GROUP BY pnr_id)\n\
         SELECT g.pnr_id FROM good g JOIN bad b ON b.pnr_id = g.pnr_id\n";
     std::fs::write(dir.join("views").join("broken.sql"), view).unwrap();
     let pack = Pack::load(&dir).unwrap();
+    // (`base` and `good` are inlined, `bad` groups and is computed: see `paxrisk::rules::inline`.)
     let err = match Engine::new(&pack, limits(), Some(&fixture()), ViewMode::Materialise) {
         Ok(_) => panic!("the broken view computed"),
         Err(e) => e.to_string(),
@@ -401,12 +402,9 @@ fn scored_tables_hold_the_same_rows_whatever_the_slice() {
     assert!(scored.write_in_slices(ScoredTable::Scores, &dir.join("none.parquet"), &[], 0).is_err());
 }
 
-/// Over a landing set a query whose joins all equate one key is computed in slices of it, one per
-/// `slice_rows` rows of its largest table (at 5 M PNRs the final SELECT of `traveller_journey` in
-/// three). The views are the same as computed in one piece.
-#[test]
-fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
-    use paxrisk::rules::engine::LandingSet;
+/// The sample data ingested into a landing set of its own (`paxrisk ingest --landing`): its folder
+/// and its batch.
+fn sample_landing_set() -> (PathBuf, paxrisk::rules::engine::LandingSet) {
     let landing = tempdir().join("landing");
     let (sample, rules) = (root().join("sample-data"), root().join("rules"));
     let args = ["ingest", "--input", sample.to_str().unwrap(), "--landing", landing.to_str().unwrap()];
@@ -424,8 +422,65 @@ fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
             }
         }
     }
-    let set = LandingSet { dir: landing.clone(), batch: batch.expect("a traveller file") };
-    let pack = Pack::load(&rules).unwrap();
+    let set = paxrisk::rules::engine::LandingSet { dir: landing.clone(), batch: batch.expect("a traveller file") };
+    (landing, set)
+}
+
+/// A CTE that only adds cheap columns to the rows of one table is registered as a view, which
+/// each query that reads it plans in, instead of being computed into a table of its own
+/// (`paxrisk::rules::inline`; at 5 M PNRs `stops` and `trav_age` cost 17 s as tables). The table
+/// under it stays until every query that reads it through the view has run: over a landing set
+/// it is a work file, deleted when its table is dropped. The rows are those of the SQL as written.
+#[test]
+fn a_cte_of_cheap_columns_is_inlined_and_the_table_it_reads_outlives_its_readers() {
+    let (landing, set) = sample_landing_set();
+    let dir = pack_with(&[]);
+    // `base` is read by `once` and through `ext`, which `two`, `one` and the final query read.
+    // `one` also waits for `slow`: once `ext` and `once` are registered, nothing names `base`
+    // any more, yet `one` reads it.
+    let view = "-- key: pnr_id\n\
+        WITH base AS (SELECT pnr_id, COUNT(*) AS n FROM traveller GROUP BY pnr_id),\n\
+        ext AS (SELECT b.*, b.n > 1 AS shared, COALESCE(b.n, 0) + 1 AS n1 FROM base b WHERE b.n IS NOT NULL),\n\
+        two AS (SELECT e.pnr_id, e.shared, e.n1 FROM ext e WHERE e.n1 > 1),\n\
+        slow AS (SELECT pnr_id, COUNT(*) AS legs FROM leg GROUP BY pnr_id),\n\
+        one AS (SELECT e.pnr_id, upper(e.pnr_id) AS up, s.legs FROM ext e JOIN slow s ON s.pnr_id = e.pnr_id),\n\
+        once AS (SELECT pnr_id, lower(pnr_id) AS low FROM base)\n\
+        SELECT t.pnr_id, t.shared, t.n1, o.up, o.legs, x.n, c.low\n\
+        FROM two t JOIN one o ON o.pnr_id = t.pnr_id JOIN ext x ON x.pnr_id = t.pnr_id JOIN once c ON c.pnr_id = t.pnr_id\n";
+    std::fs::write(dir.join("views").join("inlined.sql"), view).unwrap();
+    let pack = Pack::load(&dir).unwrap();
+    let streamed =
+        Engine::over_landing_set(&pack, limits(), &set, Vec::new(), landing.join(".work-inlined"), usize::MAX).unwrap();
+    let in_memory = Engine::new(&pack, limits(), Some(&fixture()), ViewMode::Materialise).unwrap();
+    for engine in [&streamed, &in_memory] {
+        let inlined = engine.inlined_ctes();
+        // `ext` is cheap for its three readers; `once` and `two` (over the view `ext`) are read once.
+        for cte in ["ext", "two", "once", "stops", "trav_age"] {
+            assert!(inlined.iter().any(|c| c == cte), "{cte}: {inlined:?}");
+        }
+        for cte in ["base", "slow", "one", "latest", "trav"] {
+            assert!(!inlined.iter().any(|c| c == cte), "{cte}: {inlined:?}");
+        }
+        for cte in ["base", "ext", "two", "slow", "one", "once"] {
+            assert!(!engine.sandbox().context().table_exist(cte).unwrap(), "{cte} is still a table");
+        }
+    }
+    // (The in-memory engine holds the small fixture, the streamed one the sample data.)
+    for (engine, at_least) in [(&streamed, 100), (&in_memory, 1)] {
+        let rows = crate::views::rendered(engine, "SELECT * FROM inlined ORDER BY pnr_id, legs");
+        assert!(rows.len() >= at_least, "{} rows", rows.len());
+        let as_written = format!("SELECT * FROM (\n{view}\n) v ORDER BY pnr_id, legs");
+        assert_eq!(rows, crate::views::rendered(engine, &as_written));
+    }
+}
+
+/// Over a landing set a query whose joins all equate one key is computed in slices of it, one per
+/// `slice_rows` rows of its largest table (at 5 M PNRs the final SELECT of `traveller_journey` in
+/// three). The views are the same as computed in one piece.
+#[test]
+fn views_computed_in_slices_over_a_landing_set_are_the_views_computed_whole() {
+    let (landing, set) = sample_landing_set();
+    let pack = Pack::load(&root().join("rules")).unwrap();
     let engine = |work: &str, slice_rows: usize| {
         Engine::over_landing_set(&pack, limits(), &set, Vec::new(), landing.join(work), slice_rows).unwrap()
     };

@@ -363,6 +363,14 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Registers a logical `plan` (of restricted SQL) as view `name`: a query that reads it plans
+    /// it in, and the tables it reads stay alive while the view is registered.
+    pub fn register_plan(&self, name: &str, plan: datafusion::logical_expr::LogicalPlan) -> Result<(), SandboxError> {
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, Arc::new(datafusion::datasource::ViewTable::new(plan, None)))?;
+        Ok(())
+    }
+
     /// Runs restricted SQL and collects the result, under the time limit.
     ///
     /// The query runs as a task on the session's worker threads while this thread waits with a
