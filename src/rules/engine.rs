@@ -536,11 +536,11 @@ impl Engine {
     /// time and gained nothing while both cores were busy anyway. A CTE that starts alone is
     /// planned for every thread, as is the final SELECT. A CTE whose rows are each made from one
     /// row of one table, with cheap expressions or for a single reader, is registered as a view
-    /// instead ([`Engine::compute_cte`], [`inline`]), which its readers plan in. A CTE's table is dropped
-    /// as soon as every CTE that reads it is computed, or read through such a view, unless the
-    /// final query reads it. After an error no
-    /// further CTE starts, the running ones finish, and the first error is returned; the caller
-    /// drops the tables that are left.
+    /// instead ([`Engine::compute_cte`], [`inline`]), which its readers plan in. A CTE's table
+    /// is dropped as soon as every CTE that reads it, directly or through such a view, is
+    /// computed, unless the final query reads it. After an error no further CTE starts, the
+    /// running ones finish, and the first error is returned; the caller drops the tables that
+    /// are left.
     fn compute_ctes(&self, split: &cte::Split, later: &[&str]) -> Result<(), SandboxError> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
