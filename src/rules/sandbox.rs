@@ -364,7 +364,9 @@ impl Sandbox {
     }
 
     /// Registers a logical `plan` (of restricted SQL) as view `name`: a query that reads it plans
-    /// it in, and the tables it reads stay alive while the view is registered.
+    /// it in. The plan holds the tables it read when it was planned, not their names: a table
+    /// dropped under it keeps its memory while the view is registered, but work files deleted
+    /// under it are gone (`Engine::compute_ctes` keeps them until the view's readers are done).
     pub fn register_plan(&self, name: &str, plan: datafusion::logical_expr::LogicalPlan) -> Result<(), SandboxError> {
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, Arc::new(datafusion::datasource::ViewTable::new(plan, None)))?;
