@@ -25,7 +25,7 @@ pub fn worth_inlining(plan: &LogicalPlan, readers: usize) -> bool {
 
 /// Whether each row of `plan` is computed from one row of one table.
 fn row_wise(plan: &LogicalPlan) -> bool {
-    let no_subquery = || exprs(plan).iter().all(|e| !has_subquery(e));
+    let no_subquery = || plan.expressions().iter().all(|e| !has_subquery(e));
     match plan {
         LogicalPlan::Projection(p) => no_subquery() && row_wise(&p.input),
         LogicalPlan::Filter(f) => no_subquery() && row_wise(&f.input),
@@ -33,11 +33,6 @@ fn row_wise(plan: &LogicalPlan) -> bool {
         LogicalPlan::TableScan(scan) => scan.fetch.is_none() && scan.filters.iter().all(|e| !has_subquery(e)),
         _ => false,
     }
-}
-
-/// The expressions of `plan`'s own node.
-fn exprs(plan: &LogicalPlan) -> Vec<Expr> {
-    plan.expressions()
 }
 
 fn has_subquery(expr: &Expr) -> bool {
@@ -80,7 +75,7 @@ fn cheap(expr: &Expr) -> bool {
 
 /// Whether every expression of `plan` and of the plans below it is [`cheap`].
 fn cheap_throughout(plan: &LogicalPlan) -> bool {
-    exprs(plan).iter().all(cheap) && plan.inputs().into_iter().all(cheap_throughout)
+    plan.expressions().iter().all(cheap) && plan.inputs().into_iter().all(cheap_throughout)
 }
 
 #[cfg(test)]

@@ -358,9 +358,7 @@ impl Sandbox {
     /// Registers the result of `select` (restricted SQL) as view `name`.
     pub fn register_view(&self, name: &str, select: &str) -> Result<(), SandboxError> {
         let df = self.block(async { self.ctx.sql_with_options(select, Self::options()).await })??;
-        self.ctx.deregister_table(name)?;
-        self.ctx.register_table(name, df.into_view())?;
-        Ok(())
+        self.register_plan(name, df.logical_plan().clone())
     }
 
     /// Registers a logical `plan` (of restricted SQL) as view `name`: a query that reads it plans
