@@ -12,7 +12,7 @@ use crate::cli::{AuditCommand, ExplainFormat};
 
 fn open(run: &Path, command: &str) -> Result<RunFolder, i32> {
     RunFolder::open(run).map_err(|e| {
-        eprintln!("paxrisk {command}: error: {}", crate::error_text::error_text(e.as_ref()));
+        crate::error_text::print_error(command, e.as_ref());
         2
     })
 }
@@ -26,7 +26,7 @@ pub fn explain(run: &Path, who: Who, format: ExplainFormat) -> i32 {
     let e = match explain::explain(&folder, &who) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("paxrisk explain: error: {}", crate::error_text::error_text(e.as_ref()));
+            crate::error_text::print_error("explain", e.as_ref());
             return 2;
         }
     };
@@ -38,7 +38,7 @@ pub fn explain(run: &Path, who: Who, format: ExplainFormat) -> i32 {
             .and_then(|()| writeln!(out).map_err(anyhow::Error::from)),
     };
     if let Err(err) = written {
-        eprintln!("paxrisk explain: error: {}", crate::error_text::error_text(err.as_ref()));
+        crate::error_text::print_error("explain", err.as_ref());
         return 2;
     }
     if e.travellers.is_empty() {
@@ -62,7 +62,7 @@ pub fn query(run: &Path, sql: &str, format: query::Format) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("paxrisk query: error: {}", crate::error_text::error_text(e.as_ref()));
+            crate::error_text::print_error("query", e.as_ref());
             2
         }
     }
@@ -88,7 +88,7 @@ fn verify_command(run: &Path, inputs: &[PathBuf]) -> i32 {
             Err(_) => 2,
         },
         Err(e) => {
-            eprintln!("paxrisk audit verify: error: {}", crate::error_text::error_text(e.as_ref()));
+            crate::error_text::print_error("audit verify", e.as_ref());
             2
         }
     }
@@ -102,7 +102,7 @@ fn replay_command(run: &Path, inputs: &[PathBuf], threads: Option<usize>) -> i32
     let r = match replay::replay(&folder, inputs, threads) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("paxrisk audit replay: error: {}", crate::error_text::error_text(e.as_ref()));
+            crate::error_text::print_error("audit replay", e.as_ref());
             return 2;
         }
     };

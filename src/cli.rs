@@ -342,7 +342,7 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::Ingest { input, landing, rules, threads } => match ingest_command(&input, &landing, &rules, threads) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("paxrisk ingest: error: {}", crate::error_text::error_text(e.as_ref()));
+                crate::error_text::print_error("ingest", e.as_ref());
                 2
             }
         },
@@ -388,7 +388,7 @@ pub fn run_cli(cli: Cli) -> i32 {
             match set_threads(threads).and_then(|()| generate_command(&cfg)) {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("paxrisk generate: error: {}", crate::error_text::error_text(e.as_ref()));
+                    crate::error_text::print_error("generate", e.as_ref());
                     2
                 }
             }
@@ -407,7 +407,7 @@ pub fn run_cli(cli: Cli) -> i32 {
                     0
                 }
                 Err(e) => {
-                    eprintln!("paxrisk bench: error: {}", crate::error_text::error_text(e.as_ref()));
+                    crate::error_text::print_error("bench", e.as_ref());
                     2
                 }
             }

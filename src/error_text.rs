@@ -23,6 +23,12 @@ pub fn error_text(e: &(dyn Error + 'static)) -> String {
     line
 }
 
+/// Prints `paxrisk COMMAND: error: …` ([`error_text`]) to standard error: how every subcommand
+/// reports the error that stops it.
+pub fn print_error(command: &str, e: &(dyn Error + 'static)) {
+    eprintln!("paxrisk {command}: error: {}", error_text(e));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,7 +112,7 @@ pub fn run(action: RulesCommand) -> i32 {
         RulesCommand::Stats { input, labels, dir, threads } => match stats(&input, labels.as_deref(), &dir, threads) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("paxrisk rules stats: error: {}", crate::error_text::error_text(e.as_ref()));
+                crate::error_text::print_error("rules stats", e.as_ref());
                 2
             }
         },

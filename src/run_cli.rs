@@ -42,7 +42,7 @@ impl Progress for Spinners {
 /// Runs the batch; returns the exit code.
 pub fn run(args: &RunArgs) -> i32 {
     if let Err(e) = crate::cli::set_threads(args.threads) {
-        eprintln!("paxrisk run: error: {}", crate::error_text::error_text(e.as_ref()));
+        crate::error_text::print_error("run", e.as_ref());
         return 2;
     }
     let progress = Spinners { bar: std::sync::Mutex::new(None), enabled: std::io::stderr().is_terminal() };
@@ -64,7 +64,7 @@ pub fn run(args: &RunArgs) -> i32 {
             2
         }
         Err(e) => {
-            eprintln!("paxrisk run: error: {}", crate::error_text::error_text(&e));
+            crate::error_text::print_error("run", &e);
             2
         }
     }
