@@ -80,6 +80,23 @@ pub enum TextBuilder {
     },
 }
 
+/// Appends one value, or NULL, to a dictionary of runs: a new run only when the value differs
+/// from the last run's.
+fn append_run(keys: &mut Int32Builder, runs: &mut StringBuilder, value: Option<&str>) {
+    match value {
+        None => keys.append_null(),
+        Some(v) => {
+            // The values of a run are never NULL, so the last one ends at the buffer's end.
+            let last = runs.offsets_slice().iter().rev().nth(1).map(|start| &runs.values_slice()[*start as usize..]);
+            if last != Some(v.as_bytes()) {
+                runs.append_value(v);
+            }
+            // At most one value per row, and a batch holds far fewer than 2^31 rows.
+            keys.append_value(runs.len() as i32 - 1);
+        }
+    }
+}
+
 impl TextBuilder {
     fn new(rows: usize, bytes: usize, dictionary: bool) -> TextBuilder {
         if dictionary {
@@ -107,31 +124,7 @@ impl TextBuilder {
     pub fn append_options<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>>, bytes: usize) {
         match self {
             TextBuilder::Plain(b) => b.append_all(values, bytes),
-            TextBuilder::Runs { .. } => values.for_each(|v| self.append_option(v)),
-        }
-    }
-
-    /// Appends one value, or NULL.
-    pub fn append_option(&mut self, value: Option<&str>) {
-        match self {
-            TextBuilder::Plain(b) => b.append_all(std::iter::once(value), value.map_or(0, str::len)),
-            TextBuilder::Runs { keys, values } => match value {
-                None => keys.append_null(),
-                Some(v) => {
-                    // The values of a run are never NULL, so the last one ends at the buffer's end.
-                    let last = values
-                        .offsets_slice()
-                        .iter()
-                        .rev()
-                        .nth(1)
-                        .map(|start| &values.values_slice()[*start as usize..]);
-                    if last != Some(v.as_bytes()) {
-                        values.append_value(v);
-                    }
-                    // At most one value per row, and a batch holds far fewer than 2^31 rows.
-                    keys.append_value(values.len() as i32 - 1);
-                }
-            },
+            TextBuilder::Runs { keys, values: runs } => values.for_each(|v| append_run(keys, runs, v)),
         }
     }
 
@@ -1208,7 +1201,7 @@ mod tests {
                 break;
             }
         }
-        plain.append_option(Some("one more"));
+        plain.append_options(std::iter::once(Some("one more")), "one more".len());
         let array = plain.finish_column(10);
         let mut expected_more = StringBuilder::new();
         values.iter().for_each(|v| expected_more.append_option(*v));
