@@ -507,14 +507,18 @@ impl Engine {
     /// [`Engine::release_unread`] must not take tables from.
     fn compute_view(&self, name: &str, sql: &str, later: &[&str]) -> Result<usize, SandboxError> {
         let Some(split) = self.split_view(sql) else {
-            let rows = self.materialise(name, sql, self.sandbox.limits().threads)?;
+            let rows = self.materialise(name, self.sandbox.logical_plan(sql)?, sql, self.sandbox.limits().threads)?;
             self.release_unread(later.iter().copied());
             return Ok(rows);
         };
         let mut result = self.compute_ctes(&split, later).map(|()| 0);
         if result.is_ok() {
             let started = std::time::Instant::now();
-            result = self.materialise(name, &split.body, self.sandbox.limits().threads);
+            let threads = self.sandbox.limits().threads;
+            result = self
+                .sandbox
+                .logical_plan(&split.body)
+                .and_then(|plan| self.materialise(name, plan, &split.body, threads));
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
             self.release_unread(later.iter().copied());
         }
@@ -644,24 +648,26 @@ impl Engine {
             }
             return Ok(None);
         }
-        self.materialise(name, select, partitions).map(Some)
+        self.materialise(name, plan, select, partitions).map(Some)
     }
 
-    /// Runs `sql` in `partitions` partitions (see [`Sandbox::query_in`]) and registers its result
-    /// as table `name`: in memory, or as Parquet work files when the engine has a work folder,
-    /// computed in slices where [`Engine::slices_of`] finds them. Returns the rows.
-    fn materialise(&self, name: &str, sql: &str, partitions: usize) -> Result<usize, SandboxError> {
+    /// Runs `plan` (made from `sql`, which errors and traces name) in `partitions` partitions
+    /// (see [`Sandbox::query_in`]) and registers its result as table `name`: in memory, or as
+    /// Parquet work files when the engine has a work folder, computed in slices where
+    /// [`Engine::slices_of`] finds them. Returns the rows.
+    fn materialise(&self, name: &str, plan: LogicalPlan, sql: &str, partitions: usize) -> Result<usize, SandboxError> {
         let Some(work) = &self.work else {
-            let batches = self.sandbox.query_in(sql, partitions)?;
+            let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
+            let batches = self.sandbox.plan_query_in(plan, sql, partitions)?;
             let rows = batches.iter().map(|b| b.num_rows()).sum();
-            let batches = if rows == 0 { vec![RecordBatch::new_empty(self.sandbox.plan(sql)?)] } else { batches };
+            let batches = if rows == 0 { vec![RecordBatch::new_empty(schema)] } else { batches };
             self.sandbox.register_batches(name, batches)?;
             return Ok(rows);
         };
         let seq = work.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = work.dir.join(format!("{seq:04}-{}", sanitise(name)));
         // A table whose files cannot be written leaves no folder behind.
-        let (rows, schema) = self.write_work_files(name, sql, &dir, partitions).inspect_err(|_| {
+        let (rows, schema) = self.write_work_files(name, plan, sql, &dir, partitions).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
         self.sandbox.register_parquet_dir(name, &dir, schema)?;
@@ -676,16 +682,16 @@ impl Engine {
         Ok(rows)
     }
 
-    /// Writes the rows of `sql` as Parquet files into `dir`, in slices when it has them (one set
-    /// of files per slice, `slice-<k>-<partition>.parquet`).
+    /// Writes the rows of `plan` (made from `sql`) as Parquet files into `dir`, in slices when it
+    /// has them (one set of files per slice, `slice-<k>-<partition>.parquet`).
     fn write_work_files(
         &self,
         name: &str,
+        plan: LogicalPlan,
         sql: &str,
         dir: &std::path::Path,
         partitions: usize,
     ) -> Result<(usize, SchemaRef), SandboxError> {
-        let plan = self.sandbox.logical_plan(sql)?;
         let Some((column, slices)) = self.slices_of(&plan)? else {
             return self.sandbox.plan_to_parquet_in(plan, sql, dir, "part", partitions);
         };

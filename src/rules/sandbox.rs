@@ -386,9 +386,20 @@ impl Sandbox {
     /// one per thread) instead of one per thread: for a query that runs beside others, which
     /// keep the other threads busy.
     pub fn query_in(&self, sql: &str, partitions: usize) -> Result<Vec<RecordBatch>, SandboxError> {
+        self.plan_query_in(self.logical_plan(sql)?, sql, partitions)
+    }
+
+    /// [`Sandbox::query_in`] for a logical plan made from restricted SQL, `sql`, which the trace
+    /// names: a caller that has planned the SQL already does not plan it again.
+    pub fn plan_query_in(
+        &self,
+        plan: datafusion::logical_expr::LogicalPlan,
+        sql: &str,
+        partitions: usize,
+    ) -> Result<Vec<RecordBatch>, SandboxError> {
         let sql = sql.to_string();
         self.with_deadline(partitions, move |ctx| async move {
-            let df = ctx.sql_with_options(&sql, Self::options()).await?;
+            let df = ctx.execute_logical_plan(plan).await?;
             if tracing::enabled!(tracing::Level::TRACE) {
                 // `RUST_LOG=paxrisk::rules::sandbox=trace`: the plan of every query run here (and
                 // in `query_to_parquet`) with the time and rows of each operator.
