@@ -18,7 +18,6 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
 
 use super::cte;
-use super::inline;
 use super::pack::{ColumnDoc, Pack, PackError, Rule, ViewFile};
 use super::sandbox::{Limits, Sandbox, SandboxError, without_schema_metadata};
 use super::tables;
@@ -141,8 +140,6 @@ pub struct Engine {
     work: Option<WorkDir>,
     /// The landing tables to drop once nothing reads them ([`ViewMode::MaterialiseReleasing`]).
     release: Option<Release>,
-    /// The CTEs registered as views rather than computed ([`super::inline`]), in order.
-    inlined: std::sync::Mutex<Vec<String>>,
 }
 
 /// Landing tables an engine drops as soon as nothing still to be computed reads them.
@@ -198,20 +195,6 @@ fn tree_bytes(dir: &std::path::Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-/// Whether the table of CTE `j` of a view is still needed (see [`Engine::compute_ctes`]): the
-/// final query reads it (`read_by_body`), or a CTE that reads it (`readers`) is not `done`, or is
-/// `inlined` (a view over it) and still needed itself.
-fn still_needed(
-    j: usize,
-    done: &dyn Fn(usize) -> bool,
-    read_by_body: &[bool],
-    readers: &[Vec<usize>],
-    inlined: &[bool],
-) -> bool {
-    read_by_body[j]
-        || readers[j].iter().any(|&k| !done(k) || (inlined[k] && still_needed(k, done, read_by_body, readers, inlined)))
 }
 
 /// A batch of the landing Parquet set (`paxrisk run --landing`), as the engine reads it.
@@ -323,8 +306,7 @@ impl Engine {
             return Err(EngineError::Pack(errors));
         }
         let release = (mode == ViewMode::MaterialiseReleasing).then(|| Release::new(pack));
-        let mut engine =
-            Engine { sandbox, pack: pack.clone(), views: Vec::new(), work, release, inlined: Default::default() };
+        let mut engine = Engine { sandbox, pack: pack.clone(), views: Vec::new(), work, release };
         engine.register_views(mode)?;
         Ok(engine)
     }
@@ -338,12 +320,6 @@ impl Engine {
     /// were computed: its name, the column and the number of slices.
     pub fn sliced_tables(&self) -> Vec<(String, String, usize)> {
         self.work.as_ref().and_then(|w| w.sliced.lock().ok().map(|s| s.clone())).unwrap_or_default()
-    }
-
-    /// The CTEs that were registered as views over the tables they read instead of being
-    /// computed into tables of their own ([`super::inline`]), in the order they were.
-    pub fn inlined_ctes(&self) -> Vec<String> {
-        self.inlined.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     /// The most bytes the Parquet work files held on disk at once so far, or `None` for an engine
@@ -538,13 +514,13 @@ impl Engine {
     /// one partition instead of two (change 66), and the other CTE keeps the second core busy.
     /// It then needs no hash repartitioning and no merge of partial aggregates, which cost CPU
     /// time and gained nothing while both cores were busy anyway. A CTE that starts alone is
-    /// planned for every thread, as is the final SELECT. A CTE whose rows are each made from one
-    /// row of one table, with cheap expressions or for a single reader, is registered as a view
-    /// instead ([`Engine::compute_cte`], [`inline`]), which its readers plan in. A CTE's table
-    /// is dropped as soon as every CTE that reads it, directly or through such a view, is
-    /// computed, unless the final query reads it. After an error no further CTE starts, the
-    /// running ones finish, and the first error is returned; the caller drops the tables that
-    /// are left.
+    /// planned for every thread, as is the final SELECT. Every CTE is computed into a table, even
+    /// one that only adds columns to the rows of another: planning such a CTE into its readers
+    /// instead (change 82) saved nothing and cost 3-7% more CPU time at 5 M PNRs over a landing
+    /// set (docs/performance.md, change 84). A CTE's table is dropped as soon as every CTE that
+    /// reads it is computed, unless the final query reads it. After an error no further CTE
+    /// starts, the running ones finish, and the first error is returned; the caller drops the
+    /// tables that are left.
     fn compute_ctes(&self, split: &cte::Split, later: &[&str]) -> Result<(), SandboxError> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
@@ -563,7 +539,6 @@ impl Engine {
         }
         let at_once = self.sandbox.limits().threads.max(1);
         let mut state = vec![State::Waiting; n];
-        let (mut inlined, mut dropped) = (vec![false; n], vec![false; n]);
         let mut result = Ok(());
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -580,10 +555,12 @@ impl Engine {
                     running += 1;
                     let done_tx = done_tx.clone();
                     let (cte_name, select) = (&split.ctes[i].0, &split.ctes[i].1);
-                    let read_by = readers[i].len() + usize::from(read_by_body[i]);
                     scope.spawn(move || {
                         let started = std::time::Instant::now();
-                        let rows = self.compute_cte(cte_name, select, partitions, read_by);
+                        let rows = self
+                            .sandbox
+                            .logical_plan(select)
+                            .and_then(|plan| self.materialise(cte_name, plan, select, partitions));
                         // The receiver lives until every spawned CTE has reported.
                         let _ = done_tx.send((i, rows, started.elapsed(), partitions));
                     });
@@ -594,14 +571,10 @@ impl Engine {
                 let Ok((i, rows, took, partitions)) = done_rx.recv() else { break };
                 running -= 1;
                 state[i] = State::Done;
-                let cte = split.ctes[i].0.as_str();
                 match rows {
-                    Ok(Some(rows)) => {
+                    Ok(rows) => {
+                        let cte = split.ctes[i].0.as_str();
                         tracing::debug!(cte, rows, partitions, seconds = took.as_secs_f64(), "CTE computed");
-                    }
-                    Ok(None) => {
-                        inlined[i] = true;
-                        tracing::debug!(cte, seconds = took.as_secs_f64(), "CTE inlined into the queries that read it");
                     }
                     Err(e) => {
                         if result.is_ok() {
@@ -610,45 +583,21 @@ impl Engine {
                         continue;
                     }
                 }
-                // A table is still needed while the final query reads it, or a CTE that reads it
-                // is still to finish, or is inlined and still needed itself (its readers read the
-                // table through it). Each table goes once, as soon as it is not.
-                let needed =
-                    |j: usize| still_needed(j, &|k| state[k] == State::Done, &read_by_body, &readers, &inlined);
-                for j in 0..n {
-                    if state[j] == State::Done && !dropped[j] && !needed(j) {
+                // A table can only become droppable now if it is this CTE's or one it read: the
+                // last of a table's CTE and its readers to finish drops it, once.
+                for j in reads[i].iter().copied().chain([i]) {
+                    if state[j] == State::Done
+                        && !read_by_body[j]
+                        && readers[j].iter().all(|&k| state[k] == State::Done)
+                    {
                         self.drop_table(&split.ctes[j].0);
-                        dropped[j] = true;
                     }
                 }
-                let unfinished = (0..n)
-                    .filter(|&k| state[k] != State::Done || (inlined[k] && needed(k)))
-                    .map(|k| split.ctes[k].1.as_str());
+                let unfinished = (0..n).filter(|&k| state[k] != State::Done).map(|k| split.ctes[k].1.as_str());
                 self.release_unread(unfinished.chain([split.body.as_str()]).chain(later.iter().copied()));
             }
         });
         result
-    }
-
-    /// Computes CTE `name` into a table ([`Engine::materialise`]), or registers it as a view
-    /// where [`inline::worth_inlining`] finds that cheaper for the `read_by` queries that read it.
-    /// Returns its rows, `None` for a view.
-    fn compute_cte(
-        &self,
-        name: &str,
-        select: &str,
-        partitions: usize,
-        read_by: usize,
-    ) -> Result<Option<usize>, SandboxError> {
-        let plan = self.sandbox.logical_plan(select)?;
-        if inline::worth_inlining(&plan, read_by) {
-            self.sandbox.register_plan(name, plan)?;
-            if let Ok(mut inlined) = self.inlined.lock() {
-                inlined.push(name.to_string());
-            }
-            return Ok(None);
-        }
-        self.materialise(name, plan, select, partitions).map(Some)
     }
 
     /// Runs `plan` (made from `sql`, which errors and traces name) in `partitions` partitions

@@ -6,7 +6,6 @@ pub mod doc;
 pub mod eager;
 pub mod engine;
 pub mod given;
-pub mod inline;
 pub mod narrow;
 pub mod pack;
 pub mod quality;

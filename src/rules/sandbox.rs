@@ -355,19 +355,12 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Registers the result of `select` (restricted SQL) as view `name`.
+    /// Registers the result of `select` (restricted SQL) as view `name`: a query that reads it
+    /// plans it in.
     pub fn register_view(&self, name: &str, select: &str) -> Result<(), SandboxError> {
         let df = self.block(async { self.ctx.sql_with_options(select, Self::options()).await })??;
-        self.register_plan(name, df.logical_plan().clone())
-    }
-
-    /// Registers a logical `plan` (of restricted SQL) as view `name`: a query that reads it plans
-    /// it in. The plan holds the tables it read when it was planned, not their names: a table
-    /// dropped under it keeps its memory while the view is registered, but work files deleted
-    /// under it are gone (`Engine::compute_ctes` keeps them until the view's readers are done).
-    pub fn register_plan(&self, name: &str, plan: datafusion::logical_expr::LogicalPlan) -> Result<(), SandboxError> {
         self.ctx.deregister_table(name)?;
-        self.ctx.register_table(name, Arc::new(datafusion::datasource::ViewTable::new(plan, None)))?;
+        self.ctx.register_table(name, df.into_view())?;
         Ok(())
     }
 
