@@ -516,8 +516,8 @@ impl Engine {
     /// time and gained nothing while both cores were busy anyway. A CTE that starts alone is
     /// planned for every thread, as is the final SELECT. Every CTE is computed into a table, even
     /// one that only adds columns to the rows of another: planning such a CTE into its readers
-    /// instead (change 82) saved nothing and cost 3-7% more CPU time at 5 M PNRs over a landing
-    /// set (docs/performance.md, change 84). A CTE's table is dropped as soon as every CTE that
+    /// instead (change 82) saved nothing in six alternated runs at 5 M PNRs over a landing set,
+    /// and cost 7% more CPU time on one machine (docs/performance.md, change 84). A CTE's table is dropped as soon as every CTE that
     /// reads it is computed, unless the final query reads it. After an error no further CTE
     /// starts, the running ones finish, and the first error is returned; the caller drops the
     /// tables that are left.
