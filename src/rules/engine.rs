@@ -483,7 +483,7 @@ impl Engine {
     /// [`Engine::release_unread`] must not take tables from.
     fn compute_view(&self, name: &str, sql: &str, later: &[&str]) -> Result<usize, SandboxError> {
         let Some(split) = self.split_view(sql) else {
-            let rows = self.materialise(name, self.sandbox.logical_plan(sql)?, sql, self.sandbox.limits().threads)?;
+            let rows = self.materialise(name, sql, self.sandbox.limits().threads)?;
             self.release_unread(later.iter().copied());
             return Ok(rows);
         };
@@ -491,10 +491,7 @@ impl Engine {
         if result.is_ok() {
             let started = std::time::Instant::now();
             let threads = self.sandbox.limits().threads;
-            result = self
-                .sandbox
-                .logical_plan(&split.body)
-                .and_then(|plan| self.materialise(name, plan, &split.body, threads));
+            result = self.materialise(name, &split.body, threads);
             tracing::debug!(seconds = started.elapsed().as_secs_f64(), "final SELECT of the view computed");
             self.release_unread(later.iter().copied());
         }
@@ -517,10 +514,10 @@ impl Engine {
     /// planned for every thread, as is the final SELECT. Every CTE is computed into a table, even
     /// one that only adds columns to the rows of another: planning such a CTE into its readers
     /// instead (change 82) saved nothing in six alternated runs at 5 M PNRs over a landing set,
-    /// and cost 7% more CPU time on one machine (docs/performance.md, change 84). A CTE's table is dropped as soon as every CTE that
-    /// reads it is computed, unless the final query reads it. After an error no further CTE
-    /// starts, the running ones finish, and the first error is returned; the caller drops the
-    /// tables that are left.
+    /// and cost 7% more CPU time on one machine (docs/performance.md, change 84). A CTE's table
+    /// is dropped as soon as every CTE that reads it is computed, unless the final query reads
+    /// it. After an error no further CTE starts, the running ones finish, and the first error is
+    /// returned; the caller drops the tables that are left.
     fn compute_ctes(&self, split: &cte::Split, later: &[&str]) -> Result<(), SandboxError> {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
@@ -557,10 +554,7 @@ impl Engine {
                     let (cte_name, select) = (&split.ctes[i].0, &split.ctes[i].1);
                     scope.spawn(move || {
                         let started = std::time::Instant::now();
-                        let rows = self
-                            .sandbox
-                            .logical_plan(select)
-                            .and_then(|plan| self.materialise(cte_name, plan, select, partitions));
+                        let rows = self.materialise(cte_name, select, partitions);
                         // The receiver lives until every spawned CTE has reported.
                         let _ = done_tx.send((i, rows, started.elapsed(), partitions));
                     });
@@ -600,11 +594,12 @@ impl Engine {
         result
     }
 
-    /// Runs `plan` (made from `sql`, which errors and traces name) in `partitions` partitions
-    /// (see [`Sandbox::query_in`]) and registers its result as table `name`: in memory, or as
-    /// Parquet work files when the engine has a work folder, computed in slices where
-    /// [`Engine::slices_of`] finds them. Returns the rows.
-    fn materialise(&self, name: &str, plan: LogicalPlan, sql: &str, partitions: usize) -> Result<usize, SandboxError> {
+    /// Plans `sql` once, runs it in `partitions` partitions (see [`Sandbox::query_in`]) and
+    /// registers its result as table `name`: in memory, or as Parquet work files when the engine
+    /// has a work folder, computed in slices where [`Engine::slices_of`] finds them. Returns the
+    /// rows.
+    fn materialise(&self, name: &str, sql: &str, partitions: usize) -> Result<usize, SandboxError> {
+        let plan = self.sandbox.logical_plan(sql)?;
         let Some(work) = &self.work else {
             let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
             let batches = self.sandbox.plan_query_in(plan, sql, partitions)?;
