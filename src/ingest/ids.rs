@@ -60,38 +60,44 @@ fn norm(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase())
 }
 
+/// `YYYY-MM-DD` of a date, as chrono writes it (`to_string`). Dates of the years 0 to 9999 (all
+/// but a broken feed's) are written by hand on the stack, into text held inline: chrono's
+/// `format` parses its pattern on every call, `format!` took about 1,300 instructions and
+/// `to_string` about 800 (callgrind, docs/performance.md, change 85).
+pub fn iso_date(d: chrono::NaiveDate) -> Text {
+    use chrono::Datelike;
+    if !(0..=9999).contains(&d.year()) {
+        return Text::from(d.to_string());
+    }
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let (y, m, day) = (d.year() as u32, d.month(), d.day());
+    let ymd = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    match std::str::from_utf8(&ymd) {
+        Ok(s) => Text::from(s),
+        Err(e) => unreachable!("digits and dashes are UTF-8: {e}"),
+    }
+}
+
 /// The `pnr_id` for a carrier, record locator and creation date (`None` when not sent).
 pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::NaiveDate>) -> Text {
     use chrono::Datelike;
-    // `YYYY-MM-DD` written by hand on the stack: chrono's `format` parses its pattern on every
-    // call, and `format!` took about 1,300 instructions.
-    let ymd: [u8; 10];
-    let other_year;
-    let date: &[u8] = match created {
-        Some(d) if (0..=9999).contains(&d.year()) => {
-            let digit = |n: u32| b'0' + (n % 10) as u8;
-            let (y, m, day) = (d.year() as u32, d.month(), d.day());
-            ymd = [
-                digit(y / 1000),
-                digit(y / 100),
-                digit(y / 10),
-                digit(y),
-                b'-',
-                digit(m / 10),
-                digit(m),
-                b'-',
-                digit(day / 10),
-                digit(day),
-            ];
-            &ymd
-        }
-        Some(d) => {
-            other_year = d.format("%Y-%m-%d").to_string();
-            other_year.as_bytes()
-        }
-        None => b"nodate",
+    let date: Text = match created {
+        Some(d) if (0..=9999).contains(&d.year()) => iso_date(d),
+        Some(d) => Text::from(d.format("%Y-%m-%d").to_string()),
+        None => Text::const_new("nodate"),
     };
-    short_hash('P', &[b"pnr", norm(carrier).as_bytes(), norm(record_locator).as_bytes(), date])
+    short_hash('P', &[b"pnr", norm(carrier).as_bytes(), norm(record_locator).as_bytes(), date.as_bytes()])
 }
 
 /// The `api_traveller_id` of a person in a PAXLST message, from the flight and the person's
@@ -140,6 +146,28 @@ pub fn push_id<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_dates_are_what_chrono_writes() {
+        use chrono::NaiveDate;
+        let mut days = vec![NaiveDate::MIN, NaiveDate::MAX];
+        let mut d = NaiveDate::from_ymd_opt(1899, 12, 25).unwrap();
+        while d < NaiveDate::from_ymd_opt(2101, 1, 7).unwrap() {
+            days.push(d);
+            d = d.succ_opt().unwrap();
+        }
+        days.extend(
+            [(-1, 12, 31), (0, 1, 1), (7, 8, 9), (999, 10, 11), (9999, 12, 31), (10_000, 1, 1)]
+                .map(|(y, m, day)| NaiveDate::from_ymd_opt(y, m, day).unwrap()),
+        );
+        for d in days {
+            assert_eq!(iso_date(d), d.to_string());
+        }
+        // A creation date out of chrono's four-digit range still gives its `format` in the id.
+        let far = NaiveDate::from_ymd_opt(12_345, 6, 7).unwrap();
+        let expected = short_hash('P', &[b"pnr", b"LH", b"ABC123", far.format("%Y-%m-%d").to_string().as_bytes()]);
+        assert_eq!(pnr_id("LH", "ABC123", Some(far)), expected);
+    }
 
     #[test]
     fn api_traveller_ids_hash_api_then_each_part_after_a_separator() {

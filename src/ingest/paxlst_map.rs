@@ -267,11 +267,11 @@ impl Mapper<'_, '_> {
                 }
             }
             row.other_documents = Some(Text::from(others.join(";"))).filter(|s| !s.is_empty());
-            let dob = row.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
+            let dob = row.date_of_birth.map(super::ids::iso_date).unwrap_or_default();
             row.api_traveller_id = super::ids::api_traveller_id(&[
                 carrier.as_deref().unwrap_or(""),
                 number.as_deref().unwrap_or(""),
-                &dep_date.map(|d| d.to_string()).unwrap_or_default(),
+                &dep_date.map(super::ids::iso_date).unwrap_or_default(),
                 row.surname.as_deref().unwrap_or(""),
                 row.given_name.as_deref().unwrap_or(""),
                 &dob,
