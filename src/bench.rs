@@ -54,6 +54,12 @@ pub struct StageFigures {
     pub wall_s: f64,
     /// Process CPU seconds (user + system) spent in the stage.
     pub cpu_s: f64,
+    /// Of `cpu_s`, the seconds the kernel spent for the process (system time): mostly clearing the
+    /// pages the stage touches for the first time.
+    pub system_s: f64,
+    /// Minor page faults in the stage: pages of memory the process touched for the first time, or
+    /// again after they were given back to the system.
+    pub minor_faults: u64,
     /// Peak resident memory during the stage, MiB: since the stage started where the high-water
     /// mark can be reset (see `Report::peak_rss_per_stage`), else since the process started; None
     /// without Linux `/proc`.
@@ -101,6 +107,10 @@ pub struct Report {
     pub total_wall_s: f64,
     /// Whole run: CPU seconds.
     pub total_cpu_s: f64,
+    /// Whole run: system CPU seconds (part of `total_cpu_s`).
+    pub total_system_s: f64,
+    /// Whole run: minor page faults.
+    pub total_minor_faults: u64,
     /// Highest peak of any stage, MiB.
     pub peak_rss_mib: Option<f64>,
     /// Whether the peak of each stage is its own (`/proc/self/clear_refs` could be written).
@@ -157,15 +167,32 @@ fn machine() -> Machine {
     }
 }
 
-/// Process CPU seconds so far (user + system, all threads).
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes into the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
+/// What the process has used so far, all threads together.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    /// CPU seconds, user and system.
+    cpu_s: f64,
+    /// System CPU seconds.
+    system_s: f64,
+    /// Minor page faults.
+    minor_faults: u64,
+}
+
+impl Usage {
+    /// Now (`getrusage`); zero where it fails.
+    fn now() -> Usage {
+        // SAFETY: getrusage only writes into the struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+            return Usage::default();
+        }
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        Usage {
+            cpu_s: t(u.ru_utime) + t(u.ru_stime),
+            system_s: t(u.ru_stime),
+            minor_faults: u64::try_from(u.ru_minflt).unwrap_or(0),
+        }
     }
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// Resets the resident-memory high-water mark (Linux); false where that is not possible.
@@ -183,7 +210,7 @@ fn peak_rss_mib() -> Option<f64> {
 
 /// Records each stage of a run.
 struct Meter {
-    current: Mutex<Option<(String, Instant, f64)>>,
+    current: Mutex<Option<(String, Instant, Usage)>>,
     stages: Mutex<Vec<StageFigures>>,
 }
 
@@ -191,16 +218,19 @@ impl Progress for Meter {
     fn start(&self, stage: &str) {
         let _ = reset_peak_rss();
         if let Ok(mut c) = self.current.lock() {
-            *c = Some((stage.to_string(), Instant::now(), cpu_seconds()));
+            *c = Some((stage.to_string(), Instant::now(), Usage::now()));
         }
     }
 
     fn finish(&self, stage: &str, detail: &str) {
-        let Some((name, started, cpu0)) = self.current.lock().ok().and_then(|mut c| c.take()) else { return };
+        let Some((name, started, before)) = self.current.lock().ok().and_then(|mut c| c.take()) else { return };
+        let after = Usage::now();
         let figures = StageFigures {
             stage: if name == stage { name } else { stage.to_string() },
             wall_s: started.elapsed().as_secs_f64(),
-            cpu_s: cpu_seconds() - cpu0,
+            cpu_s: after.cpu_s - before.cpu_s,
+            system_s: after.system_s - before.system_s,
+            minor_faults: after.minor_faults.saturating_sub(before.minor_faults),
             peak_rss_mib: peak_rss_mib(),
             detail: detail.to_string(),
         };
@@ -379,6 +409,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         read_floor_s,
         total_wall_s,
         total_cpu_s: stages.iter().map(|s| s.cpu_s).sum(),
+        total_system_s: stages.iter().map(|s| s.system_s).sum(),
+        total_minor_faults: stages.iter().map(|s| s.minor_faults).sum(),
         peak_rss_mib: stages.iter().filter_map(|s| s.peak_rss_mib).reduce(f64::max),
         peak_rss_per_stage: peak_per_stage,
         ingest_mb_per_s: input_bytes as f64 / 1e6 / ingest_wall.max(1e-9),
@@ -422,6 +454,7 @@ pub fn build_kind() -> String {
 /// The report as Markdown.
 pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let mib = |v: Option<f64>| v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into());
+    let thousands = |n: u64| format!("{:.0}", n as f64 / 1000.0);
     writeln!(
         w,
         "### {} PNRs (seed {}), paxrisk {} ({} build), {}",
@@ -444,22 +477,34 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(w)?;
     writeln!(w, "Machine's pace before and after the run: {}.", pace::describe(&r.pace_start, &r.pace_end))?;
     writeln!(w)?;
-    writeln!(w, "| stage | wall s | CPU s | peak RSS MiB | detail |")?;
-    writeln!(w, "|---|---:|---:|---:|---|")?;
+    writeln!(w, "| stage | wall s | CPU s | of it system s | page faults (thousands) | peak RSS MiB | detail |")?;
+    writeln!(w, "|---|---:|---:|---:|---:|---:|---|")?;
     writeln!(
         w,
-        "| read input bytes (floor) | {:.2} | | | {:.0} MB/s, one thread |",
+        "| read input bytes (floor) | {:.2} | | | | | {:.0} MB/s, one thread |",
         r.read_floor_s,
         r.input_bytes as f64 / 1e6 / r.read_floor_s.max(1e-9)
     )?;
     for s in &r.stages {
-        writeln!(w, "| {} | {:.2} | {:.2} | {} | {} |", s.stage, s.wall_s, s.cpu_s, mib(s.peak_rss_mib), s.detail)?;
+        writeln!(
+            w,
+            "| {} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+            s.stage,
+            s.wall_s,
+            s.cpu_s,
+            s.system_s,
+            thousands(s.minor_faults),
+            mib(s.peak_rss_mib),
+            s.detail
+        )?;
     }
     writeln!(
         w,
-        "| **total** | **{:.2}** | **{:.2}** | **{}** | {:.0} µs per PNR |",
+        "| **total** | **{:.2}** | **{:.2}** | **{:.2}** | **{}** | **{}** | {:.0} µs per PNR |",
         r.total_wall_s,
         r.total_cpu_s,
+        r.total_system_s,
+        thousands(r.total_minor_faults),
         mib(r.peak_rss_mib),
         r.us_per_pnr
     )?;

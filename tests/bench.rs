@@ -49,11 +49,24 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     assert_eq!(stages, ["load rule pack", "ingest", "views", "rules", "scores", "write"]);
     for s in first["stages"].as_array().unwrap() {
         assert!(s["wall_s"].as_f64().unwrap() >= 0.0 && s["cpu_s"].as_f64().unwrap() >= 0.0, "{s}");
+        // System time is part of the CPU time (each rounded to the microsecond).
+        let system = s["system_s"].as_f64().unwrap();
+        assert!(system >= 0.0 && system <= s["cpu_s"].as_f64().unwrap() + 1e-5, "{s}");
+        assert!(s["minor_faults"].as_u64().is_some(), "{s}");
         // Linux gives every stage its peak; elsewhere the field may be null.
         if cfg!(target_os = "linux") {
             assert!(s["peak_rss_mib"].as_f64().unwrap() > 1.0, "{s}");
         }
     }
+    // Ingest reads every file into memory it has not touched before.
+    let ingest = first["stages"].as_array().unwrap().iter().find(|s| s["stage"] == "ingest").unwrap();
+    if cfg!(target_os = "linux") {
+        assert!(ingest["minor_faults"].as_u64().unwrap() > 0, "{ingest}");
+    }
+    let stage_faults: u64 =
+        first["stages"].as_array().unwrap().iter().map(|s| s["minor_faults"].as_u64().unwrap()).sum();
+    assert_eq!(first["total_minor_faults"].as_u64().unwrap(), stage_faults);
+    assert!(stdout.contains("| stage | wall s | CPU s | of it system s | page faults (thousands) | peak RSS MiB |"));
     // The machine's pace, before the input was read and after the run.
     for moment in ["pace_start", "pace_end"] {
         let pace = &first[moment];
