@@ -140,14 +140,14 @@ pub enum Command {
     /// Benchmark the nightly run on a generated data set, stage by stage.
     ///
     /// Checks the rule pack (a broken one is reported before anything is generated), generates N
-    /// PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every
-    /// input byte once (the physical floor), then runs exactly what `paxrisk run` runs and reports
-    /// wall time, CPU time (and the system part of it), minor page faults and peak resident memory
-    /// per stage, ingest MB/s and PNRs/s, and content hashes of the scored outputs (equal hashes:
-    /// the same rows). It also times three fixed
-    /// pieces of work before and after the run (integer steps, random reads, fresh memory), the
-    /// machine's pace, so that a report shows how fast the machine was when it ran. Writes
-    /// OUT/bench-N-pnrs-<time>.md and .json and prints the Markdown table.
+    /// PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every input byte once
+    /// (the physical floor), then runs exactly what `paxrisk run` runs and reports wall time, CPU
+    /// time (and the system part of it), minor page faults and peak resident memory per stage,
+    /// ingest MB/s and PNRs/s, and content hashes of the scored outputs (equal hashes: the same
+    /// rows). It also times three fixed pieces of work before and after the run (integer steps,
+    /// random reads, fresh memory), the machine's pace, so that a report shows how fast the
+    /// machine was when it ran. Writes OUT/bench-N-pnrs-<time>.md and .json and prints the
+    /// Markdown table.
     #[cfg(feature = "engine")]
     Bench {
         /// Number of PNRs in the data set.

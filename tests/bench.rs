@@ -58,14 +58,13 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
             assert!(s["peak_rss_mib"].as_f64().unwrap() > 1.0, "{s}");
         }
     }
-    // Ingest reads every file into memory it has not touched before.
-    let ingest = first["stages"].as_array().unwrap().iter().find(|s| s["stage"] == "ingest").unwrap();
-    if cfg!(target_os = "linux") {
-        assert!(ingest["minor_faults"].as_u64().unwrap() > 0, "{ingest}");
-    }
+    // The run's memory grows from nothing, so its stages touch pages for the first time.
     let stage_faults: u64 =
         first["stages"].as_array().unwrap().iter().map(|s| s["minor_faults"].as_u64().unwrap()).sum();
     assert_eq!(first["total_minor_faults"].as_u64().unwrap(), stage_faults);
+    if cfg!(target_os = "linux") {
+        assert!(stage_faults > 0, "{}", first["stages"]);
+    }
     assert!(stdout.contains("| stage | wall s | CPU s | of it system s | page faults (thousands) | peak RSS MiB |"));
     // The machine's pace, before the input was read and after the run.
     for moment in ["pace_start", "pace_end"] {
