@@ -91,12 +91,8 @@ pub fn iso_date(d: chrono::NaiveDate) -> Text {
 
 /// The `pnr_id` for a carrier, record locator and creation date (`None` when not sent).
 pub fn pnr_id(carrier: &str, record_locator: &str, created: Option<chrono::NaiveDate>) -> Text {
-    use chrono::Datelike;
-    let date: Text = match created {
-        Some(d) if (0..=9999).contains(&d.year()) => iso_date(d),
-        Some(d) => Text::from(d.format("%Y-%m-%d").to_string()),
-        None => Text::const_new("nodate"),
-    };
+    // `iso_date` writes what chrono's `format("%Y-%m-%d")` did here, signed years included.
+    let date = created.map_or(Text::const_new("nodate"), iso_date);
     short_hash('P', &[b"pnr", norm(carrier).as_bytes(), norm(record_locator).as_bytes(), date.as_bytes()])
 }
 
@@ -164,9 +160,10 @@ mod tests {
             assert_eq!(iso_date(d), d.to_string());
         }
         // A creation date out of chrono's four-digit range still gives its `format` in the id.
-        let far = NaiveDate::from_ymd_opt(12_345, 6, 7).unwrap();
-        let expected = short_hash('P', &[b"pnr", b"LH", b"ABC123", far.format("%Y-%m-%d").to_string().as_bytes()]);
-        assert_eq!(pnr_id("LH", "ABC123", Some(far)), expected);
+        for far in [NaiveDate::from_ymd_opt(12_345, 6, 7).unwrap(), NaiveDate::from_ymd_opt(-44, 3, 15).unwrap()] {
+            let expected = short_hash('P', &[b"pnr", b"LH", b"ABC123", far.format("%Y-%m-%d").to_string().as_bytes()]);
+            assert_eq!(pnr_id("LH", "ABC123", Some(far)), expected, "{far}");
+        }
     }
 
     #[test]
