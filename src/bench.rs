@@ -9,6 +9,9 @@
 //! outputs, so that an optimisation can be shown not to change a single row. The machine's pace
 //! ([`pace`]) is measured before and after the run, so that a report shows how fast the machine
 //! was when it ran: a report from a slow period can be told from one of a slow build.
+//!
+//! `--repeat N` runs the nightly N times in a row: the figures are of the median run by total
+//! wall time, every run is listed after them, and the runs must give the same rows.
 
 pub mod pace;
 
@@ -43,6 +46,8 @@ pub struct BenchArgs {
     pub threads: Option<usize>,
     /// The query engine's memory limit in bytes (`run --memory-limit`).
     pub memory_limit: Option<usize>,
+    /// Runs, back to back (`--repeat`, at least one).
+    pub repeat: usize,
 }
 
 /// One stage as measured.
@@ -66,6 +71,68 @@ pub struct StageFigures {
     pub peak_rss_mib: Option<f64>,
     /// The stage's own summary line.
     pub detail: String,
+}
+
+/// A whole run: its stages together.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Totals {
+    /// Wall seconds.
+    pub total_wall_s: f64,
+    /// CPU seconds.
+    pub total_cpu_s: f64,
+    /// System CPU seconds (part of `total_cpu_s`).
+    pub total_system_s: f64,
+    /// Minor page faults.
+    pub total_minor_faults: u64,
+    /// Highest peak of any stage, MiB.
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl Totals {
+    fn of(stages: &[StageFigures]) -> Totals {
+        Totals {
+            total_wall_s: stages.iter().map(|s| s.wall_s).sum(),
+            total_cpu_s: stages.iter().map(|s| s.cpu_s).sum(),
+            total_system_s: stages.iter().map(|s| s.system_s).sum(),
+            total_minor_faults: stages.iter().map(|s| s.minor_faults).sum(),
+            peak_rss_mib: stages.iter().filter_map(|s| s.peak_rss_mib).reduce(f64::max),
+        }
+    }
+}
+
+/// One run of the benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunFigures {
+    /// Its place in the order of the runs, from 1.
+    pub run: usize,
+    /// The stages in order.
+    pub stages: Vec<StageFigures>,
+    /// The whole run.
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// SHA-256 of the rows of each scored output, run id left out (see `Report::content_sha256`).
+    pub content_sha256: Vec<(String, String)>,
+    /// The run folder.
+    pub run_dir: String,
+}
+
+impl RunFigures {
+    fn new(run: usize, stages: Vec<StageFigures>, content_sha256: Vec<(String, String)>, run_dir: String) -> Self {
+        RunFigures { run, totals: Totals::of(&stages), stages, content_sha256, run_dir }
+    }
+
+    /// Wall and CPU seconds of stage `name` (zero when it did not run).
+    fn stage(&self, name: &str) -> (f64, f64) {
+        self.stages.iter().find(|s| s.stage == name).map_or((0.0, 0.0), |s| (s.wall_s, s.cpu_s))
+    }
+}
+
+/// The run that a repeated benchmark reports stage by stage: the median by total wall time (the
+/// lower of the two middle ones of an even number), as a 0-based index.
+fn median_run(runs: &[RunFigures]) -> usize {
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| runs[a].totals.total_wall_s.total_cmp(&runs[b].totals.total_wall_s));
+    order.get(runs.len().saturating_sub(1) / 2).copied().unwrap_or(0)
 }
 
 /// The report.
@@ -103,16 +170,9 @@ pub struct Report {
     pub read_floor_s: f64,
     /// The stages in order.
     pub stages: Vec<StageFigures>,
-    /// Whole run: wall seconds (the stages together).
-    pub total_wall_s: f64,
-    /// Whole run: CPU seconds.
-    pub total_cpu_s: f64,
-    /// Whole run: system CPU seconds (part of `total_cpu_s`).
-    pub total_system_s: f64,
-    /// Whole run: minor page faults.
-    pub total_minor_faults: u64,
-    /// Highest peak of any stage, MiB.
-    pub peak_rss_mib: Option<f64>,
+    /// The whole run.
+    #[serde(flatten)]
+    pub totals: Totals,
     /// Whether the peak of each stage is its own (`/proc/self/clear_refs` could be written).
     pub peak_rss_per_stage: bool,
     /// Ingest input MB/s (10^6 bytes per wall second).
@@ -130,6 +190,15 @@ pub struct Report {
     pub content_sha256: Vec<(String, String)>,
     /// The run folder the benchmark wrote.
     pub run_dir: String,
+    /// Runs asked for (`--repeat`).
+    pub repeat: usize,
+    /// The run (from 1) that the figures above are of: the median of the runs by total wall
+    /// time, the lower middle one of an even number; 1 for a single run.
+    pub median_run: usize,
+    /// Whether every run gave the same rows (the same `content_sha256`).
+    pub rows_agree: bool,
+    /// Every run, in the order they ran (one for a single run).
+    pub runs: Vec<RunFigures>,
 }
 
 /// The machine the figures come from.
@@ -360,36 +429,45 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     let pace_start = pace::measure(pace::BENCH_WORK);
     let (input_bytes, read_floor_s) = read_floor(&files)?;
 
-    let run_out = args.out.join("runs");
-    let landing = args.landing.then(|| args.out.join("landing").join(format!("pnrs-{}-seed-{}", args.pnrs, args.seed)));
-    if let Some(l) = &landing {
-        let _ = std::fs::remove_dir_all(l);
-    }
-    let run_args = RunArgs {
-        input: vec![dir.clone()],
-        rules: args.rules.clone(),
-        out: run_out,
-        as_of: Some(chrono::DateTime::parse_from_rfc3339("2026-12-15T00:00:00Z")?.to_utc()),
-        landing,
-        threads: args.threads,
-        memory_limit: args.memory_limit,
-        command_line: std::env::args().collect(),
-    };
+    let repeat = args.repeat.max(1);
     let peak_per_stage = reset_peak_rss();
-    let meter = Meter { current: Mutex::new(None), stages: Mutex::new(Vec::new()) };
-    let outcome = crate::run::run(&run_args, &meter).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let stages = meter.stages.into_inner().unwrap_or_default();
-
-    let mut content_sha256 = Vec::new();
-    for name in ["scores", "review", "hits"] {
-        let file = format!("{name}.parquet");
-        content_sha256.push((file.clone(), parquet_content_hash(&outcome.dir.join(file))?));
+    let mut runs = Vec::with_capacity(repeat);
+    let mut manifest = None;
+    for k in 1..=repeat {
+        // Each run of a repeated benchmark in a folder of its own: two short runs can start in
+        // the same second, and a run's folder is named after its start and its inputs.
+        let run_out = if repeat == 1 { args.out.join("runs") } else { args.out.join("runs").join(format!("run-{k}")) };
+        let landing =
+            args.landing.then(|| args.out.join("landing").join(format!("pnrs-{}-seed-{}", args.pnrs, args.seed)));
+        if let Some(l) = &landing {
+            let _ = std::fs::remove_dir_all(l);
+        }
+        let run_args = RunArgs {
+            input: vec![dir.clone()],
+            rules: args.rules.clone(),
+            out: run_out,
+            as_of: Some(chrono::DateTime::parse_from_rfc3339("2026-12-15T00:00:00Z")?.to_utc()),
+            landing,
+            threads: args.threads,
+            memory_limit: args.memory_limit,
+            command_line: std::env::args().collect(),
+        };
+        let meter = Meter { current: Mutex::new(None), stages: Mutex::new(Vec::new()) };
+        let outcome = crate::run::run(&run_args, &meter).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut content_sha256 = Vec::new();
+        for name in ["scores", "review", "hits"] {
+            let file = format!("{name}.parquet");
+            content_sha256.push((file.clone(), parquet_content_hash(&outcome.dir.join(file))?));
+        }
+        let stages = meter.stages.into_inner().unwrap_or_default();
+        runs.push(RunFigures::new(k, stages, content_sha256, outcome.dir.display().to_string()));
+        manifest = Some(outcome.manifest);
     }
+    let Some(m) = manifest else { anyhow::bail!("no run was made") };
     let pace_end = pace::measure(pace::BENCH_WORK);
-    let m = &outcome.manifest;
-    let ingest = stages.iter().find(|s| s.stage == "ingest");
-    let (ingest_wall, ingest_cpu) = ingest.map(|s| (s.wall_s, s.cpu_s)).unwrap_or((0.0, 0.0));
-    let total_wall_s: f64 = stages.iter().map(|s| s.wall_s).sum();
+    let median = runs[median_run(&runs)].clone();
+    let rows_agree = runs.iter().all(|r| r.content_sha256 == runs[0].content_sha256);
+    let (ingest_wall, ingest_cpu) = median.stage("ingest");
     let pnrs_loaded = m.totals.pnrs_loaded;
     let report = Report {
         tool_version: crate::VERSION.to_string(),
@@ -407,20 +485,20 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
         travellers_scored: m.results.travellers_scored,
         active_rules: m.rule_pack.rules.iter().filter(|r| r.status != "deprecated").count(),
         read_floor_s,
-        total_wall_s,
-        total_cpu_s: stages.iter().map(|s| s.cpu_s).sum(),
-        total_system_s: stages.iter().map(|s| s.system_s).sum(),
-        total_minor_faults: stages.iter().map(|s| s.minor_faults).sum(),
-        peak_rss_mib: stages.iter().filter_map(|s| s.peak_rss_mib).reduce(f64::max),
+        totals: median.totals,
         peak_rss_per_stage: peak_per_stage,
         ingest_mb_per_s: input_bytes as f64 / 1e6 / ingest_wall.max(1e-9),
         ingest_mb_per_cpu_s: input_bytes as f64 / 1e6 / ingest_cpu.max(1e-9),
         ingest_pnrs_per_s: pnrs_loaded as f64 / ingest_wall.max(1e-9),
         ingest_over_read_floor: ingest_wall / read_floor_s.max(1e-9),
-        us_per_pnr: total_wall_s * 1e6 / args.pnrs.max(1) as f64,
-        stages,
-        content_sha256,
-        run_dir: outcome.dir.display().to_string(),
+        us_per_pnr: median.totals.total_wall_s * 1e6 / args.pnrs.max(1) as f64,
+        stages: median.stages.clone(),
+        content_sha256: median.content_sha256.clone(),
+        run_dir: median.run_dir.clone(),
+        repeat,
+        median_run: median.run,
+        rows_agree,
+        runs,
     };
 
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
@@ -475,7 +553,21 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.active_rules
     )?;
     writeln!(w)?;
-    writeln!(w, "Machine's pace before and after the run: {}.", pace::describe(&r.pace_start, &r.pace_end))?;
+    if r.repeat > 1 {
+        writeln!(
+            w,
+            "Machine's pace before the first run and after the last: {}.",
+            pace::describe(&r.pace_start, &r.pace_end)
+        )?;
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{} runs, one after the other in one process; the table is of run {}, the median by total wall time (all runs below).",
+            r.repeat, r.median_run
+        )?;
+    } else {
+        writeln!(w, "Machine's pace before and after the run: {}.", pace::describe(&r.pace_start, &r.pace_end))?;
+    }
     writeln!(w)?;
     writeln!(w, "| stage | wall s | CPU s | of it system s | page faults (thousands) | peak RSS MiB | detail |")?;
     writeln!(w, "|---|---:|---:|---:|---:|---:|---|")?;
@@ -501,11 +593,11 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(
         w,
         "| **total** | **{:.2}** | **{:.2}** | **{:.2}** | **{}** | **{}** | {:.0} µs per PNR |",
-        r.total_wall_s,
-        r.total_cpu_s,
-        r.total_system_s,
-        thousands(r.total_minor_faults),
-        mib(r.peak_rss_mib),
+        r.totals.total_wall_s,
+        r.totals.total_cpu_s,
+        r.totals.total_system_s,
+        thousands(r.totals.total_minor_faults),
+        mib(r.totals.peak_rss_mib),
         r.us_per_pnr
     )?;
     if !r.peak_rss_per_stage {
@@ -520,6 +612,61 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(w)?;
     for (name, hash) in &r.content_sha256 {
         writeln!(w, "- rows of `{name}` (run id left out): SHA-256 `{hash}`")?;
+    }
+    if r.runs.len() > 1 {
+        runs_markdown(w, &r.runs, r.median_run, r.input_bytes)?;
+    }
+    Ok(())
+}
+
+/// The runs of a repeated benchmark, one line each, with the spread of their totals and whether
+/// they gave the same rows. `median_run` is the run (from 1) the stage table is of.
+fn runs_markdown(w: &mut impl Write, runs: &[RunFigures], median_run: usize, input_bytes: u64) -> std::io::Result<()> {
+    let mib = |v: Option<f64>| v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into());
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| run | total wall s | total CPU s | ingest wall / CPU s | MB per CPU s | views wall / CPU s | peak RSS MiB |"
+    )?;
+    writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|")?;
+    for run in runs {
+        let (iw, ic) = run.stage("ingest");
+        let (vw, vc) = run.stage("views");
+        writeln!(
+            w,
+            "| {}{} | {:.2} | {:.2} | {:.2} / {:.2} | {:.1} | {:.2} / {:.2} | {} |",
+            run.run,
+            if run.run == median_run { " (median)" } else { "" },
+            run.totals.total_wall_s,
+            run.totals.total_cpu_s,
+            iw,
+            ic,
+            input_bytes as f64 / 1e6 / ic.max(1e-9),
+            vw,
+            vc,
+            mib(run.totals.peak_rss_mib)
+        )?;
+    }
+    let mut walls: Vec<f64> = runs.iter().map(|run| run.totals.total_wall_s).collect();
+    walls.sort_by(f64::total_cmp);
+    if let (Some(min), Some(max)) = (walls.first(), walls.last()) {
+        let median = walls[(walls.len() - 1) / 2];
+        writeln!(w)?;
+        writeln!(w, "Total wall time: {min:.2} to {max:.2} s over {} runs, median {median:.2} s.", runs.len())?;
+    }
+    let differ: Vec<String> = runs
+        .iter()
+        .filter(|run| runs.first().is_some_and(|first| run.content_sha256 != first.content_sha256))
+        .map(|run| run.run.to_string())
+        .collect();
+    if differ.is_empty() {
+        writeln!(w, "Every run gave the same rows (the hashes above).")?;
+    } else {
+        writeln!(
+            w,
+            "**The runs gave different rows**: run {} differ from run 1 (their hashes are in the JSON report).",
+            differ.join(", ")
+        )?;
     }
     Ok(())
 }
@@ -540,6 +687,52 @@ mod tests {
             ("run_id", Arc::new(StringArray::from_iter_values((0..n).map(|_| run_id)))),
         ])
         .unwrap()
+    }
+
+    /// A run of `wall` seconds (ingest a quarter of it, views half) whose scores hash to `hash`.
+    fn run(k: usize, wall: f64, hash: &str) -> RunFigures {
+        let stage = |name: &str, wall_s: f64| StageFigures {
+            stage: name.into(),
+            wall_s,
+            cpu_s: 2.0 * wall_s,
+            system_s: 0.1 * wall_s,
+            minor_faults: 1000,
+            peak_rss_mib: Some(100.0 * k as f64),
+            detail: String::new(),
+        };
+        let stages = vec![stage("ingest", wall / 4.0), stage("views", wall / 2.0), stage("write", wall / 4.0)];
+        RunFigures::new(k, stages, vec![("scores.parquet".into(), hash.into())], format!("runs/run-{k}"))
+    }
+
+    #[test]
+    fn a_repeated_benchmark_reports_its_median_run_and_every_run() {
+        let runs = vec![run(1, 60.0, "a"), run(2, 44.0, "a"), run(3, 50.0, "a"), run(4, 48.0, "a")];
+        assert_eq!(runs[2].totals.total_wall_s, 50.0);
+        assert_eq!(runs[2].totals.total_cpu_s, 100.0);
+        assert_eq!(runs[2].totals.total_minor_faults, 3000);
+        assert_eq!(runs[2].totals.peak_rss_mib, Some(300.0));
+        assert_eq!(runs[2].stage("views"), (25.0, 50.0));
+        assert_eq!(runs[2].stage("rules"), (0.0, 0.0), "a stage that did not run");
+        // The lower middle one of four (44, 48, 50, 60), the middle one of three, the only one.
+        assert_eq!(runs[median_run(&runs)].run, 4);
+        assert_eq!(runs[median_run(&runs[..3])].run, 3);
+        assert_eq!(median_run(&runs[..1]), 0);
+
+        let mut md = Vec::new();
+        runs_markdown(&mut md, &runs, 4, 2_000_000_000).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains("| 4 (median) | 48.00 | 96.00 | 12.00 / 24.00 | 83.3 | 24.00 / 48.00 | 400 |"), "{md}");
+        assert!(md.contains("| 1 | 60.00 |"), "{md}");
+        assert!(md.contains("Total wall time: 44.00 to 60.00 s over 4 runs, median 48.00 s."), "{md}");
+        assert!(md.contains("Every run gave the same rows"), "{md}");
+
+        // Runs that disagree are named.
+        let runs = vec![run(1, 60.0, "a"), run(2, 44.0, "b"), run(3, 50.0, "a"), run(4, 48.0, "c")];
+        let mut md = Vec::new();
+        runs_markdown(&mut md, &runs, 4, 2_000_000_000).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains("**The runs gave different rows**: run 2, 4 differ from run 1"), "{md}");
+        assert!(!md.contains("Every run gave the same rows"), "{md}");
     }
 
     #[test]

@@ -146,8 +146,9 @@ pub enum Command {
     /// ingest MB/s and PNRs/s, and content hashes of the scored outputs (equal hashes: the same
     /// rows). It also times three fixed pieces of work before and after the run (integer steps,
     /// random reads, fresh memory), the machine's pace, so that a report shows how fast the
-    /// machine was when it ran. Writes OUT/bench-N-pnrs-<time>.md and .json and prints the
-    /// Markdown table.
+    /// machine was when it ran. With --repeat, the run is made several times, and the table is of
+    /// the median one, followed by every run's totals and a check that all gave the same rows.
+    /// Writes OUT/bench-N-pnrs-<time>.md and .json and prints the Markdown.
     #[cfg(feature = "engine")]
     Bench {
         /// Number of PNRs in the data set.
@@ -175,6 +176,11 @@ pub enum Command {
         /// As `paxrisk run --memory-limit`.
         #[arg(long, value_name = "GIB", value_parser = parse_gib)]
         memory_limit: Option<usize>,
+        /// Run the nightly this many times, one after the other on the same data set: the table
+        /// is of the median run by total wall time, followed by every run's totals. Exit code 1
+        /// when the runs give different rows.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+        repeat: u32,
     },
     /// Why each traveller of a PNR scored what it did, from a run folder alone.
     ///
@@ -397,15 +403,24 @@ pub fn run_cli(cli: Cli) -> i32 {
         #[cfg(feature = "engine")]
         Command::Rules { action } => crate::rules_cli::run(action),
         #[cfg(feature = "engine")]
-        Command::Bench { pnrs, seed, data, rules, out, landing, threads, memory_limit } => {
-            let args = crate::bench::BenchArgs { pnrs, seed, data, rules, out, landing, threads, memory_limit };
+        Command::Bench { pnrs, seed, data, rules, out, landing, threads, memory_limit, repeat } => {
+            let repeat = repeat as usize;
+            let args = crate::bench::BenchArgs { pnrs, seed, data, rules, out, landing, threads, memory_limit, repeat };
             let result = set_threads(threads).and_then(|()| crate::bench::bench(&args));
             match result {
                 Ok((report, md)) => {
                     let mut out = std::io::stdout().lock();
                     let _ = crate::bench::markdown(&mut out, &report);
                     let _ = writeln!(out, "\nreport: {} (and .json)", md.display());
-                    0
+                    if report.rows_agree {
+                        0
+                    } else {
+                        eprintln!(
+                            "paxrisk bench: error: the {} runs gave different rows from the same input: the run is not deterministic",
+                            report.repeat
+                        );
+                        1
+                    }
                 }
                 Err(e) => {
                     crate::error_text::print_error("bench", e.as_ref());

@@ -1,27 +1,25 @@
 //! `paxrisk bench` on a tiny data set: it generates once and reuses, measures every stage of the
 //! run, writes Markdown and JSON, and its content hashes are the same on a second run.
 
+use std::path::Path;
+
 use crate::util::{copy_dir, paxrisk, root, tempdir};
+
+/// `paxrisk bench` on `pnrs` PNRs of seed `seed`, data in `data`, reports in `out`, with the
+/// bundled rule pack, then `extra`; its exit code, standard output and standard error.
+fn bench(pnrs: &str, seed: &str, data: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let rules = root().join("rules");
+    let mut args = vec!["bench", "--pnrs", pnrs, "--seed", seed, "--data", data.to_str().unwrap()];
+    args.extend(["--out", out.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    args.extend(extra);
+    paxrisk(&args)
+}
 
 #[test]
 fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     let dir = tempdir();
     let (data, out) = (dir.join("data"), dir.join("results"));
-    let rules = root().join("rules");
-    let args = [
-        "bench",
-        "--pnrs",
-        "300",
-        "--seed",
-        "5",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-    ];
-    let (code, stdout, stderr) = paxrisk(&args);
+    let (code, stdout, stderr) = bench("300", "5", &data, &out, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stderr.contains("generating 300 PNRs (seed 5)"), "{stderr}");
     for stage in ["| read input bytes (floor) |", "| ingest |", "| views |", "| rules |", "| scores |", "| write |"] {
@@ -77,10 +75,16 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     }
     let hashes = first["content_sha256"].clone();
     assert_eq!(hashes.as_array().unwrap().len(), 3);
+    // One run: it is its own median, and the only entry of `runs`.
+    assert_eq!((first["repeat"].as_u64(), first["median_run"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(first["rows_agree"], true);
+    assert_eq!(first["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(first["runs"][0]["stages"], first["stages"]);
+    assert!(!stdout.contains("(median)"), "{stdout}");
 
     // The second time the data set is reused, and the scored rows are the same.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let (code, stdout, stderr) = paxrisk(&args);
+    let (code, stdout, stderr) = bench("300", "5", &data, &out, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stderr.contains("reusing the data set"), "{stderr}");
     let mut reports: Vec<_> = std::fs::read_dir(&out)
@@ -92,6 +96,49 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     assert_eq!(reports.len(), 2);
     let second: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[1]).unwrap()).unwrap();
     assert_eq!(second["content_sha256"], hashes);
+}
+
+#[test]
+fn a_repeated_bench_reports_its_median_run_and_that_every_run_gave_the_same_rows() {
+    let dir = tempdir();
+    let (data, out) = (dir.join("data"), dir.join("results"));
+    let (code, _, stderr) = bench("200", "3", &data, &out, &["--repeat", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--repeat"), "{stderr}");
+    assert!(!data.exists(), "nothing is generated for a refused --repeat");
+
+    let (code, stdout, stderr) = bench("200", "3", &data, &out, &["--repeat", "3"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("3 runs, one after the other in one process; the table is of run "), "{stdout}");
+    assert!(stdout.contains("Machine's pace before the first run and after the last: "), "{stdout}");
+    assert!(stdout.contains("| run | total wall s | total CPU s | ingest wall / CPU s |"), "{stdout}");
+    assert_eq!(stdout.matches(" (median) |").count(), 1, "{stdout}");
+    assert!(stdout.contains("over 3 runs, median ") && stdout.contains("Every run gave the same rows"), "{stdout}");
+
+    let report = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!((r["repeat"].as_u64(), r["rows_agree"].as_bool()), (Some(3), Some(true)));
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs.iter().map(|x| x["run"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    // The table and the totals above are of the median run by total wall time.
+    let median = r["median_run"].as_u64().unwrap() as usize;
+    let m = &runs[median - 1];
+    assert_eq!((&r["stages"], &r["total_wall_s"], &r["run_dir"]), (&m["stages"], &m["total_wall_s"], &m["run_dir"]));
+    let mut walls: Vec<f64> = runs.iter().map(|x| x["total_wall_s"].as_f64().unwrap()).collect();
+    walls.sort_by(f64::total_cmp);
+    assert_eq!(m["total_wall_s"].as_f64().unwrap(), walls[1]);
+    // Each run in a folder of its own, each with the same rows.
+    for (k, run) in runs.iter().enumerate() {
+        assert_eq!(run["content_sha256"], r["content_sha256"]);
+        assert_eq!(run["stages"].as_array().unwrap().len(), 6);
+        let run_dir = std::path::PathBuf::from(run["run_dir"].as_str().unwrap());
+        assert!(run_dir.join("scores.parquet").is_file(), "{}", run_dir.display());
+        assert_eq!(run_dir.parent(), Some(out.join("runs").join(format!("run-{}", k + 1)).as_path()));
+    }
 }
 
 #[test]
