@@ -176,9 +176,9 @@ pub enum Command {
         /// As `paxrisk run --memory-limit`.
         #[arg(long, value_name = "GIB", value_parser = parse_gib)]
         memory_limit: Option<usize>,
-        /// Run the nightly this many times, one after the other on the same data set: the table
-        /// is of the median run by total wall time, followed by every run's totals. Exit code 1
-        /// when the runs give different rows.
+        /// Run the nightly this many times (1 to 100), one after the other on the same data set:
+        /// the table is of the median run by total wall time, followed by every run's totals.
+        /// Exit code 1 when the runs give different rows.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
         repeat: u32,
     },
