@@ -809,4 +809,34 @@ mod tests {
             reject.message
         );
     }
+
+    #[test]
+    fn contacts_from_free_text_name_the_segment_and_code_they_came_from() {
+        let text = b"UNB+IATA:1+XX+YY+260101:1200+1'UNH+1+PNRGOV:13:1:IA+XX0001/010126/1200'\
+                     MSG+:22'ORG+XX'TVL+010126:1200+AAA+BBB+XX+0001'EQN+1'SRC'RCI+XX:ABC123'\
+                     IFT+4:28::XX+CTCT BCN 341176539'TIF+ONE:A+ANNA:A'\
+                     SSR+CTCE:HK:1:XX:::::/ANNA.ONE//EXAMPLE.COM'SSR+CTCM:HK:1:XX:::::/4930123456'\
+                     UNT+12+1'UNZ+1+1'";
+        let parsed = interchange::read_messages(text, 0);
+        let message = parsed.messages.into_iter().next().unwrap();
+        let airports = Airports::parse("iata,icao,name,city,country,tz,lat,lon\n", Path::new("none.csv")).unwrap();
+        let sensitive = SensitiveCodes::default();
+        let names: Vec<Shared> = vec!["in.edi".into()];
+        let raw = |_: u32, _: usize| Some("UNH+1+PNRGOV".to_string());
+        let ctx = MapContext { files: &names, raw: &raw, airports: &airports, sensitive: &sensitive };
+
+        let (rows, _, _, loaded) = map_one(&message, "M1".into(), &ctx);
+        assert!(loaded);
+        let mut contacts: Vec<(&str, &str, &str)> =
+            rows.contact.iter().map(|c| (c.source_segment.as_str(), c.kind.as_str(), c.value.as_str())).collect();
+        contacts.sort();
+        assert_eq!(
+            contacts,
+            [
+                ("IFT CTCT", "agency", "341176539"),
+                ("SSR CTCE", "email", "anna.one@example.com"),
+                ("SSR CTCM", "mobile", "4930123456"),
+            ]
+        );
+    }
 }

@@ -1045,7 +1045,8 @@ impl<'c, 'm> Mapper<'c, 'm> {
             return;
         }
         if let Some(c) = freetext::parse_ctc_line(&text) {
-            let source = format!("IFT {}", c.code);
+            let mut source = Text::const_new("IFT ");
+            source.push_str(&c.code);
             self.push_contact(pnr_id, traveller_id, c.kind, c.value, &source, None, None, ift);
             return;
         }
@@ -1107,7 +1108,9 @@ impl<'c, 'm> Mapper<'c, 'm> {
                 };
                 match value {
                     Some(v) => {
-                        let source = ["SSR ", c].concat();
+                        // Built inline (a code is a few letters): no allocation per contact.
+                        let mut source = Text::const_new("SSR ");
+                        source.push_str(c);
                         self.push_contact(pnr_id, traveller.as_deref(), kind, v, &source, None, None, ssr);
                     }
                     None => self.diag(
