@@ -776,6 +776,15 @@ fn ingest_one(path: &Path, origin: u32, names: &[Shared], cfg: &IngestConfig) ->
 mod tests {
     use super::*;
 
+    /// `f` with a mapping context of no airports and no sensitive codes, for file `in.edi`.
+    fn with_context<R>(f: impl FnOnce(&MapContext<'_>) -> R) -> R {
+        let airports = Airports::parse("iata,icao,name,city,country,tz,lat,lon\n", Path::new("none.csv")).unwrap();
+        let sensitive = SensitiveCodes::default();
+        let names: Vec<Shared> = vec!["in.edi".into()];
+        let raw = |_: u32, _: usize| Some("UNH+1+PNRGOV".to_string());
+        f(&MapContext { files: &names, raw: &raw, airports: &airports, sensitive: &sensitive })
+    }
+
     #[test]
     fn a_message_longer_than_the_limit_is_rejected_whole_and_a_shorter_one_is_loaded() {
         let text = b"UNB+IATA:1+XX+YY+260101:1200+1'UNH+1+PNRGOV:13:1:IA+XX0001/010126/1200'\
@@ -783,19 +792,14 @@ mod tests {
                      TIF+ONE:A+ANNA:A'UNT+9+1'UNZ+1+1'";
         let parsed = interchange::read_messages(text, 0);
         let mut message = parsed.messages.into_iter().next().unwrap();
-        let airports = Airports::parse("iata,icao,name,city,country,tz,lat,lon\n", Path::new("none.csv")).unwrap();
-        let sensitive = SensitiveCodes::default();
-        let names: Vec<Shared> = vec!["in.edi".into()];
-        let raw = |_: u32, _: usize| Some("UNH+1+PNRGOV".to_string());
-        let ctx = MapContext { files: &names, raw: &raw, airports: &airports, sensitive: &sensitive };
 
-        let (rows, counts, _, loaded) = map_one(&message, "M1".into(), &ctx);
+        let (rows, counts, _, loaded) = with_context(|ctx| map_one(&message, "M1".into(), ctx));
         assert!(loaded && rows.rejects.is_empty());
         assert_eq!((counts.pnrs_loaded, rows.traveller.len()), (1, 1));
 
         // The same message as if its two parts were a byte longer than the limit together.
         message.spans = vec![(0, 0, MAX_MESSAGE_BYTES / 2), (0, 0, MAX_MESSAGE_BYTES / 2 + 2)];
-        let (rows, counts, _, loaded) = map_one(&message, "M1".into(), &ctx);
+        let (rows, counts, _, loaded) = with_context(|ctx| map_one(&message, "M1".into(), ctx));
         assert!(!loaded);
         assert_eq!((counts.pnrs_loaded, rows.traveller.len(), rows.rejects.len()), (0, 0, 1));
         let reject = &rows.rejects[0];
@@ -819,13 +823,8 @@ mod tests {
                      UNT+12+1'UNZ+1+1'";
         let parsed = interchange::read_messages(text, 0);
         let message = parsed.messages.into_iter().next().unwrap();
-        let airports = Airports::parse("iata,icao,name,city,country,tz,lat,lon\n", Path::new("none.csv")).unwrap();
-        let sensitive = SensitiveCodes::default();
-        let names: Vec<Shared> = vec!["in.edi".into()];
-        let raw = |_: u32, _: usize| Some("UNH+1+PNRGOV".to_string());
-        let ctx = MapContext { files: &names, raw: &raw, airports: &airports, sensitive: &sensitive };
 
-        let (rows, _, _, loaded) = map_one(&message, "M1".into(), &ctx);
+        let (rows, _, _, loaded) = with_context(|ctx| map_one(&message, "M1".into(), ctx));
         assert!(loaded);
         let mut contacts: Vec<(&str, &str, &str)> =
             rows.contact.iter().map(|c| (c.source_segment.as_str(), c.kind.as_str(), c.value.as_str())).collect();
