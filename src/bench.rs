@@ -662,9 +662,10 @@ fn runs_markdown(w: &mut impl Write, runs: &[RunFigures], median_run: usize, inp
     if differ.is_empty() {
         writeln!(w, "Every run gave the same rows (the hashes above).")?;
     } else {
+        let (which, verb) = if differ.len() == 1 { ("run", "differs") } else { ("runs", "differ") };
         writeln!(
             w,
-            "**The runs gave different rows**: run {} differ from run 1 (their hashes are in the JSON report).",
+            "**The runs gave different rows**: {which} {} {verb} from run 1 (their hashes are in the JSON report).",
             differ.join(", ")
         )?;
     }
@@ -731,8 +732,13 @@ mod tests {
         let mut md = Vec::new();
         runs_markdown(&mut md, &runs, 4, 2_000_000_000).unwrap();
         let md = String::from_utf8(md).unwrap();
-        assert!(md.contains("**The runs gave different rows**: run 2, 4 differ from run 1"), "{md}");
+        assert!(md.contains("**The runs gave different rows**: runs 2, 4 differ from run 1"), "{md}");
         assert!(!md.contains("Every run gave the same rows"), "{md}");
+        let runs = vec![run(1, 60.0, "a"), run(2, 44.0, "a"), run(3, 50.0, "b")];
+        let mut md = Vec::new();
+        runs_markdown(&mut md, &runs, 3, 2_000_000_000).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains("**The runs gave different rows**: run 3 differs from run 1"), "{md}");
     }
 
     #[test]
