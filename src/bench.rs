@@ -433,12 +433,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
     let peak_per_stage = reset_peak_rss();
     let mut runs = Vec::with_capacity(repeat);
     let mut manifest = None;
+    let landing = args.landing.then(|| args.out.join("landing").join(format!("pnrs-{}-seed-{}", args.pnrs, args.seed)));
+    let as_of = chrono::DateTime::parse_from_rfc3339("2026-12-15T00:00:00Z")?.to_utc();
     for k in 1..=repeat {
         // Each run of a repeated benchmark in a folder of its own: two short runs can start in
         // the same second, and a run's folder is named after its start and its inputs.
         let run_out = if repeat == 1 { args.out.join("runs") } else { args.out.join("runs").join(format!("run-{k}")) };
-        let landing =
-            args.landing.then(|| args.out.join("landing").join(format!("pnrs-{}-seed-{}", args.pnrs, args.seed)));
+        // Each run writes the landing set afresh.
         if let Some(l) = &landing {
             let _ = std::fs::remove_dir_all(l);
         }
@@ -446,8 +447,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<(Report, PathBuf)> {
             input: vec![dir.clone()],
             rules: args.rules.clone(),
             out: run_out,
-            as_of: Some(chrono::DateTime::parse_from_rfc3339("2026-12-15T00:00:00Z")?.to_utc()),
-            landing,
+            as_of: Some(as_of),
+            landing: landing.clone(),
             threads: args.threads,
             memory_limit: args.memory_limit,
             command_line: std::env::args().collect(),
@@ -529,9 +530,13 @@ pub fn build_kind() -> String {
     }
 }
 
+/// A peak in MiB as the tables show it, `n/a` where it is not known.
+fn mib(v: Option<f64>) -> String {
+    v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into())
+}
+
 /// The report as Markdown.
 pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    let mib = |v: Option<f64>| v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into());
     let thousands = |n: u64| format!("{:.0}", n as f64 / 1000.0);
     writeln!(
         w,
@@ -622,7 +627,6 @@ pub fn markdown(w: &mut impl Write, r: &Report) -> std::io::Result<()> {
 /// The runs of a repeated benchmark, one line each, with the spread of their totals and whether
 /// they gave the same rows. `median_run` is the run (from 1) the stage table is of.
 fn runs_markdown(w: &mut impl Write, runs: &[RunFigures], median_run: usize, input_bytes: u64) -> std::io::Result<()> {
-    let mib = |v: Option<f64>| v.map(|m| format!("{m:.0}")).unwrap_or_else(|| "n/a".into());
     writeln!(w)?;
     writeln!(
         w,
@@ -647,12 +651,16 @@ fn runs_markdown(w: &mut impl Write, runs: &[RunFigures], median_run: usize, inp
             mib(run.totals.peak_rss_mib)
         )?;
     }
-    let mut walls: Vec<f64> = runs.iter().map(|run| run.totals.total_wall_s).collect();
-    walls.sort_by(f64::total_cmp);
-    if let (Some(min), Some(max)) = (walls.first(), walls.last()) {
-        let median = walls[(walls.len() - 1) / 2];
+    let walls = runs.iter().map(|run| run.totals.total_wall_s);
+    let (min, max) = walls.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    if let Some(median) = runs.iter().find(|run| run.run == median_run) {
         writeln!(w)?;
-        writeln!(w, "Total wall time: {min:.2} to {max:.2} s over {} runs, median {median:.2} s.", runs.len())?;
+        writeln!(
+            w,
+            "Total wall time: {min:.2} to {max:.2} s over {} runs, median {:.2} s.",
+            runs.len(),
+            median.totals.total_wall_s
+        )?;
     }
     let differ: Vec<String> = runs
         .iter()
