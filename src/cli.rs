@@ -141,10 +141,11 @@ pub enum Command {
     ///
     /// Checks the rule pack (a broken one is reported before anything is generated), generates N
     /// PNRs into DATA/pnrs-N-seed-S/ on first use (reused afterwards), reads every input byte once
-    /// (the physical floor), then runs exactly what `paxrisk run` runs and reports wall time, CPU
-    /// time (and the system part of it), minor page faults and peak resident memory per stage,
-    /// ingest MB/s and PNRs/s, and content hashes of the scored outputs (equal hashes: the same
-    /// rows). It also times three fixed pieces of work before and after the run (integer steps,
+    /// (the physical floor), times ingest's front end on one thread (files read, hashed and lexed
+    /// into messages, each message's push_id hashed), then runs exactly what `paxrisk run` runs
+    /// and reports wall time, CPU time (and the system part of it), minor page faults and peak
+    /// resident memory per stage, ingest MB/s and PNRs/s (and the front end's share of ingest's
+    /// CPU time), and content hashes of the scored outputs (equal hashes: the same rows). It also times three fixed pieces of work before and after the run (integer steps,
     /// random reads, fresh memory), the machine's pace, so that a report shows how fast the
     /// machine was when it ran. With --repeat, the run is made several times, and the table is of
     /// the median one, followed by every run's totals and a check that all gave the same rows.

@@ -22,7 +22,15 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     let (code, stdout, stderr) = bench("300", "5", &data, &out, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stderr.contains("generating 300 PNRs (seed 5)"), "{stderr}");
-    for stage in ["| read input bytes (floor) |", "| ingest |", "| views |", "| rules |", "| scores |", "| write |"] {
+    for stage in [
+        "| read input bytes (floor) |",
+        "| read, hash and lex (ingest's front end) |",
+        "| ingest |",
+        "| views |",
+        "| rules |",
+        "| scores |",
+        "| write |",
+    ] {
         assert!(stdout.contains(stage), "{stage} missing:\n{stdout}");
     }
     assert!(stdout.contains("Ingest: ") && stdout.contains(" MB/s wall"), "{stdout}");
@@ -64,6 +72,18 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
         assert!(stage_faults > 0, "{}", first["stages"]);
     }
     assert!(stdout.contains("| stage | wall s | CPU s | of it system s | page faults (thousands) | peak RSS MiB |"));
+    // Ingest's front end, timed on its own, read the messages the run read: as many, or more
+    // where a push came in parts (each part is a message to the lexer, the parts one to ingest).
+    let front = &first["front_end"];
+    let manifest = std::path::Path::new(first["run_dir"].as_str().unwrap()).join("manifest.json");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    let messages = front["messages"].as_u64().unwrap();
+    assert!(messages >= manifest["totals"]["messages_read"].as_u64().unwrap() && messages > 0, "{front}");
+    assert!(front["segments"].as_u64().unwrap() > 10 * messages, "{front}");
+    for key in ["wall_s", "cpu_s", "hash_s", "lex_s", "mb_per_cpu_s", "share_of_ingest_cpu"] {
+        assert!(front[key].as_f64().unwrap() > 0.0, "{key}: {front}");
+    }
+    assert!(stdout.contains("Its front end alone (read, hash and lex, one thread): "), "{stdout}");
     // The machine's pace, before the input was read and after the run.
     for moment in ["pace_start", "pace_end"] {
         let pace = &first[moment];
