@@ -80,8 +80,13 @@ fn bench_measures_every_stage_and_its_content_hashes_repeat() {
     let messages = front["messages"].as_u64().unwrap();
     assert!(messages >= manifest["totals"]["messages_read"].as_u64().unwrap() && messages > 0, "{front}");
     assert!(front["segments"].as_u64().unwrap() > 10 * messages, "{front}");
-    for key in ["wall_s", "cpu_s", "hash_s", "lex_s", "mb_per_cpu_s", "share_of_ingest_cpu"] {
+    // Timed by the clock; CPU time comes from the kernel, which may count it in ticks coarser
+    // than a tiny data set's front end.
+    for key in ["wall_s", "hash_s", "lex_s", "mb_per_cpu_s"] {
         assert!(front[key].as_f64().unwrap() > 0.0, "{key}: {front}");
+    }
+    for key in ["cpu_s", "share_of_ingest_cpu"] {
+        assert!(front[key].as_f64().unwrap() >= 0.0, "{key}: {front}");
     }
     assert!(stdout.contains("Its front end alone (read, hash and lex, one thread): "), "{stdout}");
     // The machine's pace, before the input was read and after the run.
