@@ -851,8 +851,8 @@ mod tests {
     fn the_front_end_reads_hashes_and_lexes_every_file() {
         let dir = std::env::temp_dir().join(format!("paxrisk-front-end-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // Two messages of three segments each in one interchange (UNA is not a segment), and a
-        // file of one message without its envelope.
+        // One interchange of two messages of three segments each, 8 segments with UNB and UNZ
+        // (UNA is not one), and a file of one message of 3 segments without an envelope.
         let two = "UNA:+.? 'UNB+IATA:1+1A+DE+130520:1200+1'UNH+1+PNRGOV:11:1:IA+LH0400'MSG+:22'UNT+3+1'\
                    UNH+2+PNRGOV:11:1:IA+LH0402'MSG+:22'UNT+3+2'UNZ+2+1'";
         let one = "UNH+1+PAXLST:D:05B:UN:IATA+X'BGM+745'UNT+3+1'";
