@@ -292,6 +292,16 @@ impl Usage {
             minor_faults: u64::try_from(u.ru_minflt).unwrap_or(0),
         }
     }
+
+    /// What was used from `before` until now.
+    fn since(before: Usage) -> Usage {
+        let after = Usage::now();
+        Usage {
+            cpu_s: after.cpu_s - before.cpu_s,
+            system_s: after.system_s - before.system_s,
+            minor_faults: after.minor_faults.saturating_sub(before.minor_faults),
+        }
+    }
 }
 
 /// Resets the resident-memory high-water mark (Linux); false where that is not possible.
@@ -323,13 +333,13 @@ impl Progress for Meter {
 
     fn finish(&self, stage: &str, detail: &str) {
         let Some((name, started, before)) = self.current.lock().ok().and_then(|mut c| c.take()) else { return };
-        let after = Usage::now();
+        let used = Usage::since(before);
         let figures = StageFigures {
             stage: if name == stage { name } else { stage.to_string() },
             wall_s: started.elapsed().as_secs_f64(),
-            cpu_s: after.cpu_s - before.cpu_s,
-            system_s: after.system_s - before.system_s,
-            minor_faults: after.minor_faults.saturating_sub(before.minor_faults),
+            cpu_s: used.cpu_s,
+            system_s: used.system_s,
+            minor_faults: used.minor_faults,
             peak_rss_mib: peak_rss_mib(),
             detail: detail.to_string(),
         };
@@ -414,18 +424,17 @@ fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
         hashing += (t1 - t0) + (t3 - t2);
         lexing += (t2 - t1) + t3.elapsed();
     }
-    let after = Usage::now();
-    let cpu_s = after.cpu_s - before.cpu_s;
+    let used = Usage::since(before);
     Ok(FrontEnd {
         wall_s: started.elapsed().as_secs_f64(),
-        cpu_s,
-        system_s: after.system_s - before.system_s,
-        minor_faults: after.minor_faults.saturating_sub(before.minor_faults),
+        cpu_s: used.cpu_s,
+        system_s: used.system_s,
+        minor_faults: used.minor_faults,
         hash_s: hashing.as_secs_f64(),
         lex_s: lexing.as_secs_f64(),
         messages,
         segments,
-        mb_per_cpu_s: bytes_total as f64 / 1e6 / cpu_s.max(1e-9),
+        mb_per_cpu_s: bytes_total as f64 / 1e6 / used.cpu_s.max(1e-9),
         share_of_ingest_cpu: 0.0,
     })
 }
