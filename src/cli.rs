@@ -148,8 +148,8 @@ pub enum Command {
     /// CPU time), and content hashes of the scored outputs (equal hashes: the same rows). It also
     /// times three fixed pieces of work before and after the run (integer steps, random reads,
     /// fresh memory), the machine's pace, so that a report shows how fast the machine was when it
-    /// ran. With --repeat, the run is made several times, and the table is of
-    /// the median one, followed by every run's totals and a check that all gave the same rows.
+    /// ran. With --repeat, the run is made several times, and the table is of the median one,
+    /// followed by every run's totals and a check that all gave the same rows.
     /// Writes OUT/bench-N-pnrs-<time>.md and .json and prints the Markdown.
     #[cfg(feature = "engine")]
     Bench {
