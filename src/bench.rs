@@ -411,7 +411,8 @@ fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
         let t0 = Instant::now();
         std::hint::black_box(Sha256::digest(&bytes));
         let t1 = Instant::now();
-        let parsed = crate::edifact::interchange::read_messages(&bytes, u32::try_from(k).unwrap_or(u32::MAX));
+        let arena = crate::edifact::Arena::new();
+        let parsed = crate::edifact::interchange::read_messages(&bytes, u32::try_from(k).unwrap_or(u32::MAX), &arena);
         let t2 = Instant::now();
         segments += parsed.segments as u64;
         for m in &parsed.messages {

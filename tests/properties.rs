@@ -22,7 +22,8 @@ proptest! {
     #[test]
     fn lexer_and_envelope_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = Lexer::new(&bytes).count();
-        let parsed = read_messages(&bytes, 0);
+        let arena = paxrisk::edifact::Arena::new();
+        let parsed = read_messages(&bytes, 0, &arena);
         for m in &parsed.messages {
             let _ = paxrisk::pnrgov::grammar::parse(m.segments());
             let _ = paxrisk::paxlst::parse(m.segments());

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Diagnostic, Severity};
+use crate::edifact::Arena;
 use crate::edifact::lexer::{Lexer, Segment, Terminator};
 
 /// Facts from UNB that every message of the interchange shares.
@@ -194,9 +195,10 @@ impl BodyHint {
     }
 }
 
-/// Splits the segment stream of one input into messages, checking the envelope as it goes.
-pub fn read_messages(input: &[u8], origin: u32) -> Interchanges<'_> {
-    let mut lexer = Lexer::new(input);
+/// Splits the segment stream of one input into messages, checking the envelope as it goes. The
+/// segments hold their components in `arena` ([`Lexer::in_arena`]), which the messages borrow.
+pub fn read_messages<'a>(input: &'a [u8], origin: u32, arena: &'a Arena) -> Interchanges<'a> {
+    let mut lexer = Lexer::in_arena(input, arena);
     let mut body_hint = BodyHint::new(match lexer.service_chars().terminator {
         Terminator::Byte(t) => t,
         Terminator::Curly => b'\'',
@@ -560,7 +562,8 @@ mod tests {
         let text = msg_text(&["UNH+1+PNRGOV:13:1:IA'", "SRC'", "RCI+AA:ABC123'", "TIF+DOE+JOHN'", "UNT+5+1'"]);
         let from = text.find("SRC").unwrap_or_default();
         assert_eq!(BodyHint::new(b'\'').capacity(text.as_bytes(), from), 3);
-        let read = read_messages(text.as_bytes(), 0);
+        let arena = Arena::new();
+        let read = read_messages(text.as_bytes(), 0, &arena);
         assert_eq!(read.messages[0].body.len(), 3);
         assert!(read.messages[0].body.capacity() >= 3);
         // A truncated message has no UNT before the next UNH, or none at all: no hint, the body
@@ -570,7 +573,8 @@ mod tests {
         assert_eq!(hint.capacity(truncated.as_bytes(), 21), 0);
         assert_eq!(hint.capacity(truncated.as_bytes(), 60), 1);
         assert_eq!(BodyHint::new(b'\'').capacity(&truncated.as_bytes()[..60], 21), 0);
-        let read = read_messages(truncated.as_bytes(), 0);
+        let arena = Arena::new();
+        let read = read_messages(truncated.as_bytes(), 0, &arena);
         assert_eq!(read.messages.iter().map(|m| m.body.len()).collect::<Vec<_>>(), [2, 1]);
     }
 
@@ -587,7 +591,8 @@ mod tests {
     #[test]
     fn unt_count_mismatch_is_a_diagnostic_not_a_failure() {
         let text = msg_text(&["UNH+1+PNRGOV:13:1:IA+X'MSG+:22'UNT+9+1'"]);
-        let r = read_messages(text.as_bytes(), 0);
+        let arena = Arena::new();
+        let r = read_messages(text.as_bytes(), 0, &arena);
         assert_eq!(r.messages.len(), 1);
         assert_eq!(r.messages[0].body.len(), 1);
         let codes: Vec<_> = r.messages[0].diagnostics.iter().map(|d| d.code).collect();
@@ -596,7 +601,8 @@ mod tests {
 
     #[test]
     fn message_without_unt_is_truncated_but_kept() {
-        let r = read_messages(b"UNB+IATA:1+XX+YY+250101:1200+R'UNH+1+PNRGOV:13:1:IA+X'MSG+:22'SRC'", 0);
+        let arena = Arena::new();
+        let r = read_messages(b"UNB+IATA:1+XX+YY+250101:1200+R'UNH+1+PNRGOV:13:1:IA+X'MSG+:22'SRC'", 0, &arena);
         assert_eq!(r.messages.len(), 1);
         assert_eq!(r.messages[0].body.len(), 2);
         assert_eq!(r.messages[0].diagnostics[0].code, "MESSAGE_TRUNCATED");
@@ -609,7 +615,8 @@ mod tests {
             "UNH+2+PNRGOV:13:1:IA+CAR1+01:C'MSG+:22'SRC'RCI+AA:A'UNT+5+2'",
             "UNH+3+PNRGOV:13:1:IA+CAR1+03:F'SRC'RCI+AA:C'UNT+4+3'",
         ]);
-        let r = read_messages(text.as_bytes(), 0);
+        let arena = Arena::new();
+        let r = read_messages(text.as_bytes(), 0, &arena);
         let re = reassemble(r.messages);
         assert!(re.pending.is_empty());
         assert_eq!(re.complete.len(), 1);
@@ -627,7 +634,8 @@ mod tests {
     fn a_transfer_missing_its_final_part_is_pending() {
         let text =
             msg_text(&["UNH+1+PNRGOV:13:1:IA+CAR1+01:C'SRC'UNT+3+1'", "UNH+2+PNRGOV:13:1:IA+CAR1+02'SRC'UNT+3+2'"]);
-        let r = read_messages(text.as_bytes(), 0);
+        let arena = Arena::new();
+        let r = read_messages(text.as_bytes(), 0, &arena);
         let re = reassemble(r.messages);
         assert!(re.complete.is_empty());
         assert_eq!(re.pending.len(), 2);
@@ -638,14 +646,17 @@ mod tests {
 
     #[test]
     fn unz_count_and_reference_are_checked() {
-        let r = read_messages(b"UNB+IATA:1+XX+YY+250101:1200+R1'UNH+1+PNRGOV:13:1:IA+X'UNT+2+1'UNZ+3+R2'", 0);
+        let arena = Arena::new();
+        let r = read_messages(b"UNB+IATA:1+XX+YY+250101:1200+R1'UNH+1+PNRGOV:13:1:IA+X'UNT+2+1'UNZ+3+R2'", 0, &arena);
         let codes: Vec<_> = r.diagnostics.iter().map(|d| d.code).collect();
         assert_eq!(codes, vec!["UNZ_COUNT_MISMATCH", "UNZ_REF_MISMATCH"]);
     }
 
     #[test]
     fn segments_between_messages_are_reported() {
-        let r = read_messages(b"UNB+IATA:1+XX+YY+250101:1200+R1'SRC'UNH+1+PNRGOV:13:1:IA+X'UNT+2+1'UNZ+1+R1'", 0);
+        let arena = Arena::new();
+        let r =
+            read_messages(b"UNB+IATA:1+XX+YY+250101:1200+R1'SRC'UNH+1+PNRGOV:13:1:IA+X'UNT+2+1'UNZ+1+R1'", 0, &arena);
         assert_eq!(r.diagnostics[0].code, "SEGMENT_OUTSIDE_MESSAGE");
         assert_eq!(r.diagnostics[0].offset, 32);
     }

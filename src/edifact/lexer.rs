@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 
 use crate::diag::{Diagnostic, Severity};
+use crate::edifact::Arena;
 use crate::edifact::charset::Charset;
 
 /// Longest segment we accept. Real segments are a few hundred bytes; free-text history lines
@@ -159,10 +160,41 @@ impl PartialEq for Ends {
 
 impl Eq for Ends {}
 
+/// A segment's components: a slice in the lexer's arena, or a vector of their own.
+#[derive(Debug, Clone)]
+enum Components<'a> {
+    /// In the arena, each component borrowed (from the input or from the arena), so that
+    /// nothing in the arena needs dropping.
+    Arena(&'a [Cow<'a, str>]),
+    Owned(Vec<Cow<'a, str>>),
+}
+
+impl<'a> std::ops::Deref for Components<'a> {
+    type Target = [Cow<'a, str>];
+
+    #[inline]
+    fn deref(&self) -> &[Cow<'a, str>] {
+        match self {
+            Components::Arena(c) => c,
+            Components::Owned(c) => c,
+        }
+    }
+}
+
+/// Equal when the components are, wherever they are held.
+impl PartialEq for Components<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Components<'_> {}
+
 /// A segment: its tag, its data elements and the byte offset of its first byte in the input.
 ///
-/// The components of all its elements are held in one vector, element after element, so that a
-/// segment costs one allocation however many elements it has.
+/// The components of all its elements are held in one slice, element after element. A lexer
+/// given an [`Arena`] ([`Lexer::in_arena`]) puts that slice in the arena, so the segment costs no
+/// allocation of its own; otherwise it is a vector of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// Three-letter tag, e.g. `TIF`.
@@ -176,7 +208,7 @@ pub struct Segment<'a> {
     /// parts in several files still knows where each segment came from.
     pub origin: u32,
     /// Components of the first occurrence of every data element after the tag, in order.
-    components: Vec<Cow<'a, str>>,
+    components: Components<'a>,
     /// End of each element's components in `components`.
     ends: Ends,
     /// Further occurrences of elements, in element order.
@@ -255,7 +287,10 @@ impl<'a> Segment<'a> {
             offset: self.offset,
             end: self.end,
             origin: self.origin,
-            components: owned(self.components),
+            components: Components::Owned(owned(match self.components {
+                Components::Arena(c) => c.to_vec(),
+                Components::Owned(c) => c,
+            })),
             ends: self.ends,
             repeats: self
                 .repeats
@@ -435,6 +470,8 @@ pub struct Lexer<'a> {
     scratch_ends: Vec<u32>,
     /// The last block of input compared for special bytes ([`Specials::find`]).
     block: (usize, u32),
+    /// Where the segments' components go, if anywhere ([`Lexer::in_arena`]).
+    arena: Option<&'a Arena>,
 }
 
 impl<'a> Lexer<'a> {
@@ -455,6 +492,7 @@ impl<'a> Lexer<'a> {
             scratch_components: Vec::new(),
             scratch_ends: Vec::new(),
             block: NO_BLOCK,
+            arena: None,
         };
         // A byte-order mark from a Windows editor is framing, not data.
         if input.starts_with(b"\xEF\xBB\xBF") {
@@ -464,6 +502,13 @@ impl<'a> Lexer<'a> {
         lexer.skip_whitespace();
         lexer.read_una();
         lexer
+    }
+
+    /// A lexer over `input` whose segments hold their components in `arena`: a segment then
+    /// costs no allocation, and dropping it frees nothing. Ingest gives each file an arena of
+    /// its own, dropped with the file's messages.
+    pub fn in_arena(input: &'a [u8], arena: &'a Arena) -> Self {
+        Lexer { arena: Some(arena), ..Lexer::new(input) }
     }
 
     /// The service characters in force.
@@ -718,6 +763,7 @@ impl<'a> Lexer<'a> {
         let mut i = start;
 
         let ascii = self.ascii;
+        let arena = self.arena;
         macro_rules! finish_component {
             () => {{
                 // An ASCII input's components are text as they are: made here, in the loop, not
@@ -726,11 +772,16 @@ impl<'a> Lexer<'a> {
                     // SAFETY: every byte of the input is ASCII, and so valid UTF-8.
                     Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&input[comp_start..i]) })
                 } else {
-                    match (owned.take(), ascii) {
+                    let text = match (owned.take(), ascii) {
                         // SAFETY: as above; the bytes were copied from the input.
                         (Some(v), true) => Cow::Owned(unsafe { String::from_utf8_unchecked(v) }),
                         (Some(v), false) => self.decode(Cow::Owned(v), start),
                         (None, _) => self.decode(Cow::Borrowed(&input[comp_start..i]), start),
+                    };
+                    // Text of its own goes into the arena, which holds only borrowed components.
+                    match (arena, text) {
+                        (Some(arena), Cow::Owned(t)) => Cow::Borrowed(&*arena.alloc_str(&t)),
+                        (_, text) => text,
                     }
                 };
                 if in_tag_element {
@@ -905,9 +956,33 @@ impl<'a> Lexer<'a> {
             i += 1;
         };
         let tag = tag.unwrap_or(Cow::Borrowed(""));
-        // Moved, not cloned, into a vector of exactly their number; the scratch keeps its room.
-        let mut exact = Vec::with_capacity(components.len());
-        exact.append(&mut components);
+        // Moved, not cloned, into the arena or a vector of exactly their number; the scratch keeps
+        // its room.
+        let exact = match arena {
+            // A component copied out of the input (after a release character or a line break,
+            // or decoded) is copied once more, into the arena, so that the arena holds only
+            // borrowed text and nothing in it needs dropping.
+            Some(arena) => {
+                let n = components.len();
+                let layout = std::alloc::Layout::array::<Cow<'a, str>>(n).unwrap_or_else(|_| unreachable!());
+                let to = arena.alloc_layout(layout).cast::<Cow<'a, str>>().as_ptr();
+                // SAFETY: `to` has room for `n` components, aligned for them, in the arena, which
+                // lives for 'a and is not written again there. The components are moved, not
+                // copied: the scratch forgets them (`set_len(0)`), so each has one owner. All
+                // are borrowed (`finish_component!` put any owned text in the arena), so that the
+                // arena, which never drops what it holds, loses nothing.
+                Components::Arena(unsafe {
+                    std::ptr::copy_nonoverlapping(components.as_ptr(), to, n);
+                    components.set_len(0);
+                    std::slice::from_raw_parts(to, n)
+                })
+            }
+            None => {
+                let mut exact = Vec::with_capacity(components.len());
+                exact.append(&mut components);
+                Components::Owned(exact)
+            }
+        };
         let seg =
             Segment { tag, offset: start, end, origin: 0, components: exact, ends: Ends::from_slice(&ends), repeats };
         self.scratch_components = components;
@@ -1286,6 +1361,33 @@ mod tests {
         let bad = b"UNB+UNOY:3+X'TIF+M\xdcLLER'";
         assert_eq!(tokens(bad)[1], "TIF | MÜLLER");
         assert_eq!(codes(bad), vec!["CHARSET_FALLBACK"]);
+    }
+
+    #[test]
+    fn segments_lexed_in_an_arena_equal_those_lexed_without_and_detach_from_it() {
+        // Borrowed and owned components: released characters, a wrapped line, decoded Latin-1
+        // and invalid UTF-8 (owned text, which goes into the arena too), repetitions, a curly
+        // terminator, a segment longer than the inline element ends.
+        let many = format!("FTX{}'", "+A:B".repeat(20));
+        let inputs: [&[u8]; 7] = [
+            b"UNA:+.? 'UNB+IATA:1+X'TIF+O?'NEIL?+:JOHN?:MR'SSR+DOCS:HK::::/P/GB/12\r\n34'UNZ+1+1'",
+            b"UNB+UNOC:3+X'TIF+M\xdcLLER+J\xc9R\xd4ME'",
+            b"UNB+UNOY:3+X'TIF+M\xdcLLER'",
+            "UNB+IATA:1+X'TIF+MÜLLER:Ä'".as_bytes(),
+            b"UNA:+.?*'UNB+UNOA:4+X'NAD+A*B*C+D:E*F'",
+            "UNA:+.? \u{2019}UNB+IATA:1+X\u{2019}TIF+A\u{2019}RCI+B'".as_bytes(),
+            many.as_bytes(),
+        ];
+        for input in inputs {
+            let owned: Vec<Segment<'_>> = Lexer::new(input).collect();
+            let arena = Arena::new();
+            let in_arena: Vec<Segment<'_>> = Lexer::in_arena(input, &arena).collect();
+            assert_eq!(in_arena, owned, "{}", String::from_utf8_lossy(input));
+            assert!(in_arena.iter().all(|s| matches!(s.components, Components::Arena(_))));
+            let detached: Vec<Segment<'static>> = in_arena.into_iter().map(Segment::into_owned).collect();
+            drop(arena);
+            assert_eq!(detached, owned, "{}", String::from_utf8_lossy(input));
+        }
     }
 
     #[test]

@@ -732,7 +732,10 @@ fn ingest_one(path: &Path, origin: u32, names: &[Shared], cfg: &IngestConfig) ->
         return empty(report, rows);
     }
 
-    let parsed = interchange::read_messages(&bytes, origin);
+    // The segments' components, 24 bytes each, about one per four to five bytes of input: room
+    // for them at once, so the arena does not grow chunk by chunk.
+    let arena = crate::edifact::Arena::with_capacity(bytes.len() * 6);
+    let parsed = interchange::read_messages(&bytes, origin, &arena);
     let file_diags: Vec<DiagnosticRow> = parsed
         .diagnostics
         .iter()
@@ -790,7 +793,8 @@ mod tests {
         let text = b"UNB+IATA:1+XX+YY+260101:1200+1'UNH+1+PNRGOV:13:1:IA+XX0001/010126/1200'\
                      MSG+:22'ORG+XX'TVL+010126:1200+AAA+BBB+XX+0001'EQN+1'SRC'RCI+XX:ABC123'\
                      TIF+ONE:A+ANNA:A'UNT+9+1'UNZ+1+1'";
-        let parsed = interchange::read_messages(text, 0);
+        let arena = crate::edifact::Arena::new();
+        let parsed = interchange::read_messages(text, 0, &arena);
         let mut message = parsed.messages.into_iter().next().unwrap();
 
         let (rows, counts, _, loaded) = with_context(|ctx| map_one(&message, "M1".into(), ctx));
@@ -821,7 +825,8 @@ mod tests {
                      IFT+4:28::XX+CTCT BCN 341176539'TIF+ONE:A+ANNA:A'\
                      SSR+CTCE:HK:1:XX:::::/ANNA.ONE//EXAMPLE.COM'SSR+CTCM:HK:1:XX:::::/4930123456'\
                      UNT+12+1'UNZ+1+1'";
-        let parsed = interchange::read_messages(text, 0);
+        let arena = crate::edifact::Arena::new();
+        let parsed = interchange::read_messages(text, 0, &arena);
         let message = parsed.messages.into_iter().next().unwrap();
 
         let (rows, _, _, loaded) = with_context(|ctx| map_one(&message, "M1".into(), ctx));
