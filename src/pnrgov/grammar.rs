@@ -12,6 +12,11 @@ use crate::edifact::lexer::Segment;
 
 type Seg<'s, 'a> = &'s Segment<'a>;
 
+/// The segments of one kind in one group: nearly always none, one or two, held inline (a
+/// vector's 24 bytes), so that a PNR's tree takes no allocation for each list it starts
+/// (docs/performance.md, change 90).
+pub type Segs<'s, 'a> = smallvec::SmallVec<[Seg<'s, 'a>; 2]>;
+
 /// A parsed PNRGOV message.
 #[derive(Debug, Default)]
 pub struct PnrgovMessage<'s, 'a> {
@@ -26,7 +31,7 @@ pub struct PnrgovMessage<'s, 'a> {
     /// Group 1, one per `SRC`.
     pub pnrs: Vec<Pnr<'s, 'a>>,
     /// Level-0 segments that fit nowhere.
-    pub unplaced: Vec<Seg<'s, 'a>>,
+    pub unplaced: Segs<'s, 'a>,
     /// Grammar faults.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -39,19 +44,19 @@ pub struct Pnr<'s, 'a> {
     /// Byte offset just past the last segment of this PNR.
     pub end: usize,
     /// `RCI`: record locators and creation date.
-    pub rci: Vec<Seg<'s, 'a>>,
+    pub rci: Segs<'s, 'a>,
     /// PNR-level `SSR`s.
-    pub ssr: Vec<Seg<'s, 'a>>,
+    pub ssr: Segs<'s, 'a>,
     /// `DAT`: last transaction (700), ticketing (710).
-    pub dat: Vec<Seg<'s, 'a>>,
+    pub dat: Segs<'s, 'a>,
     /// PNR-level `IFT`s (OSI, contacts).
-    pub ift: Vec<Seg<'s, 'a>>,
+    pub ift: Segs<'s, 'a>,
     /// Booking originator `ORG`.
     pub org: Option<Seg<'s, 'a>>,
     /// PNR contact `ADD`s.
-    pub add: Vec<Seg<'s, 'a>>,
+    pub add: Segs<'s, 'a>,
     /// PNR-level excess baggage `EBD`.
-    pub ebd: Vec<Seg<'s, 'a>>,
+    pub ebd: Segs<'s, 'a>,
     /// Group 2.
     pub travellers: Vec<Traveller<'s, 'a>>,
     /// Forms of payment not under a ticket.
@@ -65,9 +70,9 @@ pub struct Pnr<'s, 'a> {
     /// Groups 10 to 12.
     pub history: Vec<History<'s, 'a>>,
     /// `LTS`: unstructured history lines.
-    pub lts: Vec<Seg<'s, 'a>>,
+    pub lts: Segs<'s, 'a>,
     /// Segments that fit nowhere in this PNR.
-    pub unplaced: Vec<Seg<'s, 'a>>,
+    pub unplaced: Segs<'s, 'a>,
 }
 
 /// Group 2: one traveller.
@@ -76,19 +81,19 @@ pub struct Traveller<'s, 'a> {
     /// `TIF`: name, type, reference.
     pub tif: Seg<'s, 'a>,
     /// `FTI`: frequent traveller.
-    pub fti: Vec<Seg<'s, 'a>>,
+    pub fti: Segs<'s, 'a>,
     /// `IFT`: free text for this traveller.
-    pub ift: Vec<Seg<'s, 'a>>,
+    pub ift: Segs<'s, 'a>,
     /// `REF`: unique passenger reference.
     pub reference: Option<Seg<'s, 'a>>,
     /// `EBD`: excess baggage.
-    pub ebd: Vec<Seg<'s, 'a>>,
+    pub ebd: Segs<'s, 'a>,
     /// `FAR`: fare information.
     pub far: Option<Seg<'s, 'a>>,
     /// `SSR`s of this traveller.
-    pub ssr: Vec<Seg<'s, 'a>>,
+    pub ssr: Segs<'s, 'a>,
     /// `ADD`: emergency contact, UMNR delivery and collection.
-    pub add: Vec<Seg<'s, 'a>>,
+    pub add: Segs<'s, 'a>,
     /// Group 3.
     pub tickets: Vec<Ticket<'s, 'a>>,
 }
@@ -103,11 +108,11 @@ pub struct Ticket<'s, 'a> {
     /// `PTK`: pricing and ticketing details.
     pub ptk: Option<Seg<'s, 'a>>,
     /// `TXD`: taxes.
-    pub txd: Vec<Seg<'s, 'a>>,
+    pub txd: Segs<'s, 'a>,
     /// `DAT`: ticket issue date.
-    pub dat: Vec<Seg<'s, 'a>>,
+    pub dat: Segs<'s, 'a>,
     /// `IFT`s that production feeds place after TXD/DAT.
-    pub ift: Vec<Seg<'s, 'a>>,
+    pub ift: Segs<'s, 'a>,
     /// Group 4.
     pub payments: Vec<Payment<'s, 'a>>,
 }
@@ -118,9 +123,9 @@ pub struct Payment<'s, 'a> {
     /// `FOP`.
     pub fop: Seg<'s, 'a>,
     /// `IFT` 4:43: sponsor (card holder) name, address, phone.
-    pub ift: Vec<Seg<'s, 'a>>,
+    pub ift: Segs<'s, 'a>,
     /// `ADD`: payer address.
-    pub add: Vec<Seg<'s, 'a>>,
+    pub add: Segs<'s, 'a>,
 }
 
 /// Group 5: an itinerary segment.
@@ -137,11 +142,11 @@ pub struct Leg<'s, 'a> {
     /// `APD`: equipment.
     pub apd: Option<Seg<'s, 'a>>,
     /// Segment-level `SSR`s.
-    pub ssr: Vec<Seg<'s, 'a>>,
+    pub ssr: Segs<'s, 'a>,
     /// `RCI`: locator of the operating carrier.
-    pub rci: Vec<Seg<'s, 'a>>,
+    pub rci: Segs<'s, 'a>,
     /// `IFT`: free text.
-    pub ift: Vec<Seg<'s, 'a>>,
+    pub ift: Segs<'s, 'a>,
     /// Group 6.
     pub checkins: Vec<CheckinGroup<'s, 'a>>,
 }
@@ -167,7 +172,7 @@ pub struct CheckinRecord<'s, 'a> {
     /// `SSD`: seat.
     pub ssd: Option<Seg<'s, 'a>>,
     /// `TBD`: bags.
-    pub tbd: Vec<Seg<'s, 'a>>,
+    pub tbd: Segs<'s, 'a>,
 }
 
 /// Group 8: split or divided PNR.
@@ -176,7 +181,7 @@ pub struct Split<'s, 'a> {
     /// `EQN`: number of travellers split.
     pub eqn: Seg<'s, 'a>,
     /// `RCI`: the other record's locator(s).
-    pub rci: Vec<Seg<'s, 'a>>,
+    pub rci: Segs<'s, 'a>,
 }
 
 /// Group 9: a non-air segment (hotel, car, rail).
@@ -185,7 +190,7 @@ pub struct NonAir<'s, 'a> {
     /// `MSG`: the segment type.
     pub msg: Seg<'s, 'a>,
     /// `TVL`s describing it.
-    pub tvl: Vec<Seg<'s, 'a>>,
+    pub tvl: Segs<'s, 'a>,
 }
 
 /// Group 10: a history transaction.
@@ -205,7 +210,7 @@ pub struct HistoryItem<'s, 'a> {
     /// `SAC`: source and action.
     pub sac: Seg<'s, 'a>,
     /// The item: `TIF`, `SSR`, `IFT`, `TBD`, or `TVL` + `RPI`.
-    pub segments: Vec<Seg<'s, 'a>>,
+    pub segments: Segs<'s, 'a>,
 }
 
 /// Where the last segment was placed; decides where the next one goes.
@@ -231,21 +236,21 @@ impl<'s, 'a> Pnr<'s, 'a> {
         Pnr {
             src,
             end: src.end,
-            rci: Vec::new(),
-            ssr: Vec::new(),
-            dat: Vec::new(),
-            ift: Vec::new(),
+            rci: Segs::new(),
+            ssr: Segs::new(),
+            dat: Segs::new(),
+            ift: Segs::new(),
             org: None,
-            add: Vec::new(),
-            ebd: Vec::new(),
+            add: Segs::new(),
+            ebd: Segs::new(),
             travellers: Vec::new(),
             payments: Vec::new(),
             legs: Vec::new(),
             splits: Vec::new(),
             non_air: Vec::new(),
             history: Vec::new(),
-            lts: Vec::new(),
-            unplaced: Vec::new(),
+            lts: Segs::new(),
+            unplaced: Segs::new(),
         }
     }
 }
@@ -253,13 +258,13 @@ impl<'s, 'a> Pnr<'s, 'a> {
 fn traveller<'s, 'a>(tif: Seg<'s, 'a>) -> Traveller<'s, 'a> {
     Traveller {
         tif,
-        fti: Vec::new(),
-        ift: Vec::new(),
+        fti: Segs::new(),
+        ift: Segs::new(),
         reference: None,
-        ebd: Vec::new(),
+        ebd: Segs::new(),
         far: None,
-        ssr: Vec::new(),
-        add: Vec::new(),
+        ssr: Segs::new(),
+        add: Segs::new(),
         tickets: Vec::new(),
     }
 }
@@ -271,9 +276,9 @@ fn leg<'s, 'a>(tvl: Seg<'s, 'a>) -> Leg<'s, 'a> {
         tra: None,
         rpi: None,
         apd: None,
-        ssr: Vec::new(),
-        rci: Vec::new(),
-        ift: Vec::new(),
+        ssr: Segs::new(),
+        rci: Segs::new(),
+        ift: Segs::new(),
         checkins: Vec::new(),
     }
 }
@@ -600,17 +605,17 @@ fn place<'s, 'a>(
                         t.tickets.push(self::Ticket::default());
                     }
                     if let Some(tk) = t.tickets.last_mut() {
-                        tk.payments.push(self::Payment { fop: seg, ift: Vec::new(), add: Vec::new() });
+                        tk.payments.push(self::Payment { fop: seg, ift: Segs::new(), add: Segs::new() });
                     }
                     Payment
                 }
                 None => {
-                    pnr.payments.push(self::Payment { fop: seg, ift: Vec::new(), add: Vec::new() });
+                    pnr.payments.push(self::Payment { fop: seg, ift: Segs::new(), add: Segs::new() });
                     PnrPayment
                 }
             },
             _ => {
-                pnr.payments.push(self::Payment { fop: seg, ift: Vec::new(), add: Vec::new() });
+                pnr.payments.push(self::Payment { fop: seg, ift: Segs::new(), add: Segs::new() });
                 PnrPayment
             }
         },
@@ -694,11 +699,11 @@ fn place<'s, 'a>(
             }
         }
         tags::EQN => {
-            pnr.splits.push(self::Split { eqn: seg, rci: Vec::new() });
+            pnr.splits.push(self::Split { eqn: seg, rci: Segs::new() });
             Split
         }
         tags::MSG => {
-            pnr.non_air.push(self::NonAir { msg: seg, tvl: Vec::new() });
+            pnr.non_air.push(self::NonAir { msg: seg, tvl: Segs::new() });
             NonAir
         }
         tags::ABI => {
@@ -710,7 +715,7 @@ fn place<'s, 'a>(
                 pnr.history.push(self::History::default());
             }
             if let Some(h) = pnr.history.last_mut() {
-                h.items.push(self::HistoryItem { sac: seg, segments: Vec::new() });
+                h.items.push(self::HistoryItem { sac: seg, segments: Segs::new() });
             }
             HistoryItem
         }
