@@ -8,6 +8,11 @@ pub mod lexer;
 /// The arena a lexer can hold its segments' components in ([`lexer::Lexer::in_arena`]).
 pub use bumpalo::Bump as Arena;
 
+/// The segments of one kind in one group of a message's tree (the PNRGOV and PAXLST grammars):
+/// nearly always none, one or two, held inline in a vector's 24 bytes, so that starting a list
+/// takes no allocation (docs/performance.md, change 90).
+pub type Segs<'s, 'a> = smallvec::SmallVec<[&'s lexer::Segment<'a>; 2]>;
+
 /// `str::trim`, the same result, quicker where the text's ends are ASCII (nearly every value):
 /// `trim` decodes a character at each end before it tests it, and took 1.7% of the instructions
 /// of `paxrisk ingest` over 200 files (callgrind), from the fields of nearly every segment.

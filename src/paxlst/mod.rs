@@ -10,6 +10,7 @@
 //! diagnostic; it never fails the message. It borrows the segments and knows nothing of Arrow.
 
 use crate::diag::{Diagnostic, Severity};
+use crate::edifact::Segs;
 use crate::edifact::lexer::Segment;
 
 type Seg<'s, 'a> = &'s Segment<'a>;
@@ -55,19 +56,19 @@ pub struct Person<'s, 'a> {
     /// `ATT`: gender.
     pub att: Option<Seg<'s, 'a>>,
     /// Person-level `DTM` (329 date of birth).
-    pub dtm: Vec<Seg<'s, 'a>>,
+    pub dtm: Segs<'s, 'a>,
     /// Person-level `LOC` (22, 174 residence, 178 embarkation, 179 debarkation, 180 birthplace).
-    pub loc: Vec<Seg<'s, 'a>>,
+    pub loc: Segs<'s, 'a>,
     /// `NAT`: nationality.
     pub nat: Option<Seg<'s, 'a>>,
     /// `RFF`: AVF record locator, ABO passenger reference, SEA seat, others.
-    pub rff: Vec<Seg<'s, 'a>>,
+    pub rff: Segs<'s, 'a>,
     /// `FTX`: bag tags and remarks.
-    pub ftx: Vec<Seg<'s, 'a>>,
+    pub ftx: Segs<'s, 'a>,
     /// Travel documents.
     pub docs: Vec<Doc<'s, 'a>>,
     /// Other person segments kept as they are (`COM`, `EMP`, `GEI`, `MEA`).
-    pub other: Vec<Seg<'s, 'a>>,
+    pub other: Segs<'s, 'a>,
 }
 
 /// One travel document.
@@ -76,9 +77,9 @@ pub struct Doc<'s, 'a> {
     /// `DOC`: type (e1 c1) and number (e2).
     pub doc: Seg<'s, 'a>,
     /// `DTM` (36 expiry, 182 issue).
-    pub dtm: Vec<Seg<'s, 'a>>,
+    pub dtm: Segs<'s, 'a>,
     /// `LOC+91`: issuing state.
-    pub loc: Vec<Seg<'s, 'a>>,
+    pub loc: Segs<'s, 'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,13 +110,13 @@ pub fn parse<'s, 'a: 's>(body: impl IntoIterator<Item = &'s Segment<'a>>) -> Pax
                     m.persons.push(Person {
                         nad: seg,
                         att: None,
-                        dtm: Vec::new(),
-                        loc: Vec::new(),
+                        dtm: Segs::new(),
+                        loc: Segs::new(),
                         nat: None,
-                        rff: Vec::new(),
-                        ftx: Vec::new(),
+                        rff: Segs::new(),
+                        ftx: Segs::new(),
                         docs: Vec::new(),
-                        other: Vec::new(),
+                        other: Segs::new(),
                     });
                     at = At::Person;
                 }
@@ -136,7 +137,7 @@ pub fn parse<'s, 'a: 's>(body: impl IntoIterator<Item = &'s Segment<'a>>) -> Pax
             },
             "DOC" if matches!(at, At::Person | At::Doc) => {
                 if let Some(p) = m.persons.last_mut() {
-                    p.docs.push(Doc { doc: seg, dtm: Vec::new(), loc: Vec::new() });
+                    p.docs.push(Doc { doc: seg, dtm: Segs::new(), loc: Segs::new() });
                 }
                 at = At::Doc;
             }

@@ -8,14 +8,10 @@
 //! mapping layer decides what each field means. It knows nothing of Arrow.
 
 use crate::diag::{Diagnostic, Severity};
+use crate::edifact::Segs;
 use crate::edifact::lexer::Segment;
 
 type Seg<'s, 'a> = &'s Segment<'a>;
-
-/// The segments of one kind in one group: nearly always none, one or two, held inline (a
-/// vector's 24 bytes), so that a PNR's tree takes no allocation for each list it starts
-/// (docs/performance.md, change 90).
-pub type Segs<'s, 'a> = smallvec::SmallVec<[Seg<'s, 'a>; 2]>;
 
 /// A parsed PNRGOV message.
 #[derive(Debug, Default)]
