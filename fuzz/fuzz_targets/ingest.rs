@@ -23,9 +23,10 @@ fn airports() -> &'static Airports {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let parsed = interchange::read_messages(data, 0);
+    let arena = paxrisk::edifact::Arena::new();
+    let parsed = interchange::read_messages(data, 0, &arena);
     let re = interchange::reassemble(parsed.messages);
-    let files = vec!["fuzz".to_string()];
+    let files: Vec<paxrisk::landing::schema::Shared> = vec!["fuzz".into()];
     let raw = |_: u32, off: usize| paxrisk::ingest::raw_prefix(data, off);
     let sensitive = SensitiveCodes::from_codes(["MOML", "WCHR"]);
     let ctx = MapContext { files: &files, raw: &raw, airports: airports(), sensitive: &sensitive };
