@@ -396,10 +396,11 @@ fn read_floor(files: &[PathBuf]) -> anyhow::Result<(u64, f64)> {
 }
 
 /// Ingest's front end over `files`, on this thread: each file read whole, its SHA-256 taken (the
-/// manifest's input hash), its bytes lexed into segments and split into messages
-/// ([`crate::edifact::interchange::read_messages`]), and each message's bytes hashed into its
-/// `push_id` ([`crate::ingest::ids::push_id`]), as `ingest` does before any mapping. The messages
-/// are dropped file by file, as ingest drops them. `share_of_ingest_cpu` is left to the caller.
+/// manifest's input hash), its bytes lexed into segments (in an arena of the file's own) and
+/// split into messages ([`crate::edifact::interchange::read_messages`]), and each message's bytes
+/// hashed into its `push_id` ([`crate::ingest::ids::push_id`]), as `ingest` does before any
+/// mapping. The messages are dropped file by file, as ingest drops them. `share_of_ingest_cpu` is
+/// left to the caller.
 fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
     let started = Instant::now();
     let before = Usage::now();
@@ -411,7 +412,7 @@ fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
         let t0 = Instant::now();
         std::hint::black_box(Sha256::digest(&bytes));
         let t1 = Instant::now();
-        let arena = crate::edifact::Arena::new();
+        let arena = crate::edifact::arena_for(&bytes);
         let parsed = crate::edifact::interchange::read_messages(&bytes, u32::try_from(k).unwrap_or(u32::MAX), &arena);
         let t2 = Instant::now();
         segments += parsed.segments as u64;

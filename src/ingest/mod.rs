@@ -732,9 +732,7 @@ fn ingest_one(path: &Path, origin: u32, names: &[Shared], cfg: &IngestConfig) ->
         return empty(report, rows);
     }
 
-    // The segments' components, 24 bytes each, about one per four to five bytes of input: room
-    // for them at once, so the arena does not grow chunk by chunk.
-    let arena = crate::edifact::Arena::with_capacity(bytes.len() * 6);
+    let arena = crate::edifact::arena_for(&bytes);
     let parsed = interchange::read_messages(&bytes, origin, &arena);
     let file_diags: Vec<DiagnosticRow> = parsed
         .diagnostics
