@@ -219,7 +219,8 @@ pub struct FrontEnd {
     pub minor_faults: u64,
     /// Of `wall_s`, the seconds spent hashing (each file's SHA-256 and each message's `push_id`).
     pub hash_s: f64,
-    /// Of `wall_s`, the seconds spent lexing and splitting into messages, and dropping them.
+    /// Of `wall_s`, the seconds spent lexing and splitting into messages, and dropping them and
+    /// their arena.
     pub lex_s: f64,
     /// Messages read (each part of a multi-part push counted on its own).
     pub messages: u64,
@@ -399,7 +400,7 @@ fn read_floor(files: &[PathBuf]) -> anyhow::Result<(u64, f64)> {
 /// manifest's input hash), its bytes lexed into segments (in an arena of the file's own) and
 /// split into messages ([`crate::edifact::interchange::read_messages`]), and each message's bytes
 /// hashed into its `push_id` ([`crate::ingest::ids::push_id`]), as `ingest` does before any
-/// mapping. The messages are dropped file by file, as ingest drops them. `share_of_ingest_cpu` is
+/// mapping. The messages and their arena are dropped file by file, as ingest drops them. `share_of_ingest_cpu` is
 /// left to the caller.
 fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
     let started = Instant::now();
@@ -423,6 +424,7 @@ fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
         }
         let t3 = Instant::now();
         drop(parsed);
+        drop(arena);
         hashing += (t1 - t0) + (t3 - t2);
         lexing += (t2 - t1) + t3.elapsed();
     }
