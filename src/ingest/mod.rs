@@ -373,17 +373,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
 pub fn detect_format(bytes: &[u8]) -> Format {
     let head = &bytes[..bytes.len().min(64 * 1024)];
     let pnrgov = memchr::memmem::find(head, b"PNRGOV");
-    let paxlst = memchr::memmem::find(head, b"PAXLST");
+    // Only a PAXLST before the first PNRGOV counts, so the search stops there instead of reading
+    // the rest of a PNRGOV file's head (the two names cannot overlap).
+    let paxlst = memchr::memmem::find(&head[..pnrgov.unwrap_or(head.len())], b"PAXLST");
     match (pnrgov, paxlst) {
-        (Some(a), Some(b)) => {
-            if a < b {
-                Format::Pnrgov
-            } else {
-                Format::Paxlst
-            }
-        }
+        (_, Some(_)) => Format::Paxlst,
         (Some(_), None) => Format::Pnrgov,
-        (None, Some(_)) => Format::Paxlst,
         (None, None) => {
             let t = trim_start(head);
             if t.starts_with(b"UNA") || t.starts_with(b"UNB") || t.starts_with(b"UNH") {
@@ -784,6 +779,25 @@ mod tests {
         let names: Vec<Shared> = vec!["in.edi".into()];
         let raw = |_: u32, _: usize| Some("UNH+1+PNRGOV".to_string());
         f(&MapContext { files: &names, raw: &raw, airports: &airports, sensitive: &sensitive })
+    }
+
+    #[test]
+    fn the_format_is_the_first_message_type_named_in_the_head() {
+        let pnr = "UNA:+.? 'UNB+IATA:1+1A+DE'UNH+1+PNRGOV:11:1:IA+X'";
+        let api = "UNB+UNOA:4+LH+DE'UNH+1+PAXLST:D:05B:UN:IATA'";
+        assert_eq!(detect_format(pnr.as_bytes()), Format::Pnrgov);
+        assert_eq!(detect_format(api.as_bytes()), Format::Paxlst);
+        // Both named: the first one. A name after the head's 64 KiB is not read.
+        assert_eq!(detect_format(format!("{pnr}FTX+PAXLST'").as_bytes()), Format::Pnrgov);
+        assert_eq!(detect_format(format!("{api}FTX+PNRGOV'").as_bytes()), Format::Paxlst);
+        let far = format!("UNB+UNOA:4+LH+DE'{}UNH+1+PAXLST'", "X".repeat(64 * 1024));
+        assert_eq!(detect_format(far.as_bytes()), Format::OtherEdifact);
+        // Names back to back, either way round.
+        assert_eq!(detect_format(b"PNRGOVPAXLST"), Format::Pnrgov);
+        assert_eq!(detect_format(b"PAXLSTPNRGOV"), Format::Paxlst);
+        assert_eq!(detect_format(b"\xEF\xBB\xBF  UNH+1+INVOIC'"), Format::OtherEdifact);
+        assert_eq!(detect_format(b"name,date\n"), Format::Unknown);
+        assert_eq!(detect_format(b""), Format::Unknown);
     }
 
     #[test]

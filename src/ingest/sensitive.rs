@@ -17,6 +17,10 @@ pub struct SensitiveCodes {
     /// every SSR and every word of free text is looked up, and a binary search over a few numbers
     /// is cheaper than hashing a string (2-3% of ingest's samples went to the lookups).
     codes: Vec<(u32, String)>,
+    /// For each first letter of a code (`b & 0x1F`, the same for both cases), a bit per second
+    /// letter: a word whose first two letters begin no code is passed without a search. Nearly
+    /// every word of free text is so.
+    pairs: [u32; 32],
 }
 
 /// The number a four-byte code is looked up by.
@@ -58,7 +62,12 @@ impl SensitiveCodes {
             codes.into_iter().filter_map(|c| <[u8; 4]>::try_from(c.as_bytes()).ok().map(|b| (key(b), c))).collect();
         codes.sort_unstable();
         codes.dedup();
-        SensitiveCodes { codes }
+        let mut pairs = [0u32; 32];
+        for (k, _) in &codes {
+            let [a, b, ..] = k.to_be_bytes();
+            pairs[usize::from(a & 0x1F)] |= 1 << (b & 0x1F);
+        }
+        SensitiveCodes { codes, pairs }
     }
 
     /// A list from codes, for tests and embedding.
@@ -87,11 +96,11 @@ impl SensitiveCodes {
         // Split as bytes: the words are the same as between characters, since every byte of a
         // character beyond ASCII is a separator too.
         for word in text.as_bytes().split(|b| !b.is_ascii_alphanumeric()) {
-            if word.len() < 4 {
-                continue;
-            }
-            // A whole word, or a code followed by carrier+status as in history lines.
+            // A whole word, or a code followed by carrier+status as in history lines. Its first
+            // two letters are tested against `pairs` before any search: nearly every word of
+            // free text fails there (docs/performance.md, change 91).
             if (word.len() == 4 || word.len() >= 8)
+                && self.may_begin_code(word[0], word[1])
                 && let Some(c) = self.code_at_head(word)
                 && (word.len() == 4 || word[4..].iter().any(|b| b.is_ascii_digit()))
             {
@@ -99,6 +108,11 @@ impl SensitiveCodes {
             }
         }
         None
+    }
+
+    /// Whether some code begins with the letters `a` and `b`, in any case (false for digits).
+    fn may_begin_code(&self, a: u8, b: u8) -> bool {
+        a.is_ascii_alphabetic() && b.is_ascii_alphabetic() && self.pairs[usize::from(a & 0x1F)] & (1 << (b & 0x1F)) != 0
     }
 }
 
@@ -152,5 +166,57 @@ mod tests {
         // Listed in any case, twice, or with a code that is not four letters: the same set.
         let t = SensitiveCodes::from_codes(["wchr", "WCHR", "MOML", "TOOLONG"]);
         assert_eq!(t.codes, s.codes);
+        assert_eq!(t.pairs, s.pairs);
+    }
+
+    /// The scan as first written: words split by `split`, every word of four or eight or more
+    /// bytes searched for.
+    fn find_by_search<'s>(s: &'s SensitiveCodes, text: &str) -> Option<&'s str> {
+        text.as_bytes().split(|b| !b.is_ascii_alphanumeric()).find_map(|word| {
+            ((word.len() == 4 || word.len() >= 8) && (word.len() == 4 || word[4..].iter().any(|b| b.is_ascii_digit())))
+                .then(|| s.code_at_head(word))
+                .flatten()
+        })
+    }
+
+    #[test]
+    fn the_scan_by_first_letters_finds_what_a_search_of_every_word_finds() {
+        let list = include_str!("../../rules/lists/sensitive_ssr.csv");
+        let s = SensitiveCodes::parse(list, Path::new("sensitive_ssr.csv")).unwrap();
+        assert!(s.codes.len() > 20, "the bundled list");
+        let codes: Vec<&str> = s.codes.iter().map(|(_, c)| c.as_str()).collect();
+        // Each code, its neighbours by one letter (which share its first two letters, or not),
+        // in both cases, alone, glued to a history token, and among other words and separators.
+        let mut words: Vec<String> = Vec::new();
+        for c in &codes {
+            let b = c.as_bytes();
+            for i in 0..4 {
+                for d in [b'A', b'Z', b'0', b'@'] {
+                    let mut w = b.to_vec();
+                    w[i] = d;
+                    words.push(String::from_utf8(w).unwrap());
+                }
+            }
+            words.extend([c.to_string(), c.to_lowercase(), format!("{c}SQHK1"), format!("{c}SQHK"), format!("X{c}")]);
+        }
+        words.extend(["", "A", "AB", "ABC", "12345678", "DOCS", "\u{e9}", "WCH\u{e9}R"].map(String::from));
+        let seps = [" ", "/", "\u{201c}", "-", "\u{e9}"];
+        let mut texts = 0;
+        for (i, a) in words.iter().enumerate() {
+            let b = &words[(i * 7 + 3) % words.len()];
+            let sep = seps[i % seps.len()];
+            for text in [a.clone(), format!("{a}{sep}{b}"), format!("{b}{sep}{a}{sep}"), format!("{sep}{a}")] {
+                assert_eq!(s.find_in_text(&text), find_by_search(&s, &text), "{text:?}");
+                texts += 1;
+            }
+        }
+        assert!(texts > 1000);
+        // Every code is found alone in either case, so the letters' table left none out.
+        for c in &codes {
+            assert_eq!(s.find_in_text(c), Some(*c));
+            assert_eq!(s.find_in_text(&c.to_lowercase()), Some(*c));
+        }
+        // No codes: nothing is found, whatever the text.
+        assert_eq!(SensitiveCodes::default().find_in_text("WCHR MOML"), None);
     }
 }
