@@ -337,7 +337,9 @@ fn parse_as_of(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .ok_or_else(|| format!("{s:?} is not a time like 2026-11-28T22:00:00Z or a date like 2026-11-28"))
 }
 
-/// A memory size in GiB (a positive number, fractions allowed), as bytes.
+/// A memory size in GiB (a positive number, fractions allowed), as bytes. Only the commands of
+/// the rule engine take one.
+#[cfg(feature = "engine")]
 fn parse_gib(s: &str) -> Result<usize, String> {
     match s.trim().parse::<f64>() {
         Ok(g) if g.is_finite() && g > 0.0 => Ok((g * 1024.0 * 1024.0 * 1024.0) as usize),
