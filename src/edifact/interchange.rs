@@ -257,11 +257,27 @@ pub fn read_messages<'a>(input: &'a [u8], origin: u32, arena: &'a Arena) -> Inte
         }
     }
 
-    for mut seg in lexer.by_ref() {
-        seg.origin = origin;
+    // A segment outside any message, or a service segment, for the moment it is looked at.
+    let mut loose: Vec<Segment<'a>> = Vec::with_capacity(1);
+    loop {
+        // Nearly every segment is a message's body: it is lexed into the body, where it stays,
+        // and two bytes tell its tag from the service segments' before six whole tags are
+        // compared with it. Any other is taken back out and looked at below.
+        let in_message = current.is_some();
+        let into = match current.as_mut() {
+            Some(m) => &mut m.body,
+            None => &mut loose,
+        };
+        if !lexer.next_into(into) {
+            break;
+        }
         out.segments += 1;
-        // Nearly every segment is a message's body: two bytes tell its tag from the service
-        // segments' before six whole tags are compared with it.
+        let Some(last) = into.last_mut() else { unreachable!("next_into lexed a segment onto it") };
+        last.origin = origin;
+        if in_message && !last.tag.starts_with("UN") {
+            continue;
+        }
+        let Some(seg) = into.pop() else { unreachable!("next_into lexed a segment onto it") };
         let service = if seg.tag.starts_with("UN") { seg.tag.as_ref() } else { "" };
         match service {
             "UNB" => {
@@ -326,7 +342,8 @@ pub fn read_messages<'a>(input: &'a [u8], origin: u32, arena: &'a Arena) -> Inte
                     part,
                     parts: 1,
                     spans: vec![(origin, seg.offset, seg.end)],
-                    body: Vec::with_capacity(body_hint.capacity(input, seg.end)),
+                    // And room for the UNT, which is lexed into the body before it is taken out.
+                    body: Vec::with_capacity(body_hint.capacity(input, seg.end) + 1),
                     later_bodies: Vec::new(),
                     diagnostics: Vec::new(),
                 });

@@ -472,6 +472,8 @@ pub struct Lexer<'a> {
     block: (usize, u32),
     /// Where the segments' components go, if anywhere ([`Lexer::in_arena`]).
     arena: Option<&'a Arena>,
+    /// The iterator's room for one segment ([`Lexer::next_into`] writes into a vector).
+    one: Vec<Segment<'a>>,
 }
 
 impl<'a> Lexer<'a> {
@@ -493,6 +495,7 @@ impl<'a> Lexer<'a> {
             scratch_ends: Vec::new(),
             block: NO_BLOCK,
             arena: None,
+            one: Vec::new(),
         };
         // A byte-order mark from a Windows editor is framing, not data.
         if input.starts_with(b"\xEF\xBB\xBF") {
@@ -707,41 +710,46 @@ impl<'a> Lexer<'a> {
         text
     }
 
-    /// Reads the next segment, or `None` at the end of input.
-    fn next_segment(&mut self) -> Option<Segment<'a>> {
+    /// Lexes the next segment onto the end of `out`; false, with `out` as it was, at the end of
+    /// the input. The segment is written once, where it stays: returned by value, it was put
+    /// together on the stack and copied (twice), and the copy's wide loads of fields just
+    /// written stalled the processor, an eighth of the lexer's time (docs/performance.md,
+    /// change 92). The iterator ([`Iterator::next`]) gives the same segments one by one.
+    pub fn next_into(&mut self, out: &mut Vec<Segment<'a>>) -> bool {
         loop {
             if self.done {
-                return None;
+                return false;
             }
             self.skip_whitespace();
             if self.pos >= self.input.len() {
                 self.done = true;
-                return None;
+                return false;
             }
             // A second interchange in the same file may bring its own UNA.
             if self.input[self.pos..].starts_with(b"UNA") {
                 self.read_una();
                 continue;
             }
-            match self.lex_segment() {
-                Ok(seg) => return Some(seg),
+            match self.lex_segment(out) {
+                Ok(()) => return true,
                 Err(()) => continue,
             }
         }
     }
 
-    /// Lexes one segment starting at `self.pos`. On a segment too long to be real it reports,
-    /// skips to the next terminator and returns `Err`.
+    /// Lexes one segment starting at `self.pos` onto the end of `out`. On a segment too long to
+    /// be real it reports, skips to the next terminator and returns `Err`, `out` as it was.
     ///
     /// The tag is lexed as the first component of element zero, like any other value, and kept
     /// apart as soon as it ends: that keeps one code path for every separator, and no element
     /// has to be removed from the front of the vector afterwards.
     // `finish_element!` clears `in_tag_element` also where the segment ends and nothing reads it.
-    // Not inlined: inlined into `next_segment`, which is then not inlined into `read_messages`,
-    // ingest ran 0.8% more instructions (callgrind, docs/performance.md change 71).
+    // Not inlined: inlined into its caller (then `next_segment`, now `next_into`), which was then
+    // not inlined into `read_messages`, ingest ran 0.8% more instructions (callgrind,
+    // docs/performance.md change 71).
     #[allow(unused_assignments)]
     #[inline(never)]
-    fn lex_segment(&mut self) -> Result<Segment<'a>, ()> {
+    fn lex_segment(&mut self, out: &mut Vec<Segment<'a>>) -> Result<(), ()> {
         let start = self.pos;
         let input = self.input;
         let c = self.chars;
@@ -956,6 +964,7 @@ impl<'a> Lexer<'a> {
             i += 1;
         };
         let tag = tag.unwrap_or(Cow::Borrowed(""));
+        let element_ends = Ends::from_slice(&ends);
         // Moved, not cloned, into the arena or a vector of exactly their number; the scratch keeps
         // its room.
         let exact = match arena {
@@ -982,12 +991,36 @@ impl<'a> Lexer<'a> {
                 Components::Owned(exact)
             }
         };
-        let seg =
-            Segment { tag, offset: start, end, origin: 0, components: exact, ends: Ends::from_slice(&ends), repeats };
         self.scratch_components = components;
         self.scratch_ends = ends;
-        self.after_segment(&seg);
-        Ok(seg)
+        // Written field by field into its place: `push` put it together on the stack and copied
+        // it, the copy's wide loads stalled on the narrow stores just made, and the caller then
+        // copied it into the message's body (docs/performance.md, change 92). Put together and
+        // taken apart at once, so that every field of `Segment` is named in both and a field left
+        // unwritten is an unused variable.
+        let Segment { tag, offset, end, origin, components, ends, repeats } =
+            Segment { tag, offset: start, end, origin: 0, components: exact, ends: element_ends, repeats };
+        out.reserve(1);
+        let len = out.len();
+        // SAFETY: `reserve` made room for one more segment at `len`; every field of it is written
+        // there before the length covers it, and nothing reads it before.
+        unsafe {
+            let slot = out.as_mut_ptr().add(len);
+            std::ptr::addr_of_mut!((*slot).tag).write(tag);
+            std::ptr::addr_of_mut!((*slot).offset).write(offset);
+            std::ptr::addr_of_mut!((*slot).end).write(end);
+            std::ptr::addr_of_mut!((*slot).origin).write(origin);
+            std::ptr::addr_of_mut!((*slot).components).write(components);
+            std::ptr::addr_of_mut!((*slot).ends).write(ends);
+            std::ptr::addr_of_mut!((*slot).repeats).write(repeats);
+            out.set_len(len + 1);
+        }
+        if let Some(seg) = out.last()
+            && seg.tag.starts_with("UN")
+        {
+            self.after_segment(seg);
+        }
+        Ok(())
     }
 
     fn find_next_terminator(&self, from: usize) -> Option<usize> {
@@ -1048,7 +1081,10 @@ impl<'a> Iterator for Lexer<'a> {
     type Item = Segment<'a>;
 
     fn next(&mut self) -> Option<Segment<'a>> {
-        self.next_segment()
+        let mut one = std::mem::take(&mut self.one);
+        let seg = if self.next_into(&mut one) { one.pop() } else { None };
+        self.one = one;
+        seg
     }
 }
 
@@ -1386,6 +1422,43 @@ mod tests {
             let detached: Vec<Segment<'static>> = in_arena.into_iter().map(Segment::into_owned).collect();
             drop(arena);
             assert_eq!(detached, owned, "{}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn segments_lexed_onto_a_vector_follow_what_it_held_and_equal_the_iterators() {
+        // A segment too long to be real (skipped), a second UNA, text after UNZ (the end), and
+        // the charset of UNB taken up by the next segment.
+        let long = format!(
+            "UNB+IATA:1+X'FTX+{}'TIF+A'UNZ+1+1'UNA:+.?*'UNB+UNOC:3+X'TIF+M\u{c9}'",
+            "A".repeat(MAX_SEGMENT_BYTES + 10)
+        );
+        let inputs: [&[u8]; 3] = [
+            b"UNA:+.? 'UNB+IATA:1+X'UNH+1'TIF+O?'NEIL'UNT+3+1'UNZ+1+1'trailing text",
+            long.as_bytes(),
+            b"UNB+UNOC:3+X'TIF+M\xdcLLER'\nSSR+DOCS",
+        ];
+        for input in inputs {
+            let arena = Arena::new();
+            let one_by_one: Vec<Segment<'_>> = Lexer::in_arena(input, &arena).collect();
+            let mut lexer = Lexer::in_arena(input, &arena);
+            let before = Lexer::new(b"MSG+1'ORG+2'").collect::<Vec<_>>();
+            let mut onto = before.clone();
+            let mut lexed = 0;
+            while lexer.next_into(&mut onto) {
+                lexed += 1;
+                assert_eq!(onto.len(), before.len() + lexed);
+            }
+            // At the end it adds nothing, however often asked.
+            assert!(!lexer.next_into(&mut onto));
+            assert_eq!(onto.len(), before.len() + lexed);
+            assert_eq!(onto[..before.len()], before[..]);
+            assert_eq!(onto[before.len()..], one_by_one[..], "{}", String::from_utf8_lossy(input));
+            let codes = |l: &Lexer<'_>| l.diagnostics().iter().map(|d| d.code).collect::<Vec<_>>();
+            let mut again = Lexer::in_arena(input, &arena);
+            again.by_ref().for_each(drop);
+            assert_eq!(codes(&lexer), codes(&again));
+            assert!(!codes(&lexer).is_empty(), "{}", String::from_utf8_lossy(input));
         }
     }
 
