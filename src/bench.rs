@@ -400,8 +400,8 @@ fn read_floor(files: &[PathBuf]) -> anyhow::Result<(u64, f64)> {
 /// manifest's input hash), its bytes lexed into segments (in an arena of the file's own) and
 /// split into messages ([`crate::edifact::interchange::read_messages`]), and each message's bytes
 /// hashed into its `push_id` ([`crate::ingest::ids::push_id`]), as `ingest` does before any
-/// mapping. The messages and their arena are dropped file by file, as ingest drops them. `share_of_ingest_cpu` is
-/// left to the caller.
+/// mapping. The messages and their arena are dropped file by file, as ingest drops them.
+/// `share_of_ingest_cpu` is left to the caller.
 fn front_end(files: &[PathBuf]) -> anyhow::Result<FrontEnd> {
     let started = Instant::now();
     let before = Usage::now();
