@@ -54,16 +54,20 @@ latest AS (
     FROM version v
     JOIN newest n ON n.pnr_id = v.pnr_id AND n.version_key = v.version_key
 ),
+-- Each airport's coordinates as numbers (the pack's CSV tables are text): cast once per airport
+-- here rather than once per flown segment in `air`, whose joins then carry numbers, not text.
+airports AS (
+    SELECT iata, country, CAST(lat AS DOUBLE) AS lat, CAST(lon AS DOUBLE) AS lon FROM ref_airports
+),
 -- Flown air segments of the latest versions (cancelled, unconfirmed and no-show segments left out).
 air AS (
     SELECT v.latest_key, l.seq, l.dep_airport, l.arr_airport, l.dep_utc, l.arr_utc, l.is_pushed_flight,
            l.operating_carrier, da.country AS dep_country, aa.country AS arr_country,
-           CAST(da.lat AS DOUBLE) AS dep_lat, CAST(da.lon AS DOUBLE) AS dep_lon,
-           CAST(aa.lat AS DOUBLE) AS arr_lat, CAST(aa.lon AS DOUBLE) AS arr_lon
+           da.lat AS dep_lat, da.lon AS dep_lon, aa.lat AS arr_lat, aa.lon AS arr_lon
     FROM leg l
     JOIN latest v ON v.pnr_id = l.pnr_id AND v.push_id = l.push_id
-    LEFT JOIN ref_airports da ON da.iata = l.dep_airport
-    LEFT JOIN ref_airports aa ON aa.iata = l.arr_airport
+    LEFT JOIN airports da ON da.iata = l.dep_airport
+    LEFT JOIN airports aa ON aa.iata = l.arr_airport
     WHERE l.segment_type = 'air'
       AND COALESCE(l.status, '') NOT IN ('HX', 'XX', 'UN', 'UC', 'NO', 'XK', 'XL')
 ),
