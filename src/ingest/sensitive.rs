@@ -55,11 +55,16 @@ impl SensitiveCodes {
         Ok(Self::from_upper(codes))
     }
 
-    /// The set of these codes, already upper case; a code that is not four bytes long can never
-    /// match and is left out.
+    /// The set of these codes, already upper case. A code that is not four letters (which `parse`
+    /// refuses) is left out: the scan of free text looks only at words that begin with two letters
+    /// ([`SensitiveCodes::may_begin_code`]), so it could never find one, though a lookup of the SSR
+    /// code would.
     fn from_upper(codes: impl IntoIterator<Item = String>) -> Self {
-        let mut codes: Vec<(u32, String)> =
-            codes.into_iter().filter_map(|c| <[u8; 4]>::try_from(c.as_bytes()).ok().map(|b| (key(b), c))).collect();
+        let mut codes: Vec<(u32, String)> = codes
+            .into_iter()
+            .filter_map(|c| <[u8; 4]>::try_from(c.as_bytes()).ok().map(|b| (key(b), c)))
+            .filter(|(k, _)| k.to_be_bytes().iter().all(u8::is_ascii_alphabetic))
+            .collect();
         codes.sort_unstable();
         codes.dedup();
         let mut pairs = [0u32; 32];
@@ -164,7 +169,7 @@ mod tests {
         assert!(!s.is_sensitive_code("WCH"));
         assert!(!s.is_sensitive_code("W\u{e9}HR"));
         // Listed in any case, twice, or with a code that is not four letters: the same set.
-        let t = SensitiveCodes::from_codes(["wchr", "WCHR", "MOML", "TOOLONG"]);
+        let t = SensitiveCodes::from_codes(["wchr", "WCHR", "MOML", "TOOLONG", "WCH1", "1WCH"]);
         assert_eq!(t.codes, s.codes);
         assert_eq!(t.pairs, s.pairs);
     }
